@@ -1,0 +1,5 @@
+import sys
+
+from postbot.cli import main
+
+sys.exit(main())

@@ -1,0 +1,161 @@
+"""Settings from the environment (and .env, loaded by the CLI): one frozen object, secrets hidden."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from postbot.errors import ConfigError
+from postbot.models import Channel, env_prefix
+from postbot.publishers import GENERIC, KINDS, PLATFORMS
+
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+# Settings every channel may have; the rest are the adapter's own (documented in .env.example).
+COMMON = ("SLOTS", "TEMPLATE", "UTM", "RENDER_AS")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///postbot.db"
+    timezone: str = "UTC"
+    templates_dir: Path | None = None
+    outbox_dir: Path = Path("outbox")
+    grace_seconds: int = 900
+    max_attempts: int = 5
+    lease_seconds: int = 120
+    concurrency: int = 64
+    channels: tuple[Channel, ...] = field(default_factory=tuple)
+    channels_explicit: bool = False
+
+    def channel(self, name: str) -> Channel:
+        for channel in self.channels:
+            if channel.name == name:
+                return channel
+        known = ", ".join(c.name for c in self.channels)
+        raise ConfigError(f"unknown channel {name!r}; POSTBOT_CHANNELS defines: {known}")
+
+    def zone(self):
+        from zoneinfo import ZoneInfo
+        return ZoneInfo(self.timezone)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number; e.g. {name}={default}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "on", "true", "yes"):
+        return True
+    if raw in ("0", "off", "false", "no"):
+        return False
+    raise ConfigError(f"{name}={raw!r} must be on or off")
+
+
+def system_timezone() -> str:
+    """The machine's IANA zone name, from TZ or /etc/localtime; UTC when it cannot be told."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        return name
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            return target.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    try:
+        return Path("/etc/timezone").read_text().strip() or "UTC"
+    except OSError:
+        return "UTC"
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    name = env.get("POSTBOT_TIMEZONE", "").strip() or system_timezone()
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"POSTBOT_TIMEZONE={name!r} is not an IANA time zone; "
+                          f"use a name like Europe/London or America/New_York") from None
+    return name
+
+
+def _channel_settings(env: Mapping[str, str], name: str) -> dict[str, str]:
+    prefix = env_prefix(name) + "_"
+    return {key[len(prefix):]: value for key, value in env.items() if key.startswith(prefix)}
+
+
+def parse_channels(env: Mapping[str, str]) -> tuple[tuple[Channel, ...], bool]:
+    raw = env.get("POSTBOT_CHANNELS", "").strip()
+    if not raw:
+        # The embedded default: a ready-to-paste outbox file per network, no credentials needed.
+        return tuple(_make_channel(env, p, "outbox") for p in PLATFORMS), False
+    channels, seen = [], set()
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        name, _, kind = item.partition("=")
+        name, kind = name.strip().lower(), (kind.strip().lower() or name.strip().lower())
+        if not _NAME.match(name):
+            raise ConfigError(f"POSTBOT_CHANNELS: {name!r} is not a valid channel name; use lowercase "
+                              f"letters, digits, '-' or '_', starting with a letter")
+        if name in seen:
+            raise ConfigError(f"POSTBOT_CHANNELS lists {name!r} twice; give each channel its own name")
+        if kind not in KINDS:
+            raise ConfigError(f"POSTBOT_CHANNELS: {item!r}: unknown platform {kind!r}; write name=platform "
+                              f"with one of {', '.join(KINDS)}")
+        seen.add(name)
+        channels.append(_make_channel(env, name, kind))
+    if not channels:
+        raise ConfigError("POSTBOT_CHANNELS is set but names no channel; e.g. POSTBOT_CHANNELS=x,bluesky")
+    return tuple(channels), True
+
+
+def _make_channel(env: Mapping[str, str], name: str, kind: str) -> Channel:
+    settings = _channel_settings(env, name)
+    prefix = env_prefix(name)
+    platform = kind
+    if kind in ("outbox", "webhook"):
+        default = name if name in PLATFORMS else (GENERIC if kind == "webhook" else None)
+        platform = (settings.get("RENDER_AS") or default or "").strip().lower()
+        if not platform:
+            raise ConfigError(f"{prefix}_RENDER_AS is not set: say which platform channel {name!r} renders as "
+                              f"({', '.join(PLATFORMS)})")
+        if platform not in PLATFORMS + (GENERIC,):
+            raise ConfigError(f"{prefix}_RENDER_AS={platform!r} is not a platform; use one of "
+                              f"{', '.join(PLATFORMS)}")
+    return Channel(name=name, kind=kind, platform=platform, settings=settings,
+                   slots=settings.get("SLOTS") or None, template=settings.get("TEMPLATE") or None,
+                   utm=_bool(env, f"{prefix}_UTM", True))
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    channels, explicit = parse_channels(env)
+    templates = env.get("POSTBOT_TEMPLATES", "").strip()
+    if templates and not Path(templates).is_dir():
+        raise ConfigError(f"POSTBOT_TEMPLATES={templates!r} is not a directory; create it or unset it")
+    return Settings(
+        database_url=env.get("POSTBOT_DATABASE_URL", "").strip() or "sqlite:///postbot.db",
+        timezone=_timezone(env),
+        templates_dir=Path(templates) if templates else None,
+        outbox_dir=Path(env.get("OUTBOX_DIR", "").strip() or "outbox"),
+        grace_seconds=_int(env, "POSTBOT_GRACE_SECONDS", 900),
+        max_attempts=_int(env, "POSTBOT_MAX_ATTEMPTS", 5, minimum=1),
+        lease_seconds=_int(env, "POSTBOT_LEASE_SECONDS", 120, minimum=1),
+        concurrency=_int(env, "POSTBOT_CONCURRENCY", 64, minimum=1),
+        channels=channels, channels_explicit=explicit,
+    )

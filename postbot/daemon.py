@@ -1,0 +1,78 @@
+"""The daemon: APScheduler is only the clock; the store is the truth.
+
+One date job stays armed for the next due time (re-armed after every claim and
+whenever another process changes the database); a cheap watch job notices those
+changes; a lease job keeps in-flight claims alive. Nothing is pickled into
+APScheduler's job store."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import datetime, timedelta, timezone
+
+from postbot.runner import Runner
+
+log = logging.getLogger("postbot.daemon")
+UTC = timezone.utc
+SAFETY_TICK = timedelta(seconds=30)
+
+
+class Daemon:
+    def __init__(self, runner: Runner, store, *, watch_seconds: float = 1.0):
+        self.runner, self.store = runner, store
+        self.watch_seconds = watch_seconds
+        self.wake = asyncio.Event()
+        self.stop_requested = False
+        self._change_token = None
+
+    def request_stop(self) -> None:
+        log.info("stopping: no new claims; finishing %d in flight", self.runner.in_flight)
+        self.stop_requested = True
+        self.runner.stopping = True
+        self.wake.set()
+
+    async def _watch(self) -> None:
+        token = self.store.change_token()
+        if token != self._change_token:
+            self._change_token = token
+            self.wake.set()
+
+    def _arm(self, scheduler) -> None:
+        now = self.runner.clock()
+        upcoming = self.store.next_run_at()
+        target = now + SAFETY_TICK
+        if upcoming is not None and upcoming < target:
+            target = max(upcoming, now)
+        scheduler.add_job(self.wake.set, "date", run_date=target, id="wake", replace_existing=True,
+                          misfire_grace_time=None, coalesce=True, max_instances=1)
+
+    async def serve(self) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.start()
+        scheduler.add_job(self._watch, "interval", seconds=self.watch_seconds, id="watch",
+                          coalesce=True, max_instances=1)
+        lease_every = max(1.0, self.runner.settings.lease_seconds / 3)
+        scheduler.add_job(self._renew, "interval", seconds=lease_every, id="lease", coalesce=True, max_instances=1)
+        self.runner.on_done = self.wake.set
+        self._change_token = self.store.change_token()
+        log.info("daemon %s started", self.runner.worker)
+        try:
+            while not self.stop_requested:
+                self.wake.clear()
+                self.runner.launch_due()
+                self._arm(scheduler)
+                await self.wake.wait()
+            await self.runner.drain()
+        finally:
+            scheduler.shutdown(wait=False)
+            await self.runner.close()
+        log.info("daemon stopped")
+
+    async def _renew(self) -> None:
+        self.runner.renew_leases()

@@ -1,0 +1,86 @@
+"""The error tree, split by what happens next.
+
+    PostbotError
+    ├── UsageError          bad input; the CLI exits 2
+    │   ├── ConfigError     a setting is wrong or missing (names the variable)
+    │   ├── PostError       a post file is wrong (names file and line)
+    │   └── RenderError     a post cannot fit a channel (names channel and overflow)
+    ├── StoreError          the database refused; the CLI exits 1
+    └── PublishError        raised by publishers; the runner decides what to do next
+        ├── Retryable       transient (5xx, timeout, refused connection); retry at `after`
+        ├── RateLimited     wait until `until`, holding the whole channel
+        ├── AuthExpired     refresh the credentials once, then retry
+        ├── Rejected        permanent; keeps the platform's own message
+        └── Ambiguous       the request may or may not have landed; only a
+                            deduplicating platform or a lookup may resolve it
+
+Every PublishError carries `sent`: whether any byte of the request may have
+reached the platform. Retrying something that was never sent is always safe.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class PostbotError(Exception):
+    exit_code = 1
+
+
+class UsageError(PostbotError):
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    pass
+
+
+class PostError(UsageError):
+    def __init__(self, message: str, path: str | None = None, line: int | None = None):
+        self.path, self.line = path, line
+        where = path or ""
+        if path and line:
+            where = f"{path}:{line}"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class RenderError(UsageError):
+    def __init__(self, message: str, channel: str | None = None, overflow: int | None = None):
+        self.channel, self.overflow = channel, overflow
+        super().__init__(message)
+
+
+class StoreError(PostbotError):
+    pass
+
+
+class PublishError(PostbotError):
+    """Base of everything a publisher raises. `status` is the HTTP status, if any."""
+
+    def __init__(self, message: str, *, status: int | None = None, sent: bool = True):
+        self.status, self.sent = status, sent
+        super().__init__(message)
+
+
+class Retryable(PublishError):
+    def __init__(self, message: str, *, after: datetime | None = None, status: int | None = None,
+                 sent: bool = True):
+        self.after = after
+        super().__init__(message, status=status, sent=sent)
+
+
+class RateLimited(PublishError):
+    def __init__(self, message: str, *, until: datetime, status: int | None = 429):
+        self.until = until
+        super().__init__(message, status=status, sent=True)
+
+
+class AuthExpired(PublishError):
+    pass
+
+
+class Rejected(PublishError):
+    pass
+
+
+class Ambiguous(PublishError):
+    pass

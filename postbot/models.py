@@ -1,0 +1,186 @@
+"""The nouns of postbot: what a post is, where it goes, what was rendered and what happened."""
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CTA:
+    label: str
+    url: str
+
+
+@dataclass
+class Post:
+    """A parsed post file. Every field but `source`, `slug` and `body` is optional."""
+
+    source: str
+    slug: str
+    title: str
+    body: str                                   # plain text, paragraphs separated by blank lines
+    url: str | None = None
+    date: str | None = None                     # ISO date, as written
+    teaser: str | None = None
+    ctas: list[CTA] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    image: str | None = None
+    image_alt: str | None = None
+    lang: str | None = None
+    channels: list[str] | None = None
+    publish_at: str | None = None               # as written; resolved by the scheduler
+    thread: bool = False
+    content_warning: str | None = None
+    visibility: str | None = None
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)   # channel or platform -> settings
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Post":
+        data = dict(data)
+        data["ctas"] = [CTA(**c) for c in data.get("ctas", [])]
+        return cls(**data)
+
+    def override(self, channel: str, platform: str) -> dict[str, Any]:
+        """Per-channel settings from front matter: the platform's, then the channel's own."""
+        merged: dict[str, Any] = {}
+        merged.update(self.overrides.get(platform, {}))
+        merged.update(self.overrides.get(channel, {}))
+        return merged
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One account to publish to: a name, the adapter that sends, the platform whose rules it renders by."""
+
+    name: str
+    kind: str                       # adapter: "outbox", "webhook", "x", "bluesky", ...
+    platform: str                   # rules the text follows; differs from kind for outbox/webhook
+    settings: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    slots: str | None = None
+    template: str | None = None
+    utm: bool = True
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        value = self.settings.get(key)
+        return value if value not in (None, "") else default
+
+    def var(self, key: str) -> str:
+        """The environment variable that holds `key` for this channel, for error messages."""
+        return f"{env_prefix(self.name)}_{key}"
+
+
+def env_prefix(channel_name: str) -> str:
+    return channel_name.upper().replace("-", "_")
+
+
+@dataclass
+class Part:
+    """One publishable message: a whole post, or one part of a thread."""
+
+    text: str
+    length: int
+    payload: dict[str, Any]
+
+
+@dataclass
+class Render:
+    channel: str
+    platform: str
+    text: str
+    length: int
+    limit: int
+    fits: bool
+    truncated: bool
+    links: list[str]
+    warnings: list[str]
+    payload: dict[str, Any]
+    fold: int | None = None                     # index in `text` where the platform shows "see more"
+    parts: list[Part] = field(default_factory=list)   # >1 only for threads; parts[0] is the head
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if len(self.parts) <= 1:
+            data.pop("parts")
+        return data
+
+
+class State(str, enum.Enum):
+    SCHEDULED = "scheduled"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+
+@dataclass
+class Delivery:
+    id: int
+    post_id: int
+    post_slug: str
+    channel: str
+    platform: str
+    due_at: datetime                            # aware, UTC
+    state: State
+    idempotency_key: str
+    attempts: int = 0
+    next_attempt_at: datetime | None = None     # when a retry or rate-limit wait ends
+    remote_id: str | None = None
+    remote_url: str | None = None
+    error: str | None = None
+    parts: list[dict[str, Any]] = field(default_factory=list)      # [{text, length, payload}]
+    progress: dict[str, Any] = field(default_factory=dict)         # what the publisher saved mid-flight
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "post": self.post_slug,
+            "channel": self.channel,
+            "platform": self.platform,
+            "due_at": iso_utc(self.due_at),
+            "state": self.state.value,
+            "attempts": self.attempts,
+            "remote_id": self.remote_id,
+            "remote_url": self.remote_url,
+            "error": self.error,
+        }
+
+
+@dataclass
+class Attempt:
+    delivery_id: int
+    at: datetime
+    status: int | None
+    error: str | None
+    latency_ms: float | None
+    outcome: str                                # published, retry, rate_limited, failed, unknown, ...
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": iso_utc(self.at), "status": self.status, "error": self.error,
+                "latency_ms": self.latency_ms, "outcome": self.outcome}
+
+
+@dataclass(frozen=True)
+class Published:
+    remote_id: str
+    remote_url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)    # e.g. Bluesky cid, for chaining thread replies
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(_UTC).isoformat().replace("+00:00", "Z")
+
+
+from datetime import timezone as _tz  # noqa: E402  (kept near its only use)
+
+_UTC = _tz.utc

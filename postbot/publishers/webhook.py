@@ -1,0 +1,63 @@
+"""A signed JSON POST for Zapier, Make, n8n or your own endpoint.
+
+Headers: `Idempotency-Key` (stable across retries: receivers drop repeats) and
+`X-Postbot-Signature: sha256=<hex HMAC-SHA256 of the raw body with <NAME>_SECRET>`."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from postbot.errors import ConfigError
+from postbot.models import Published
+from postbot.publishers.base import PublishContext, Publisher
+from postbot.publishers.http import raise_for_status, send
+
+SIGNATURE_HEADER = "X-Postbot-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebhookPublisher(Publisher):
+    platform = "webhook"
+    dedupes = True
+    required = ("URL", "SECRET")
+
+    def document(self, payload: dict[str, Any], ctx: PublishContext) -> dict[str, Any]:
+        return {"channel": self.channel.name, "platform": self.channel.platform,
+                "post": ctx.post, "text": ctx.part.get("text", ""), "links": ctx.part.get("links", []),
+                "due_at": ctx.due_at.isoformat().replace("+00:00", "Z") if ctx.due_at else None,
+                "part": ctx.part_index + 1, "parts": ctx.part_count, "payload": payload}
+
+    async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
+        url, secret = self.channel.setting("URL"), self.channel.setting("SECRET")
+        if not url or not secret:
+            raise ConfigError(f"set {self.channel.var('URL')} and {self.channel.var('SECRET')} for webhook "
+                              f"channel {self.channel.name}")
+        body = json.dumps(self.document(payload, ctx), ensure_ascii=False, separators=(",", ":")).encode()
+        response = await send(ctx.client, "POST", url, what=f"webhook {self.channel.name}", content=body,
+                              headers={"Content-Type": "application/json", "Idempotency-Key": ctx.key,
+                                       SIGNATURE_HEADER: sign(secret, body)})
+        raise_for_status(response, platform=f"webhook {self.channel.name}", now=ctx.now(),
+                         fix=f"check {self.channel.var('URL')} and {self.channel.var('SECRET')}")
+        remote_id, remote_url = ctx.key, None
+        try:
+            answer = response.json()
+            if isinstance(answer, dict):
+                remote_id = str(answer.get("id") or remote_id)
+                remote_url = answer.get("url")
+        except ValueError:
+            pass
+        return Published(remote_id=remote_id, remote_url=remote_url)
+
+    async def check(self, client) -> str:
+        missing = self.missing_settings()
+        if missing:
+            raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
+        return f"posts to {self.channel.setting('URL').split('?')[0]}"
+
+
+PUBLISHER = WebhookPublisher

@@ -1,0 +1,359 @@
+"""Claim -> publish -> record. The runner decides what every outcome means; publishers only report.
+
+Exactly-once rules:
+- A delivery is claimed (state `publishing`, a lease, the claimant's id) before any request.
+- On platforms that do not deduplicate, the part about to be sent is written down first
+  (`progress.sending`). A claim found stale with that mark may have been sent: it is
+  resolved by a lookup where the platform allows one, else it becomes `unknown`.
+- Deduplicating platforms (idempotency key, client-chosen record key) are simply re-sent
+  with the same key.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from postbot.config import Settings
+from postbot.errors import (Ambiguous, AuthExpired, PublishError, RateLimited, Rejected, Retryable)
+from postbot.models import Attempt, Channel, Delivery, Published, State
+from postbot.publishers import publisher_class
+from postbot.publishers.base import ChannelState, PublishContext, Publisher
+from postbot.scheduling import describe_delta
+
+log = logging.getLogger("postbot.runner")
+UTC = timezone.utc
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def claimant_gone(claimed_by: str) -> bool:
+    """A claimant on this host whose process has exited cannot be publishing any more."""
+    host, _, rest = claimed_by.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class Backoff:
+    """Exponential backoff with jitter, as data."""
+
+    def __init__(self, base: float = 30.0, cap: float = 3600.0, jitter: float = 0.2,
+                 rng: random.Random | None = None):
+        self.base, self.cap, self.jitter = base, cap, jitter
+        self.rng = rng or random.Random()
+
+    def delay(self, attempt: int) -> timedelta:
+        seconds = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        seconds *= 1 + self.rng.uniform(-self.jitter, self.jitter)
+        return timedelta(seconds=seconds)
+
+
+class Runner:
+    def __init__(self, store, settings: Settings, *, clock: Callable[[], datetime] = utcnow,
+                 worker_id: str | None = None, backoff: Backoff | None = None,
+                 client_factory: Callable[[str], Any] | None = None):
+        self.store, self.settings, self.clock = store, settings, clock
+        self.worker = worker_id or new_worker_id()
+        self.backoff = backoff or Backoff()
+        self._client_factory = client_factory
+        self._clients: dict[str, Any] = {}
+        self._publishers: dict[str, Publisher] = {}
+        self._tasks: dict[int, asyncio.Task] = {}
+        self._channels_busy: set[str] = set()
+        self.stopping = False
+        self.published = 0
+        self.on_done: Callable[[], None] | None = None      # the daemon's wake-up hook
+        self._posts: dict[int, dict[str, Any]] = {}
+
+    # ---- plumbing ----------------------------------------------------------------------
+    def client(self, kind: str):
+        """One connection pool per platform, reused for every delivery."""
+        if kind not in self._clients:
+            if self._client_factory:
+                self._clients[kind] = self._client_factory(kind)
+            else:
+                import httpx
+                self._clients[kind] = httpx.AsyncClient(
+                    timeout=httpx.Timeout(30.0, connect=5.0),
+                    limits=httpx.Limits(max_connections=self.settings.concurrency,
+                                        max_keepalive_connections=self.settings.concurrency),
+                    headers={"User-Agent": "postbot/0.1"})
+        return self._clients[kind]
+
+    def publisher(self, channel: Channel) -> Publisher:
+        if channel.name not in self._publishers:
+            state = ChannelState(lambda key, c=channel.name: self.store.state_get(c, key),
+                                 lambda key, value, c=channel.name: self.store.state_set(c, key, value))
+            cls = publisher_class(channel.kind)
+            self._publishers[channel.name] = cls(channel, state, **_extra_args(cls, self.settings))
+        return self._publishers[channel.name]
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    # ---- the loop's steps ----------------------------------------------------------------
+    def launch_due(self, now: datetime | None = None) -> int:
+        """Claim what is due and start publishing it; returns how many were started."""
+        if self.stopping:
+            return 0
+        now = now or self.clock()
+        started = 0
+        for delivery in self.store.reclaim(now, worker=self.worker, lease_seconds=self.settings.lease_seconds,
+                                           claimant_gone=claimant_gone):
+            log.warning("delivery %s: taking over from %s", delivery.id, delivery.claimed_by)
+            started += self._start(delivery, recovering=True)
+        free = self.settings.concurrency - len(self._tasks)
+        while free > 0:
+            claimed = self.store.claim_due(now, worker=self.worker, lease_seconds=self.settings.lease_seconds,
+                                           limit=min(free, 256), exclude_channels=tuple(self._channels_busy))
+            if not claimed:
+                break
+            for delivery in claimed:
+                started += self._start(delivery, recovering=False)
+            free = self.settings.concurrency - len(self._tasks)
+        return started
+
+    def _start(self, delivery: Delivery, recovering: bool) -> int:
+        if delivery.id in self._tasks:
+            return 0
+        self._channels_busy.add(delivery.channel)
+        task = asyncio.get_running_loop().create_task(self._process(delivery, recovering))
+        self._tasks[delivery.id] = task
+        task.add_done_callback(lambda _t, d=delivery: self._done(d))
+        return 1
+
+    def _done(self, delivery: Delivery) -> None:
+        self._tasks.pop(delivery.id, None)
+        self._channels_busy.discard(delivery.channel)
+        if self.on_done:
+            self.on_done()
+
+    async def wait_any(self) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks.values()), return_when=asyncio.FIRST_COMPLETED)
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.wait(list(self._tasks.values()))
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Publish everything due at `now` (recovering stale claims first); returns deliveries finished."""
+        before = self.published
+        while True:
+            started = self.launch_due(now)
+            if not self._tasks and not started:
+                break
+            await self.wait_any()
+        return self.published - before
+
+    def renew_leases(self) -> None:
+        if self._tasks:
+            until = self.clock() + timedelta(seconds=self.settings.lease_seconds)
+            self.store.extend_leases(list(self._tasks), worker=self.worker, until=until)
+
+    def _post_summary(self, delivery: Delivery) -> dict[str, Any]:
+        if delivery.post_id not in self._posts:
+            snapshot = self.store.post_snapshot(delivery.post_id)
+            self._posts[delivery.post_id] = {key: snapshot.get(key) for key in ("slug", "title", "url")}
+        return self._posts[delivery.post_id]
+
+    # ---- one delivery ------------------------------------------------------------------------
+    async def _process(self, delivery: Delivery, recovering: bool) -> None:
+        try:
+            await self._publish_delivery(delivery, recovering)
+        except Exception as exc:  # a bug of ours must not kill the daemon or lose the post
+            log.exception("delivery %s: unexpected error", delivery.id)
+            self._unknown(delivery, f"internal error ({type(exc).__name__}: {exc}); check the platform, "
+                                    f"then `postbot retry {delivery.id}` or `postbot cancel {delivery.id}`")
+
+    async def _publish_delivery(self, delivery: Delivery, recovering: bool) -> None:
+        try:
+            channel = self.settings.channel(delivery.channel)
+        except Exception:
+            self._finish(delivery, State.FAILED, error=f"channel {delivery.channel} is no longer configured in "
+                                                       f"POSTBOT_CHANNELS; add it back, then `postbot retry {delivery.id}`")
+            return
+        publisher = self.publisher(channel)
+        now = self.clock()
+        late = now - delivery.due_at
+        first_try = delivery.attempts <= 1 and delivery.next_attempt_at is None and not delivery.progress
+        if not recovering and first_try and late.total_seconds() > self.settings.grace_seconds:
+            self._finish(delivery, State.FAILED,
+                         error=f"missed its time by {describe_delta(late)} (the daemon was not running); "
+                               f"`postbot retry {delivery.id}` to send it now or `postbot reschedule "
+                               f"{delivery.id} --at WHEN`")
+            return
+        progress: dict[str, Any] = dict(delivery.progress)
+        done: list[dict[str, Any]] = list(progress.get("done", []))
+        client = self.client(channel.kind)
+        for index in range(len(done), len(delivery.parts)):
+            part = delivery.parts[index]
+            key = delivery.idempotency_key if len(delivery.parts) == 1 else f"{delivery.idempotency_key}-{index + 1}"
+
+            def save(update: dict[str, Any], _progress=progress) -> None:
+                _progress.update(update)
+                if not self.store.save_progress(delivery.id, worker=self.worker, progress=_progress):
+                    raise _LostClaim()
+
+            ctx = PublishContext(client=client, key=key, now=self.clock, state=publisher.state,
+                                 save_progress=save, progress=progress, part_index=index,
+                                 part_count=len(delivery.parts), due_at=delivery.due_at,
+                                 root=_published(done[0]) if done else None,
+                                 parent=_published(done[-1]) if done else None,
+                                 part=part, post=self._post_summary(delivery))
+            try:
+                published = await self._publish_part(delivery, publisher, part["payload"], ctx, progress)
+            except _LostClaim:
+                log.warning("delivery %s: claim lost to another worker; leaving it", delivery.id)
+                return
+            except PublishError as exc:
+                self._after_error(delivery, publisher, exc, progress)
+                return
+            if published is None:
+                return
+            done.append({"remote_id": published.remote_id, "remote_url": published.remote_url,
+                         **published.extra})
+            progress["done"] = done
+            progress.pop("sending", None)
+            if index + 1 < len(delivery.parts):
+                try:
+                    save({})
+                except _LostClaim:
+                    return
+        head = done[0]
+        self._finish(delivery, State.PUBLISHED, remote_id=head["remote_id"], remote_url=head["remote_url"],
+                     status=None, outcome="published")
+        self.published += 1
+
+    async def _publish_part(self, delivery: Delivery, publisher: Publisher, payload: dict[str, Any],
+                            ctx: PublishContext, progress: dict[str, Any]) -> Published | None:
+        if progress.get("sending") == ctx.part_index and not publisher.dedupes:
+            # A previous run may have sent this part: find out before sending again.
+            try:
+                found = await publisher.recover(payload, ctx)
+            except Ambiguous as exc:
+                self._unknown(delivery, _unknown_message(delivery, exc))
+                return None
+            if found is not None:
+                return found
+        if not publisher.dedupes:
+            ctx.save_progress({"sending": ctx.part_index})
+        started = time.monotonic()
+        try:
+            try:
+                return await publisher.publish(payload, ctx)
+            except AuthExpired:
+                await publisher.refresh(ctx)
+                return await publisher.publish(payload, ctx)
+        finally:
+            ctx.progress["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
+
+    def _after_error(self, delivery: Delivery, publisher: Publisher, exc: PublishError,
+                     progress: dict[str, Any]) -> None:
+        now = self.clock()
+        message = str(exc)
+        attempt = Attempt(delivery.id, now, exc.status, message, progress.get("latency_ms"), "")
+        if isinstance(exc, RateLimited):
+            self.store.hold_channel(delivery.channel, exc.until, message)
+            self._clear_sending(delivery, progress)
+            attempt.outcome = "rate_limited"
+            self.store.requeue(delivery.id, worker=self.worker, run_at=exc.until, now=now,
+                               error=f"rate limited until {exc.until.isoformat()}: {message}",
+                               attempt=attempt, refund=True)
+            return
+        if isinstance(exc, (Rejected, AuthExpired)):
+            attempt.outcome = "failed"
+            self._finish(delivery, State.FAILED, error=message, attempt=attempt)
+            return
+        if isinstance(exc, Retryable) and not exc.sent:
+            self._clear_sending(delivery, progress)
+        elif not publisher.dedupes:
+            # It may have landed: never send blindly again.
+            attempt.outcome = "unknown"
+            self._finish(delivery, State.UNKNOWN, error=_unknown_message(delivery, exc), attempt=attempt)
+            return
+        if delivery.attempts >= self.settings.max_attempts:
+            attempt.outcome = "failed"
+            self._finish(delivery, State.FAILED, attempt=attempt,
+                         error=f"gave up after {delivery.attempts} attempts; last error: {message}")
+            return
+        wait = self.backoff.delay(delivery.attempts)
+        run_at = now + wait
+        if isinstance(exc, Retryable) and exc.after and exc.after > run_at:
+            run_at = exc.after
+        attempt.outcome = "retry"
+        self.store.requeue(delivery.id, worker=self.worker, run_at=run_at, now=now,
+                           error=f"retrying at {run_at.isoformat()}: {message}", attempt=attempt)
+
+    def _clear_sending(self, delivery: Delivery, progress: dict[str, Any]) -> None:
+        if "sending" in progress:
+            progress.pop("sending")
+            self.store.save_progress(delivery.id, worker=self.worker, progress=progress)
+
+    def _unknown(self, delivery: Delivery, message: str) -> None:
+        self._finish(delivery, State.UNKNOWN, error=message,
+                     attempt=Attempt(delivery.id, self.clock(), None, message, None, "unknown"))
+
+    def _finish(self, delivery: Delivery, state: State, *, error: str | None = None,
+                remote_id: str | None = None, remote_url: str | None = None,
+                attempt: Attempt | None = None, status: int | None = None, outcome: str | None = None) -> None:
+        now = self.clock()
+        if attempt is None:
+            attempt = Attempt(delivery.id, now, status, error, None, outcome or state.value)
+        if not self.store.finish(delivery.id, worker=self.worker, state=state, now=now, remote_id=remote_id,
+                                 remote_url=remote_url, error=error, attempt=attempt):
+            log.warning("delivery %s: claim was lost before recording %s", delivery.id, state.value)
+            return
+        if state is State.PUBLISHED:
+            log.info("delivery %s published to %s: %s", delivery.id, delivery.channel, remote_url or remote_id)
+        else:
+            log.warning("delivery %s %s: %s", delivery.id, state.value, error)
+
+
+class _LostClaim(Exception):
+    pass
+
+
+def _published(entry: dict[str, Any]) -> Published:
+    extra = {k: v for k, v in entry.items() if k not in ("remote_id", "remote_url")}
+    return Published(entry["remote_id"], entry.get("remote_url"), extra)
+
+
+def _unknown_message(delivery: Delivery, exc: Exception) -> str:
+    return (f"may or may not have been published ({exc}); check {delivery.channel} and then run "
+            f"`postbot retry {delivery.id}` to send it or `postbot cancel {delivery.id}`")
+
+
+def _extra_args(cls: type[Publisher], settings: Settings) -> dict[str, Any]:
+    """Publishers that need global settings declare them by name (e.g. the outbox folder)."""
+    wanted = getattr(cls, "needs_settings", ())
+    return {"settings": settings} if wanted else {}

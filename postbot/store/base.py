@@ -1,0 +1,317 @@
+"""The store contract and the SQL both backends share.
+
+Contract (every method is one transaction):
+  migrate()                      bring the schema up to date
+  add_post(...)                  a post snapshot and its deliveries, all or nothing
+  claim_due(now, ...)            atomically mark due deliveries `publishing` under a lease;
+                                 at most one in flight per channel, held channels skipped
+  reclaim(now, ...)              take over `publishing` rows whose claimant is gone
+  save_progress / finish / requeue   only succeed for the current claimant
+  record_attempt, hold_channel, get, list, attempts, counts, cancel, retry, reschedule
+Times are aware datetimes at the boundary and integer milliseconds (UTC) inside.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, Sequence
+
+from postbot.errors import UsageError
+from postbot.models import Attempt, Delivery, State
+
+UTC = timezone.utc
+_COLUMNS = ("d.id, d.post_id, p.slug, d.channel, d.platform, d.due_at, d.run_at, d.state, "
+            "d.idempotency_key, d.attempts, d.remote_id, d.remote_url, d.error, d.parts, d.progress, "
+            "d.claimed_by, d.lease_until")
+_FROM = "deliveries d JOIN posts p ON p.id = d.post_id"
+
+
+def ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return int(moment.timestamp() * 1000)
+
+
+def from_ms(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+class SQLStore:
+    """Shared SQL. Subclasses give the connection, placeholders and the claim transaction."""
+
+    placeholder = "?"
+    id_type = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    int_type = "INTEGER"
+
+    # ---- plumbing for subclasses ---------------------------------------------------------
+    @contextmanager
+    def transaction(self, claim: bool = False) -> Iterator[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+        yield
+
+    def q(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def execute(self, cur, sql: str, params: Sequence[Any] = ()) -> Any:
+        cur.execute(self.q(sql), tuple(params))
+        return cur
+
+    def close(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ---- schema ----------------------------------------------------------------------------
+    def migrate(self) -> list[str]:
+        from postbot.store.migrations import MIGRATIONS
+        applied: list[str] = []
+        with self.transaction(claim=True) as cur:
+            self.execute(cur, "CREATE TABLE IF NOT EXISTS schema_migrations "
+                              "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            done = {row[0] for row in self.execute(cur, "SELECT name FROM schema_migrations").fetchall()}
+            for name, statements in MIGRATIONS:
+                if name in done:
+                    continue
+                for statement in statements:
+                    self.execute(cur, statement.format(id=self.id_type, int=self.int_type))
+                self.execute(cur, "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                             (name, datetime.now(UTC).isoformat()))
+                applied.append(name)
+        return applied
+
+    # ---- writing ---------------------------------------------------------------------------
+    def add_post(self, *, slug: str, title: str, source: str, snapshot: dict[str, Any],
+                 deliveries: list[dict[str, Any]], now: datetime) -> list[Delivery]:
+        """deliveries: [{channel, platform, due_at, parts, idempotency_key}]"""
+        with self.transaction() as cur:
+            row = self.execute(cur, "INSERT INTO posts (slug, title, source, snapshot, created_at) "
+                                    "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                               (slug, title, source, json.dumps(snapshot), ms(now))).fetchone()
+            post_id = row[0]
+            ids = []
+            for item in deliveries:
+                due = ms(item["due_at"])
+                got = self.execute(cur, "INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, "
+                                        "state, idempotency_key, parts, updated_at) VALUES "
+                                        "(?, ?, ?, ?, ?, 'scheduled', ?, ?, ?) RETURNING id",
+                                   (post_id, item["channel"], item["platform"], due, due,
+                                    item["idempotency_key"], json.dumps(item["parts"]), ms(now))).fetchone()
+                ids.append(got[0])
+        return [self.get(i) for i in ids]
+
+    def add_many(self, rows: list[tuple[int, str, str, datetime, str, list]], now: datetime) -> None:
+        """Bulk insert deliveries for existing posts: (post_id, channel, platform, due_at, key, parts)."""
+        with self.transaction() as cur:
+            cur.executemany(self.q("INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, state, "
+                                   "idempotency_key, parts, updated_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?, ?)"),
+                            [(p, c, pl, ms(d), ms(d), k, json.dumps(parts), ms(now))
+                             for p, c, pl, d, k, parts in rows])
+
+    def claim_due(self, now: datetime, *, worker: str, lease_seconds: int, limit: int = 32,
+                  exclude_channels: Sequence[str] = ()) -> list[Delivery]:
+        now_ms = ms(now)
+        with self.transaction(claim=True) as cur:
+            rows = self.execute(cur, self._claim_select(), (now_ms, now_ms, limit * 4)).fetchall()
+            chosen, seen = [], set(exclude_channels)
+            for row in rows:
+                if row[1] in seen:
+                    continue
+                seen.add(row[1])
+                chosen.append(row[0])
+                if len(chosen) >= limit:
+                    break
+            if not chosen:
+                return []
+            marks = ",".join("?" * len(chosen))
+            self.execute(cur, f"UPDATE deliveries SET state = 'publishing', claimed_by = ?, lease_until = ?, "
+                              f"attempts = attempts + 1, updated_at = ? WHERE id IN ({marks}) "
+                              f"AND state = 'scheduled'",
+                         (worker, now_ms + lease_seconds * 1000, now_ms, *chosen))
+            found = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.id IN ({marks}) "
+                                      f"AND d.claimed_by = ? ORDER BY d.run_at, d.id", (*chosen, worker)).fetchall()
+        return [self._delivery(r) for r in found]
+
+    def _claim_select(self) -> str:
+        return ("SELECT id, channel FROM deliveries WHERE state = 'scheduled' AND run_at <= ? "
+                "AND channel NOT IN (SELECT channel FROM channel_holds WHERE until_at > ?) "
+                "AND channel NOT IN (SELECT channel FROM deliveries WHERE state = 'publishing') "
+                "ORDER BY run_at, id LIMIT ?")
+
+    def reclaim(self, now: datetime, *, worker: str, lease_seconds: int,
+                claimant_gone: Callable[[str], bool]) -> list[Delivery]:
+        """Take over in-flight deliveries whose lease ran out or whose claimant is known dead."""
+        now_ms = ms(now)
+        with self.transaction(claim=True) as cur:
+            rows = self.execute(cur, "SELECT id, claimed_by, lease_until FROM deliveries "
+                                     "WHERE state = 'publishing'").fetchall()
+            stale = [(i, by) for i, by, lease in rows
+                     if by != worker and ((lease or 0) <= now_ms or claimant_gone(by or ""))]
+            taken = []
+            for delivery_id, previous in stale:
+                cur2 = self.execute(cur, "UPDATE deliveries SET claimed_by = ?, lease_until = ?, updated_at = ? "
+                                         "WHERE id = ? AND state = 'publishing' AND claimed_by IS NOT DISTINCT FROM ?"
+                                    if self.placeholder != "?" else
+                                    "UPDATE deliveries SET claimed_by = ?, lease_until = ?, updated_at = ? "
+                                    "WHERE id = ? AND state = 'publishing' AND claimed_by IS ?",
+                                    (worker, now_ms + lease_seconds * 1000, now_ms, delivery_id, previous))
+                if cur2.rowcount:
+                    taken.append(delivery_id)
+        return [self.get(i) for i in taken]
+
+    def extend_leases(self, ids: Sequence[int], *, worker: str, until: datetime) -> None:
+        if not ids:
+            return
+        marks = ",".join("?" * len(ids))
+        with self.transaction() as cur:
+            self.execute(cur, f"UPDATE deliveries SET lease_until = ? WHERE claimed_by = ? AND state = 'publishing' "
+                              f"AND id IN ({marks})", (ms(until), worker, *ids))
+
+    def save_progress(self, delivery_id: int, *, worker: str, progress: dict[str, Any]) -> bool:
+        with self.transaction() as cur:
+            cur = self.execute(cur, "UPDATE deliveries SET progress = ? WHERE id = ? AND claimed_by = ? "
+                                    "AND state = 'publishing'", (json.dumps(progress), delivery_id, worker))
+            return cur.rowcount == 1
+
+    def finish(self, delivery_id: int, *, worker: str, state: State, now: datetime,
+               remote_id: str | None = None, remote_url: str | None = None, error: str | None = None,
+               attempt: Attempt | None = None) -> bool:
+        """End a claim: published, failed or unknown. Returns False if the claim was lost."""
+        with self.transaction() as cur:
+            cur = self.execute(cur, "UPDATE deliveries SET state = ?, remote_id = COALESCE(?, remote_id), "
+                                    "remote_url = COALESCE(?, remote_url), error = ?, claimed_by = NULL, "
+                                    "lease_until = NULL, updated_at = ? WHERE id = ? AND claimed_by = ? "
+                                    "AND state = 'publishing'",
+                               (state.value, remote_id, remote_url, error, ms(now), delivery_id, worker))
+            ok = cur.rowcount == 1
+            if ok and attempt:
+                self._insert_attempt(cur, attempt)
+        return ok
+
+    def requeue(self, delivery_id: int, *, worker: str, run_at: datetime, now: datetime,
+                error: str | None, attempt: Attempt | None = None, refund: bool = False) -> bool:
+        """Back to `scheduled` for another try at run_at (retries and rate-limit waits)."""
+        with self.transaction() as cur:
+            cur = self.execute(cur, "UPDATE deliveries SET state = 'scheduled', run_at = ?, error = ?, "
+                                    "claimed_by = NULL, lease_until = NULL, updated_at = ?, "
+                                    "attempts = attempts - ? WHERE id = ? AND claimed_by = ? AND state = 'publishing'",
+                               (ms(run_at), error, ms(now), 1 if refund else 0, delivery_id, worker))
+            ok = cur.rowcount == 1
+            if ok and attempt:
+                self._insert_attempt(cur, attempt)
+        return ok
+
+    def record_attempt(self, attempt: Attempt) -> None:
+        with self.transaction() as cur:
+            self._insert_attempt(cur, attempt)
+
+    def _insert_attempt(self, cur, attempt: Attempt) -> None:
+        self.execute(cur, "INSERT INTO attempts (delivery_id, at, status, error, latency_ms, outcome) "
+                          "VALUES (?, ?, ?, ?, ?, ?)",
+                     (attempt.delivery_id, ms(attempt.at), attempt.status, attempt.error,
+                      attempt.latency_ms, attempt.outcome))
+
+    def hold_channel(self, channel: str, until: datetime, reason: str) -> None:
+        with self.transaction() as cur:
+            self.execute(cur, "INSERT INTO channel_holds (channel, until_at, reason) VALUES (?, ?, ?) "
+                              "ON CONFLICT (channel) DO UPDATE SET until_at = excluded.until_at, "
+                              "reason = excluded.reason", (channel, ms(until), reason))
+
+    def holds(self, now: datetime) -> dict[str, tuple[datetime, str]]:
+        with self.transaction() as cur:
+            rows = self.execute(cur, "SELECT channel, until_at, reason FROM channel_holds WHERE until_at > ?",
+                                (ms(now),)).fetchall()
+        return {c: (from_ms(u), r) for c, u, r in rows}
+
+    # ---- user actions ----------------------------------------------------------------------
+    def _change(self, delivery_id: int, allowed: tuple[State, ...], sql: str, params: Sequence[Any],
+                action: str) -> Delivery:
+        with self.transaction() as cur:
+            row = self.execute(cur, "SELECT state FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+            if row is None:
+                raise UsageError(f"no delivery with id {delivery_id}; see `postbot list`")
+            if State(row[0]) not in allowed:
+                raise UsageError(f"delivery {delivery_id} is {row[0]}; only "
+                                 f"{', '.join(s.value for s in allowed)} deliveries can be {action}")
+            self.execute(cur, sql, (*params, delivery_id))
+        return self.get(delivery_id)  # type: ignore[return-value]
+
+    def cancel(self, delivery_id: int, now: datetime) -> Delivery:
+        return self._change(delivery_id, (State.SCHEDULED, State.FAILED, State.UNKNOWN),
+                            "UPDATE deliveries SET state = 'cancelled', updated_at = ? WHERE id = ?",
+                            (ms(now),), "cancelled")
+
+    def retry(self, delivery_id: int, now: datetime) -> Delivery:
+        return self._change(delivery_id, (State.FAILED, State.UNKNOWN, State.CANCELLED),
+                            "UPDATE deliveries SET state = 'scheduled', run_at = ?, due_at = ?, attempts = 0, "
+                            "error = NULL, progress = '{}', updated_at = ? WHERE id = ?",
+                            (ms(now), ms(now), ms(now)), "retried")
+
+    def reschedule(self, delivery_id: int, due: datetime, now: datetime) -> Delivery:
+        return self._change(delivery_id, (State.SCHEDULED, State.FAILED, State.UNKNOWN, State.CANCELLED),
+                            "UPDATE deliveries SET state = 'scheduled', run_at = ?, due_at = ?, attempts = 0, "
+                            "error = NULL, updated_at = ? WHERE id = ?",
+                            (ms(due), ms(due), ms(now)), "rescheduled")
+
+    # ---- reading ---------------------------------------------------------------------------
+    def get(self, delivery_id: int) -> Delivery | None:
+        with self.transaction() as cur:
+            row = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.id = ?", (delivery_id,)).fetchone()
+        return self._delivery(row) if row else None
+
+    def list(self, state: State | None = None, limit: int = 1000) -> list[Delivery]:
+        where, params = ("WHERE d.state = ?", (state.value,)) if state else ("", ())
+        with self.transaction() as cur:
+            rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} {where} ORDER BY d.due_at, d.id LIMIT ?",
+                                (*params, limit)).fetchall()
+        return [self._delivery(r) for r in rows]
+
+    def attempts(self, delivery_id: int) -> list[Attempt]:
+        with self.transaction() as cur:
+            rows = self.execute(cur, "SELECT delivery_id, at, status, error, latency_ms, outcome FROM attempts "
+                                     "WHERE delivery_id = ? ORDER BY at, id", (delivery_id,)).fetchall()
+        return [Attempt(r[0], from_ms(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self.transaction() as cur:
+            rows = self.execute(cur, "SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall()
+        return {state: count for state, count in rows}
+
+    def next_run_at(self) -> datetime | None:
+        """When the next scheduled delivery may go, holds included."""
+        with self.transaction() as cur:
+            row = self.execute(cur, "SELECT MIN(CASE WHEN h.until_at > d.run_at THEN h.until_at ELSE d.run_at END) "
+                                    "FROM deliveries d LEFT JOIN channel_holds h ON h.channel = d.channel "
+                                    "WHERE d.state = 'scheduled'").fetchone()
+        return from_ms(row[0]) if row and row[0] is not None else None
+
+    def taken_slots(self, channel: str, after: datetime) -> set[datetime]:
+        with self.transaction() as cur:
+            rows = self.execute(cur, "SELECT due_at FROM deliveries WHERE channel = ? AND due_at > ? "
+                                     "AND state IN ('scheduled', 'publishing', 'published')",
+                                (channel, ms(after))).fetchall()
+        return {from_ms(r[0]) for r in rows}  # type: ignore[misc]
+
+    def post_snapshot(self, post_id: int) -> dict[str, Any]:
+        with self.transaction() as cur:
+            row = self.execute(cur, "SELECT snapshot FROM posts WHERE id = ?", (post_id,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    # ---- per-channel memory (sessions, cached limits) ---------------------------------------
+    def state_get(self, channel: str, key: str) -> Any:
+        with self.transaction() as cur:
+            row = self.execute(cur, "SELECT value FROM channel_state WHERE channel = ? AND key = ?",
+                               (channel, key)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def state_set(self, channel: str, key: str, value: Any) -> None:
+        with self.transaction() as cur:
+            self.execute(cur, "INSERT INTO channel_state (channel, key, value) VALUES (?, ?, ?) "
+                              "ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value",
+                         (channel, key, json.dumps(value)))
+
+    def _delivery(self, row: Sequence[Any]) -> Delivery:
+        return Delivery(
+            id=row[0], post_id=row[1], post_slug=row[2], channel=row[3], platform=row[4],
+            due_at=from_ms(row[5]), next_attempt_at=from_ms(row[6]) if row[6] != row[5] else None,  # type: ignore[arg-type]
+            state=State(row[7]), idempotency_key=row[8], attempts=row[9], remote_id=row[10],
+            remote_url=row[11], error=row[12], parts=json.loads(row[13]), progress=json.loads(row[14]),
+            claimed_by=row[15], lease_until=from_ms(row[16]))

@@ -1,0 +1,75 @@
+"""SQLite: WAL, a busy timeout, and BEGIN IMMEDIATE for claims so several daemons on one file
+take turns instead of racing."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from postbot.errors import StoreError
+from postbot.store.base import SQLStore
+
+
+class SQLiteStore(SQLStore):
+    def __init__(self, path: str, busy_timeout_ms: int = 30000):
+        self.path = path
+        if path != ":memory:":
+            parent = Path(path).parent
+            if not parent.exists():
+                raise StoreError(f"database folder {parent} does not exist; create it or fix POSTBOT_DATABASE_URL")
+        self._local = threading.local()
+        self.busy_timeout_ms = busy_timeout_ms
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000,
+                                       check_same_thread=False)
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open the database {self.path}: {exc}") from None
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self, claim: bool = False) -> Iterator[Any]:
+        conn = self._connection()
+        cur = conn.cursor()
+        try:
+            # Writers take the lock up front: no upgrade deadlock between two daemons.
+            cur.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path} is busy or unreadable: {exc}") from None
+        try:
+            yield cur
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            try:
+                conn.commit()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write to {self.path}: {exc}") from None
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def change_token(self) -> int:
+        """Changes whenever another connection commits: how the daemon notices new posts."""
+        return self._connection().execute("PRAGMA data_version").fetchone()[0]
+
+    def explain_claim(self) -> list[str]:
+        with self.transaction() as cur:
+            rows = cur.execute("EXPLAIN QUERY PLAN " + self._claim_select(), (0, 0, 32)).fetchall()
+        return [r[-1] for r in rows]

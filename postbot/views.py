@@ -1,0 +1,188 @@
+"""What the CLI shows: JSON shapes and terminal text. Formatting only."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from postbot.errors import RenderError
+from postbot.models import Channel, Delivery, Post, Render, State
+
+
+def render_channels(post: Post, channels: list[Channel], renderer) -> tuple[list[Render], list[str]]:
+    renders, failures = [], []
+    for channel in channels:
+        try:
+            renders.append(renderer.render(post, channel))
+        except RenderError as exc:
+            failures.append(str(exc))
+    return renders, failures
+
+
+def preview_json(post: Post, renders: list[Render]) -> dict[str, Any]:
+    return {"post": {"title": post.title, "slug": post.slug, "source": post.source, "warnings": post.warnings},
+            "renders": [r.to_dict() for r in renders]}
+
+
+def preview_text(data: dict[str, Any], settings=None) -> str:
+    lines = [f"{data['post']['title']}  ({data['post']['slug']})"]
+    for warning in data["post"]["warnings"]:
+        lines.append(f"  ! {warning}")
+    for render in data["renders"]:
+        status = "fits" if render["fits"] else "TOO LONG"
+        cut = ", teaser cut" if render["truncated"] else ""
+        lines.append("")
+        lines.append(f"── {render['channel']} ({render['platform']}) {render['length']}/{render['limit']} "
+                     f"{status}{cut} " + "─" * 20)
+        parts = render.get("parts") or [{"text": render["text"]}]
+        for index, part in enumerate(parts):
+            if len(parts) > 1:
+                lines.append(f"  [part {index + 1}/{len(parts)}, {part['length']}]")
+            text = part["text"]
+            fold = render.get("fold") if index == 0 else None
+            if fold is not None:
+                text = text[:fold] + "⟨… see more⟩" + text[fold:]
+            lines.extend("  │ " + line for line in text.split("\n"))
+        for link in render["links"]:
+            lines.append(f"  → {link}")
+        for warning in render["warnings"]:
+            lines.append(f"  ! {warning}")
+    return "\n".join(lines)
+
+
+def local(moment: datetime | None, settings) -> str:
+    if moment is None:
+        return "-"
+    return moment.astimezone(settings.zone()).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def deliveries_table(deliveries: list[Delivery], settings) -> str:
+    if not deliveries:
+        return "no deliveries"
+    rows = [("ID", "DUE", "CHANNEL", "PLATFORM", "STATE", "TRIES", "RESULT")]
+    for d in deliveries:
+        rows.append((str(d.id), local(d.due_at, settings), d.channel, d.platform, d.state.value,
+                     str(d.attempts), d.remote_url or d.remote_id or (d.error or "")[:80]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows)
+
+
+def delivery_text(data: dict[str, Any], settings) -> str:
+    lines = [f"delivery {data['id']}: {data['post']} -> {data['channel']} ({data['platform']})",
+             f"  due      {data['due_at']}", f"  state    {data['state']}  (attempts {data['attempts']})"]
+    if data["remote_url"] or data["remote_id"]:
+        lines.append(f"  remote   {data['remote_url'] or data['remote_id']}")
+    if data["error"]:
+        lines.append(f"  error    {data['error']}")
+    for attempt in data["attempts_log"]:
+        lines.append(f"  attempt  {attempt['at']} {attempt['outcome']} status={attempt['status']} "
+                     f"{attempt['latency_ms'] or ''}ms {attempt['error'] or ''}")
+    for index, part in enumerate(data["parts"]):
+        lines.append(f"  text{f' {index + 1}' if len(data['parts']) > 1 else ''}:")
+        lines.extend("  │ " + line for line in part["text"].split("\n"))
+    return "\n".join(lines)
+
+
+def delivery_preview(delivery: Delivery, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """Exactly what the daemon will send, from the stored snapshot."""
+    head = delivery.parts[0] if delivery.parts else {"text": "", "length": 0, "payload": {}, "links": []}
+    render = {"channel": delivery.channel, "platform": delivery.platform, "text": head["text"],
+              "length": head["length"], "links": head.get("links", []), "payload": head["payload"],
+              "state": delivery.state.value, "due_at": delivery.to_json()["due_at"], "id": delivery.id}
+    if len(delivery.parts) > 1:
+        render["parts"] = delivery.parts
+    return {"post": {"title": snapshot.get("title"), "slug": snapshot.get("slug"),
+                     "warnings": snapshot.get("warnings", [])}, "renders": [render]}
+
+
+def delivery_preview_text(data: dict[str, Any]) -> str:
+    render = data["renders"][0]
+    lines = [f"delivery {render['id']} -> {render['channel']} ({render['platform']}), {render['state']}, "
+             f"due {render['due_at']}"]
+    for index, part in enumerate(render.get("parts") or [render]):
+        if "parts" in render:
+            lines.append(f"  [part {index + 1}/{len(render['parts'])}]")
+        lines.extend("  │ " + line for line in part["text"].split("\n"))
+    return "\n".join(lines)
+
+
+async def status(settings, store, now: datetime, offline: bool = False) -> dict[str, Any]:
+    from postbot.publishers import publisher_class
+    channels = []
+    checks = []
+    client = None
+    if not offline:
+        import httpx
+        client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+    try:
+        for channel in settings.channels:
+            from postbot.publishers.base import ChannelState
+            state = ChannelState(lambda key, c=channel.name: store.state_get(c, key),
+                                 lambda key, value, c=channel.name: store.state_set(c, key, value))
+            cls = publisher_class(channel.kind)
+            kwargs = {"settings": settings} if getattr(cls, "needs_settings", False) else {}
+            publisher = cls(channel, state, **kwargs)
+            entry = {"name": channel.name, "kind": channel.kind, "platform": channel.platform,
+                     "ready": True, "detail": "", "warnings": []}
+            missing = publisher.missing_settings()
+            if missing:
+                entry.update(ready=False, detail=f"set {', '.join(missing)}")
+            elif client is not None:
+                checks.append((entry, publisher.check(client)))
+            channels.append(entry)
+        results = await asyncio.gather(*(c for _, c in checks), return_exceptions=True)
+        for (entry, _), result in zip(checks, results):
+            if isinstance(result, BaseException):
+                from postbot.redact import redact
+                entry.update(ready=False, detail=redact(str(result)))
+            else:
+                entry["detail"] = str(result)
+                entry["warnings"] = list(getattr(result, "warnings", []))
+    finally:
+        if client is not None:
+            await client.aclose()
+    counts = store.counts()
+    upcoming = store.next_run_at()
+    failed = store.list(State.FAILED, limit=10)
+    unknown = store.list(State.UNKNOWN, limit=100)
+    return {
+        "channels": channels,
+        "counts": {s.value: counts.get(s.value, 0) for s in State},
+        "next_due": upcoming.isoformat().replace("+00:00", "Z") if upcoming else None,
+        "recent_failures": [d.to_json() for d in failed],
+        "unknown": [d.to_json() for d in unknown],
+        "holds": {c: {"until": u.isoformat(), "reason": r} for c, (u, r) in store.holds(now).items()},
+    }
+
+
+def status_text(data: dict[str, Any]) -> str:
+    lines = ["channels:"]
+    for c in data["channels"]:
+        mark = "ready" if c["ready"] else "NOT READY"
+        lines.append(f"  {c['name']:<12} {c['kind']:<9} renders as {c['platform']:<10} {mark}  {c['detail']}")
+        for warning in c.get("warnings", []):
+            lines.append(f"  {'':<12} ! {warning}")
+    lines.append("queue: " + ", ".join(f"{k} {v}" for k, v in data["counts"].items()))
+    lines.append(f"next due: {data['next_due'] or '-'}")
+    for channel, hold in data["holds"].items():
+        lines.append(f"held: {channel} until {hold['until']} ({hold['reason']})")
+    if data["recent_failures"]:
+        lines.append("recent failures:")
+        lines.extend(f"  #{d['id']} {d['channel']}: {d['error']}" for d in data["recent_failures"])
+    if data["unknown"]:
+        lines.append("need a decision (may or may not have been published):")
+        lines.extend(f"  #{d['id']} {d['channel']}: {d['error']}" for d in data["unknown"])
+    return "\n".join(lines)
+
+
+def dry_run_text(store, settings, now: datetime) -> str:
+    due = [d for d in store.list(State.SCHEDULED) if (d.next_attempt_at or d.due_at) <= now]
+    if not due:
+        upcoming = store.next_run_at()
+        return f"nothing due now; next at {local(upcoming, settings)}" if upcoming else "nothing queued"
+    lines = [f"{len(due)} due now; would send:"]
+    for d in due:
+        lines.append(f"  #{d.id} -> {d.channel} ({d.platform}):")
+        for part in d.parts:
+            lines.extend("    │ " + line for line in part["text"].split("\n"))
+    return "\n".join(lines)

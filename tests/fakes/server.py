@@ -1,0 +1,124 @@
+"""A tiny threaded HTTP server on 127.0.0.1 for playing a platform in tests.
+
+Each fake registers routes: `server.route("POST", "/2/tweets", handler)` where
+handler(request) returns `Reply(status, body, headers)`. Every request is
+recorded in `server.requests` so tests assert on what the platform received."""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]          # lower-cased names
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)   # from the route pattern
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode(), keep_blank_values=True)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: Any = None                 # dict/list -> JSON, str/bytes -> as is
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0               # seconds before answering (to provoke client timeouts)
+
+
+Handler = Callable[[Request], Reply]
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.requests: list[Request] = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                request = Request(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True),
+                                  {k.lower(): v for k, v in self.headers.items()}, body)
+                reply = fake.dispatch(request)
+                if reply.delay:
+                    import time
+                    time.sleep(reply.delay)
+                payload = reply.body
+                if isinstance(payload, (dict, list)):
+                    data = json.dumps(payload).encode()
+                    content_type = "application/json"
+                elif isinstance(payload, str):
+                    data, content_type = payload.encode(), "text/plain; charset=utf-8"
+                else:
+                    data, content_type = (payload or b""), "application/octet-stream"
+                try:
+                    self.send_response(reply.status)
+                    headers = {"Content-Type": content_type, **reply.headers}
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        """pattern: a path with {name} placeholders, e.g. /bot{token}/sendMessage."""
+        regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+?)", pattern) + "$")
+        self.routes.append((method.upper(), regex, handler))
+
+    def dispatch(self, request: Request) -> Reply:
+        with self.lock:
+            self.requests.append(request)
+        for method, regex, handler in self.routes:
+            match = regex.match(request.path)
+            if method == request.method and match:
+                request.params = match.groupdict()
+                return handler(request)
+        return Reply(404, {"error": f"no route for {request.method} {request.path}"})
+
+    def start(self) -> "FakeServer":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> "FakeServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
