@@ -252,6 +252,10 @@ def cmd_status(args, settings) -> int:
 
 def cmd_run(args, settings) -> int:
     import asyncio
+    import signal
+    # Until the daemon installs its own handlers, a stop request simply ends the start-up cleanly.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: sys.exit(0))
     from postbot import views
     store = _store(settings)
     if args.dry_run:

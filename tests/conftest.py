@@ -1,1 +1,4 @@
-pytest_plugins = ["tests.services"]
+from pathlib import Path
+
+# Service fixtures (PostgreSQL, the Bluesky PDS, Chromium) live in tests/services.py.
+pytest_plugins = ["tests.services"] if (Path(__file__).parent / "services.py").exists() else []

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-from postbot import text as textlib
 from postbot.models import Channel, Post, Published
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -104,9 +103,11 @@ class Publisher:
         return []
 
     def prepare(self, rendered: str) -> Prepared:
+        from postbot import text as textlib
         return Prepared(text=rendered, links=textlib.find_urls(rendered, schemeless=False))
 
     def measure(self, prepared: Prepared) -> int:
+        from postbot import text as textlib
         return textlib.grapheme_len(prepared.text)
 
     def violations(self, prepared: Prepared) -> list[str]:

@@ -26,6 +26,11 @@ class WebhookPublisher(Publisher):
     dedupes = True
     required = ("URL", "SECRET")
 
+    def __init__(self, channel, state=None):
+        super().__init__(channel, state)
+        # Receivers that ignore Idempotency-Key (many no-code catch hooks) must never get a blind re-send.
+        self.dedupes = (channel.setting("IDEMPOTENT", "on") or "on").lower() not in ("off", "false", "0", "no")
+
     def document(self, payload: dict[str, Any], ctx: PublishContext) -> dict[str, Any]:
         return {"channel": self.channel.name, "platform": self.channel.platform,
                 "post": ctx.post, "text": ctx.part.get("text", ""), "links": ctx.part.get("links", []),
