@@ -1,0 +1,59 @@
+"""The real daemon process: wakes at due times, notices other writers, stops cleanly."""
+from __future__ import annotations
+
+import signal
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from postbot.models import State
+from postbot.store import open_store
+from tests.fakes.webhook import WebhookReceiver
+from tests.process import start_daemon, wait_for
+
+UTC = timezone.utc
+
+
+@pytest.fixture
+def setup(tmp_path):
+    db = tmp_path / "d.db"
+    store = open_store(f"sqlite:///{db}")
+    store.migrate()
+    receiver = WebhookReceiver().start()
+    env = {"POSTBOT_DATABASE_URL": f"sqlite:///{db}", "POSTBOT_TIMEZONE": "UTC",
+           "POSTBOT_CHANNELS": "hooks=webhook", "HOOKS_URL": receiver.hook_url, "HOOKS_SECRET": "s3cret-value"}
+    log = tmp_path / "daemon.log"
+    daemon = start_daemon(env, tmp_path, log)
+    assert wait_for(lambda: log.exists() and " started" in log.read_text(), timeout=20)
+    yield store, receiver, daemon, log
+    if daemon.poll() is None:
+        daemon.kill()
+    receiver.stop()
+
+
+def add(store, due):
+    return store.add_post(slug="s", title="T", source="t", snapshot={"slug": "s"}, deliveries=[{
+        "channel": "hooks", "platform": "generic", "due_at": due,
+        "parts": [{"text": "hi", "length": 2, "payload": {"text": "hi"}, "links": []}],
+        "idempotency_key": uuid.uuid4().hex}], now=due)[0]
+
+
+def test_notices_a_post_queued_by_another_process_and_sends_it_at_its_time(setup):
+    store, receiver, daemon, _ = setup
+    due = datetime.now(UTC) + timedelta(seconds=2)
+    delivery = add(store, due)
+    assert wait_for(lambda: store.get(delivery.id).state is State.PUBLISHED, timeout=15)
+    sent_at = store.attempts(delivery.id)[-1].at
+    assert timedelta(0) <= sent_at - due.replace(microsecond=due.microsecond // 1000 * 1000) < timedelta(seconds=1)
+
+
+def test_sigterm_finishes_what_is_in_flight_and_exits_0(setup):
+    store, receiver, daemon, log = setup
+    receiver.delay = 1.5
+    delivery = add(store, datetime.now(UTC))
+    assert wait_for(lambda: receiver.keys_seen, timeout=15)
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=20) == 0
+    assert store.get(delivery.id).state is State.PUBLISHED
+    assert "daemon stopped" in log.read_text()
