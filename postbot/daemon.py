@@ -11,11 +11,13 @@ import logging
 import signal
 from datetime import datetime, timedelta, timezone
 
+from postbot.errors import StoreError
 from postbot.runner import Runner
 
 log = logging.getLogger("postbot.daemon")
 UTC = timezone.utc
 SAFETY_TICK = timedelta(seconds=30)
+STORE_RETRY = timedelta(seconds=5)
 
 
 class Daemon:
@@ -33,7 +35,10 @@ class Daemon:
         self.wake.set()
 
     async def _watch(self) -> None:
-        token = self.store.change_token()
+        try:
+            token = self.store.change_token()
+        except StoreError:
+            return
         if token != self._change_token:
             self._change_token = token
             self.wake.set()
@@ -65,8 +70,14 @@ class Daemon:
         try:
             while not self.stop_requested:
                 self.wake.clear()
-                self.runner.launch_due()
-                self._arm(scheduler)
+                try:
+                    self.runner.launch_due()
+                    self._arm(scheduler)
+                except StoreError as exc:
+                    # The database is away (restart, network): keep what is in flight, try again soon.
+                    log.error("store unavailable, retrying in %ss: %s", STORE_RETRY.seconds, exc)
+                    scheduler.add_job(self.wake.set, "date", run_date=self.runner.clock() + STORE_RETRY,
+                                      id="wake", replace_existing=True, misfire_grace_time=None)
                 await self.wake.wait()
             await self.runner.drain()
         finally:

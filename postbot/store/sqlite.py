@@ -29,13 +29,28 @@ class SQLiteStore(SQLStore):
                 conn = sqlite3.connect(self.path, isolation_level=None, timeout=self.busy_timeout_ms / 1000,
                                        check_same_thread=False)
                 conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-                conn.execute("PRAGMA journal_mode = WAL")
+                self._enable_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open the database {self.path}: {exc}") from None
             self._local.conn = conn
         return conn
+
+    def _enable_wal(self, conn: sqlite3.Connection) -> None:
+        """Switching a new file to WAL does not wait on the busy timeout, so several daemons
+        opening one fresh database at once must take turns here."""
+        import time
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     @contextmanager
     def transaction(self, claim: bool = False) -> Iterator[Any]:
@@ -48,6 +63,9 @@ class SQLiteStore(SQLStore):
             raise StoreError(f"database {self.path} is busy or unreadable: {exc}") from None
         try:
             yield cur
+        except sqlite3.Error as exc:
+            conn.rollback()
+            raise StoreError(f"database {self.path}: {exc}") from None
         except BaseException:
             conn.rollback()
             raise
