@@ -119,8 +119,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _out(text: str, err: bool = False) -> None:
+    """Every line postbot prints goes through the secret filter."""
+    from postbot.redact import redact
+    print(redact(text), file=sys.stderr if err else sys.stdout)
+
+
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2))
+    _out(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def _dispatch(args) -> int:
@@ -143,7 +149,7 @@ def cmd_preview(args, settings) -> int:
         if args.json:
             _print_json(data)
         else:
-            print(views.delivery_preview_text(data))
+            _out(views.delivery_preview_text(data))
         return 0
     from postbot.posts import load_post
     from postbot.queueing import select_channels
@@ -159,9 +165,9 @@ def cmd_preview(args, settings) -> int:
     if args.json:
         _print_json(data)
     else:
-        print(views.preview_text(data, settings))
+        _out(views.preview_text(data, settings))
     for failure in failures:
-        print(f"postbot: error: {failure}", file=sys.stderr)
+        _out(f"postbot: error: {failure}", err=True)
     return 2 if failures else 0
 
 
@@ -178,8 +184,8 @@ def cmd_queue(args, settings) -> int:
         _print_json([d.to_json() for d in deliveries])
     else:
         for warning in post.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        print(views.deliveries_table(deliveries, settings))
+            _out(f"warning: {warning}", err=True)
+        _out(views.deliveries_table(deliveries, settings))
     return 0
 
 
@@ -191,7 +197,7 @@ def cmd_list(args, settings) -> int:
     if args.json:
         _print_json([d.to_json() for d in deliveries])
     else:
-        print(views.deliveries_table(deliveries, settings))
+        _out(views.deliveries_table(deliveries, settings))
     return 0
 
 
@@ -207,7 +213,7 @@ def cmd_show(args, settings) -> int:
     if args.json:
         _print_json(data)
     else:
-        print(views.delivery_text(data, settings))
+        _out(views.delivery_text(data, settings))
     return 0
 
 
@@ -216,7 +222,7 @@ def _changed(args, settings, delivery) -> int:
     if args.json:
         _print_json(delivery.to_json())
     else:
-        print(views.deliveries_table([delivery], settings))
+        _out(views.deliveries_table([delivery], settings))
     return 0
 
 
@@ -246,7 +252,7 @@ def cmd_status(args, settings) -> int:
     if args.json:
         _print_json(data)
     else:
-        print(views.status_text(data))
+        _out(views.status_text(data))
     return 0 if all(c["ready"] for c in data["channels"]) else 1
 
 
@@ -259,7 +265,7 @@ def cmd_run(args, settings) -> int:
     from postbot import views
     store = _store(settings)
     if args.dry_run:
-        print(views.dry_run_text(store, settings, _now()))
+        _out(views.dry_run_text(store, settings, _now()))
         return 0
     from postbot.runner import Runner
     runner = Runner(store, settings)
@@ -271,7 +277,7 @@ def cmd_run(args, settings) -> int:
                 await runner.close()
         asyncio.run(once())
         counts = store.counts()
-        print(f"published {runner.published}; queue now: " +
+        _out(f"published {runner.published}; queue now: " +
               ", ".join(f"{state} {count}" for state, count in sorted(counts.items())))
         return 0
     from postbot.daemon import Daemon

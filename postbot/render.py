@@ -45,6 +45,17 @@ def add_utm(url: str, platform: str, campaign: str) -> str:
     return urlunsplit(parts._replace(query=parts.query + separator + urlencode(extra)))
 
 
+def cut_teaser(source: str, index: int, ellipsis: bool) -> str:
+    """A prefix of the teaser; an ellipsis right after a URL would read as part of it."""
+    teaser = textlib.cut(source, index, ellipsis=ellipsis)
+    if ellipsis and teaser.endswith("…"):
+        body = teaser[:-1]
+        spans = textlib.url_spans(body, schemeless=True)
+        if spans and spans[-1][1] >= len(body.rstrip()):
+            teaser = body.rstrip() + " …"
+    return teaser
+
+
 class Renderer:
     def __init__(self, user_templates: Path | None = None):
         self.user_templates = user_templates
@@ -146,7 +157,7 @@ class _Fitting:
         found, lo, hi = None, 0, len(cuts) - 1
         while lo <= hi:
             mid = (lo + hi) // 2
-            teaser = textlib.cut(source, cuts[mid], ellipsis=ellipsis)
+            teaser = cut_teaser(source, cuts[mid], ellipsis)
             result = self.fits(teaser)
             if result:
                 found, lo = (teaser, result), mid + 1
@@ -202,7 +213,8 @@ class _Fitting:
 
     def finish(self, teaser: str, result, truncated: bool, parts: list[Part] | None = None) -> Render:
         prepared, length, problems = result
-        self.check_first_cta(prepared)
+        if parts is None:
+            self.check_first_cta(prepared)   # a thread carries its CTAs in the last part, checked there
         warnings = list(self.rules.warnings(prepared, self.post))
         payload = self.rules.build_payload(prepared, self.post)
         return Render(

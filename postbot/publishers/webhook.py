@@ -62,7 +62,8 @@ class WebhookPublisher(Publisher):
         missing = self.missing_settings()
         if missing:
             raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
-        return f"posts to {self.channel.setting('URL').split('?')[0]}"
+        from urllib.parse import urlsplit
+        return f"posts to {urlsplit(self.channel.setting('URL')).netloc}"
 
 
 PUBLISHER = WebhookPublisher
