@@ -1,7 +1,6 @@
 """What the CLI shows: JSON shapes and terminal text. Formatting only."""
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -107,6 +106,7 @@ def delivery_preview_text(data: dict[str, Any]) -> str:
 
 
 async def status(settings, store, now: datetime, offline: bool = False) -> dict[str, Any]:
+    import asyncio
     from postbot.publishers import publisher_class
     channels = []
     checks = []
