@@ -152,13 +152,16 @@ def cmd_preview(args, settings) -> int:
             _out(views.delivery_preview_text(data))
         return 0
     from postbot.posts import load_post
-    from postbot.queueing import select_channels
+    from postbot.queueing import load_limits, rules_for, select_channels
     from postbot.render import Renderer
     post = load_post(target, repair=args.repair)
     channels = select_channels(settings, args.channel, post)
     renderer = Renderer(settings.templates_dir)
-    renders, failures = views.render_channels(post, channels, renderer)
+    rules = rules_for(channels)
+    limit_warnings = load_limits(rules, channels)
+    renders, failures = views.render_channels(post, channels, renderer, rules)
     data = views.preview_json(post, renders)
+    data["post"]["warnings"].extend(limit_warnings)
     if args.html:
         from postbot.html_preview import write_html
         write_html(post, renders, Path(args.html))

@@ -10,8 +10,47 @@ from postbot.config import Settings
 from postbot.errors import ConfigError, UsageError
 from postbot.models import Channel, Delivery, Post, Render
 from postbot.publishers import publisher_class
+from postbot.publishers.base import Publisher
 from postbot.render import Renderer
 from postbot.scheduling import next_free_slot, parse_slots, parse_when
+
+
+def rules_for(channels: list[Channel], store=None) -> dict[str, Publisher]:
+    """The rules object per channel, remembering per-channel state (e.g. instance limits) in the store."""
+    from postbot.publishers.base import ChannelState, MemoryState
+    rules = {}
+    for channel in channels:
+        state = (ChannelState(lambda key, c=channel.name: store.state_get(c, key),
+                              lambda key, value, c=channel.name: store.state_set(c, key, value))
+                 if store is not None else MemoryState())
+        rules[channel.name] = publisher_class(channel.platform)(channel, state)
+    return rules
+
+
+def load_limits(rules: dict[str, Publisher], channels: list[Channel]) -> list[str]:
+    """Ask the platforms whose limits differ per instance (Mastodon) before rendering.
+    Only for channels that really publish there; a failure leaves the default, with a warning."""
+    wanted = [rules[c.name] for c in channels
+              if c.kind == c.platform and type(rules[c.name]).load_limits is not Publisher.load_limits
+              and not rules[c.name].missing_settings()]
+    if not wanted:
+        return []
+    import asyncio
+
+    import httpx
+
+    async def fetch() -> list[str]:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=3.0)) as client:
+            results = await asyncio.gather(*(r.load_limits(client) for r in wanted), return_exceptions=True)
+        warnings = []
+        for rule, result in zip(wanted, results):
+            if isinstance(result, BaseException):
+                warnings.append(f"channel {rule.channel.name}: could not read its limits ({result}); "
+                                f"using {rule.limit_for()}")
+            else:
+                warnings.extend(f"channel {rule.channel.name}: {w}" for w in result)
+        return warnings
+    return asyncio.run(fetch())
 
 
 def select_channels(settings: Settings, names: list[str] | None, post: Post | None = None) -> list[Channel]:
@@ -42,6 +81,8 @@ def plan(post: Post, channels: list[Channel], settings: Settings, *, at: str | N
          store, renderer: Renderer | None = None) -> list[Planned]:
     """Everything that can be wrong is found here, before anything is written."""
     renderer = renderer or Renderer(settings.templates_dir)
+    rules = rules_for(channels, store)
+    load_limits(rules, channels)
     problems: list[str] = []
     planned: list[Planned] = []
     zone = settings.zone()
@@ -57,7 +98,7 @@ def plan(post: Post, channels: list[Channel], settings: Settings, *, at: str | N
         if refusal:
             problems.append(f"channel {channel.name}: {refusal}")
             continue
-        render = renderer.render(post, channel)
+        render = renderer.render(post, channel, rules[channel.name])
         if fixed is not None:
             due = fixed
         elif channel.slots:

@@ -8,11 +8,11 @@ from postbot.errors import RenderError
 from postbot.models import Channel, Delivery, Post, Render, State
 
 
-def render_channels(post: Post, channels: list[Channel], renderer) -> tuple[list[Render], list[str]]:
+def render_channels(post: Post, channels: list[Channel], renderer, rules=None) -> tuple[list[Render], list[str]]:
     renders, failures = [], []
     for channel in channels:
         try:
-            renders.append(renderer.render(post, channel))
+            renders.append(renderer.render(post, channel, rules[channel.name] if rules else None))
         except RenderError as exc:
             failures.append(str(exc))
     return renders, failures

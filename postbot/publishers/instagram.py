@@ -1,37 +1,115 @@
-"""Instagram Content Publishing: image container, status poll, media_publish."""
+"""Instagram Content Publishing: image container, status poll, media_publish.
+
+Instagram has no text-only posts: every post needs a public JPEG URL, so a post without one
+is refused when it is queued. Local images are published from <NAME>_IMAGE_BASE_URL (upload
+the file there under the same name). The container id is saved before publishing, like
+Threads, so a crash or a retry polls the saved container and never publishes twice.
+"""
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from postbot.models import Post
-from postbot.publishers.base import Prepared, Publisher
+from postbot.publishers.base import Prepared
+from postbot.publishers.facebook import is_remote, public_image_url
+from postbot.publishers.threads import ContainerPublisher
+
+DEFAULT_API_URL = "https://graph.instagram.com/v25.0"
+MAX_HASHTAGS = 30
+MAX_MENTIONS = 20
+HASHTAG = re.compile(r"(?<![\w&])#\w+")
+MENTION = re.compile(r"(?<![\w.])@[\w.]+")
+JPEG_SUFFIXES = (".jpg", ".jpeg")
+JPEG_MAGIC = b"\xff\xd8\xff"
 
 
-class InstagramPublisher(Publisher):
+class InstagramPublisher(ContainerPublisher):
     platform = "instagram"
     limit = 2200
     fold = 125
     link_in_bio = True
     teaser_max = 900
-    required = ("USER_ID", "ACCESS_TOKEN")
+    label = "Instagram"
+    default_api_url = DEFAULT_API_URL
+    create_edge = "media"
+    publish_edge = "media_publish"
+    status_field = "status_code"
+    status_fields = "status_code,status,id"
+    text_field = "caption"
+    progress_key = "instagram_container"
 
     def prepare(self, rendered: str) -> Prepared:
         # Links in captions are not clickable; the template writes 'link in bio' instead.
         from postbot import text as textlib
         return Prepared(rendered, textlib.find_urls(rendered))
 
+    def measure(self, prepared: Prepared) -> int:
+        # The caption limit's unit is undocumented; UTF-16 units is the strictest reading.
+        from postbot import text as textlib
+        return textlib.utf16_len(prepared.text)
+
+    def violations(self, prepared: Prepared) -> list[str]:
+        problems = []
+        hashtags = len(HASHTAG.findall(prepared.text))
+        if hashtags > MAX_HASHTAGS:
+            problems.append(f"{hashtags} hashtags, Instagram allows {MAX_HASHTAGS}")
+        mentions = len(MENTION.findall(prepared.text))
+        if mentions > MAX_MENTIONS:
+            problems.append(f"{mentions} @-mentions, Instagram allows {MAX_MENTIONS}")
+        return problems
+
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:
         payload: dict[str, Any] = {"caption": prepared.text}
         if post.image:
-            payload["image_url"] = post.image
+            payload["image_url"] = public_image_url(post.image, self.image_base()) or post.image
             if post.image_alt:
                 payload["alt_text"] = post.image_alt
         return payload
 
     def warnings(self, prepared: Prepared, post: Post) -> list[str]:
+        refusal = self.refuse(post)
+        return [refusal] if refusal else []
+
+    def image_base(self) -> str | None:
+        return self.channel.setting("IMAGE_BASE_URL")
+
+    def refuse(self, post: Post) -> str | None:
         if not post.image:
-            return ["Instagram cannot publish without an image; add 'image' to the post"]
-        return []
+            return ("Instagram cannot publish without an image; add 'image: <a .jpg file or https URL>' "
+                    "to the post, or leave this channel out")
+        if not is_jpeg(post.image, Path(post.source).parent if post.source else None):
+            return (f"Instagram accepts only JPEG images and {post.image} is not one; convert it to .jpg "
+                    f"and point 'image' at that file")
+        if not public_image_url(post.image, self.image_base()):
+            return (f"the image {post.image} is a local file and Instagram fetches images by URL; upload it "
+                    f"and set {self.channel.var('IMAGE_BASE_URL')} to that public folder, or use an "
+                    f"https:// image URL")
+        return None
+
+    def container_form(self, payload: dict[str, Any]) -> dict[str, str]:
+        return {key: str(value) for key, value in payload.items() if value not in (None, "")}
+
+    def error_detail(self, state: dict[str, Any]) -> str | None:
+        return state.get("status")
+
+
+def is_jpeg(image: str, post_dir: Path | None) -> bool:
+    """By the file's first bytes when it is here, else by its name (a URL without an
+    extension cannot be told and is let through: Instagram will say)."""
+    if not is_remote(image):
+        for candidate in ([post_dir / image] if post_dir else []) + [Path(image)]:
+            try:
+                with open(candidate, "rb") as handle:
+                    return handle.read(3) == JPEG_MAGIC
+            except OSError:
+                continue
+        return image.lower().endswith(JPEG_SUFFIXES)
+    path = urlsplit(image).path.lower()
+    name = path.rsplit("/", 1)[-1]
+    return "." not in name or name.endswith(JPEG_SUFFIXES)
 
 
 PUBLISHER = InstagramPublisher

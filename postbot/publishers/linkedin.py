@@ -1,15 +1,36 @@
-"""LinkedIn Posts API: commentary in little-text format, article content for the post's link."""
+"""LinkedIn Posts API: commentary in little-text format, article content for the post's link.
+
+POST {LINKEDIN_API_URL}/rest/posts with `LinkedIn-Version: YYYYMM` and
+`X-Restli-Protocol-Version: 2.0.0`; the new post's URN comes back in the `x-restli-id` header.
+
+Escaping: only `commentary` is little text (the little-text format page); every reserved
+character in it is escaped, inside URLs too, because an unescaped one makes LinkedIn cut the
+post there while still answering 201. The article's title and description are plain strings:
+they are sent unescaped, since a needless backslash would be shown to readers on the card.
+"""
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from postbot import text as textlib
-from postbot.models import Post
-from postbot.publishers.base import Prepared, Publisher
+from postbot.errors import ConfigError, RateLimited, Rejected
+from postbot.models import Post, Published
+from postbot.publishers.base import Prepared, PublishContext, Publisher
+
+UTC = timezone.utc
 
 # Little-text reserved characters. Unescaped, LinkedIn silently truncates the post there.
 RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
+AUTHOR_URN = re.compile(r"^urn:li:(person|organization):[A-Za-z0-9_-]+$")
+VERSION = re.compile(r"^(\d{4})(0[1-9]|1[0-2])(\.\d{2})?$")
+POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\d+")
+DEFAULT_VERSION = "202611"
+DEFAULT_API_URL = "https://api.linkedin.com"
+DESCRIPTION_MAX = 200
+# LinkedIn sunsets a version about a year after release; warn two months ahead.
+VERSION_WARN_MONTHS = 10
+TOKEN_WARN_DAYS = 7
 
 
 def escape_little_text(value: str) -> str:
@@ -18,6 +39,38 @@ def escape_little_text(value: str) -> str:
 
 def unescape_little_text(value: str) -> str:
     return re.sub(r"\\([\\|{}@\[\]()<>#*_~])", r"\1", value)
+
+
+class CheckResult(str):
+    """What `check()` returns: a one-line summary that also carries warnings for `postbot status`."""
+
+    warnings: list[str]
+
+    def __new__(cls, summary: str, warnings: list[str] | None = None) -> "CheckResult":
+        result = super().__new__(cls, summary)
+        result.warnings = list(warnings or [])
+        return result
+
+
+def next_midnight_utc(now: datetime) -> datetime:
+    """LinkedIn's daily application and member limits reset at 00:00 UTC."""
+    today = now.astimezone(UTC).date()
+    return datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+
+
+def months_between(version: str, now: datetime) -> int:
+    match = VERSION.match(version)
+    assert match, version
+    return (now.year * 12 + now.month) - (int(match.group(1)) * 12 + int(match.group(2)))
+
+
+def plain_description(post: Post) -> str:
+    """A card description: the teaser (or the body's start) cut at a word, not mid-word."""
+    source = " ".join((post.teaser or post.body or "").split())
+    if len(source) <= DESCRIPTION_MAX:
+        return source
+    cut = source.rfind(" ", 0, DESCRIPTION_MAX - 1)
+    return source[:cut if cut > 0 else DESCRIPTION_MAX - 1].rstrip(" ,;:-") + "…"
 
 
 class LinkedInPublisher(Publisher):
@@ -29,9 +82,11 @@ class LinkedInPublisher(Publisher):
     required = ("ACCESS_TOKEN", "AUTHOR")
 
     def prepare(self, rendered: str) -> Prepared:
+        from postbot import text as textlib
         return Prepared(escape_little_text(rendered), textlib.find_urls(rendered))
 
     def measure(self, prepared: Prepared) -> int:
+        from postbot import text as textlib
         # The limit's unit is undocumented; UTF-16 units of the escaped text is the strictest reading.
         return textlib.utf16_len(prepared.text)
 
@@ -57,12 +112,184 @@ class LinkedInPublisher(Publisher):
             "isReshareDisabledByAuthor": False,
         }
         if post.url:
+            # Posts API does not scrape links: the card is what we send.
             article: dict[str, Any] = {"source": post.url, "title": post.title}
-            description = (post.teaser or post.body or "")[:200].strip()
+            description = plain_description(post)
             if description:
                 article["description"] = description
             payload["content"] = {"article": article}
         return payload
+
+    # ---- settings --------------------------------------------------------------------
+    def settings_problems(self) -> list[str]:
+        problems = []
+        author = self.channel.setting("AUTHOR")
+        if author and not AUTHOR_URN.match(author):
+            problems.append(f"{self.channel.var('AUTHOR')}={author!r} is not a LinkedIn author URN; use "
+                            f"urn:li:person:<id> (your member id, the 'sub' of /v2/userinfo) or "
+                            f"urn:li:organization:<id> (the number in your company page's admin URL)")
+        version = self.version()
+        if not VERSION.match(version):
+            problems.append(f"{self.channel.var('VERSION')}={version!r} is not a LinkedIn API version; "
+                            f"use YYYYMM, e.g. {DEFAULT_VERSION}")
+        expires = self.channel.setting("TOKEN_EXPIRES_AT")
+        if expires and self.token_expiry() is None:
+            problems.append(f"{self.channel.var('TOKEN_EXPIRES_AT')}={expires!r} is not a date; "
+                            f"use YYYY-MM-DD, e.g. 2027-01-25")
+        return problems
+
+    def refuse(self, post: Post) -> str | None:
+        problems = self.settings_problems()
+        return "; ".join(problems) if problems else None
+
+    def version(self) -> str:
+        return self.channel.setting("VERSION", DEFAULT_VERSION).strip()
+
+    def api_url(self) -> str:
+        return self.channel.setting("API_URL", DEFAULT_API_URL).rstrip("/")
+
+    def token_expiry(self) -> datetime | None:
+        raw = (self.channel.setting("TOKEN_EXPIRES_AT") or "").strip()
+        if not raw:
+            return None
+        try:
+            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                parsed = datetime.combine(date.fromisoformat(raw), datetime.min.time())
+            except ValueError:
+                return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.channel.setting('ACCESS_TOKEN')}",
+                "LinkedIn-Version": self.version(), "X-Restli-Protocol-Version": "2.0.0"}
+
+    def token_fix(self) -> str:
+        return (f"the token in {self.channel.var('ACCESS_TOKEN')} is expired or revoked (member tokens "
+                f"last 60 days); create a new one, set {self.channel.var('ACCESS_TOKEN')} and "
+                f"{self.channel.var('TOKEN_EXPIRES_AT')}")
+
+    def version_fix(self) -> str:
+        return (f"LinkedIn no longer accepts API version {self.version()}; set {self.channel.var('VERSION')} "
+                f"to a current YYYYMM version (versions are retired about a year after release)")
+
+    # ---- publishing --------------------------------------------------------------------
+    async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
+        from postbot.publishers.http import raise_for_status, retry_after, send
+
+        # A bad expiry date only spoils a warning; a bad author or version spoils the post.
+        problems = [p for p in self.settings_problems() if "TOKEN_EXPIRES_AT" not in p]
+        problems += [f"set {var}" for var in self.missing_settings()]
+        if problems:
+            raise Rejected(f"channel {self.channel.name}: " + "; ".join(problems))
+        body = dict(payload, author=self.channel.setting("AUTHOR"))
+        response = await send(ctx.client, "POST", f"{self.api_url()}/rest/posts", what="LinkedIn post",
+                              json=body, headers=self.headers())
+        now = ctx.now()
+        if response.status_code == 422 and _error_code(response) == "DUPLICATE_POST":
+            return self._duplicate(response)
+        if response.status_code == 426 or _error_code(response) == "NONEXISTENT_VERSION":
+            raise Rejected(f"LinkedIn answered {response.status_code}: {_message(response)}; "
+                           f"{self.version_fix()}", status=response.status_code)
+        if response.status_code == 401:
+            raise Rejected(f"LinkedIn answered 401: {_message(response)}; {self.token_fix()}", status=401)
+        if response.status_code == 429:
+            until = retry_after(response.headers.get("retry-after"), now) or next_midnight_utc(now)
+            raise RateLimited(f"LinkedIn answered 429: {_message(response)} (daily limits reset at "
+                              f"00:00 UTC)", until=max(until, now))
+        raise_for_status(response, platform="LinkedIn", now=now)
+        urn = response.headers.get("x-restli-id") or ""
+        if not urn:
+            # 201 without the header: posted, but we cannot say where.
+            return Published(remote_id="unknown-urn", extra={"note": "LinkedIn returned no x-restli-id"})
+        return Published(remote_id=urn, remote_url=f"https://www.linkedin.com/feed/update/{urn}/")
+
+    def _duplicate(self, response) -> Published:
+        """LinkedIn refuses a commentary it already has: the post is out, so this delivery is done."""
+        import logging
+
+        original = POST_URN.search(_message(response))
+        note = ("LinkedIn rejected the post as a duplicate of an earlier one (422 DUPLICATE_POST); "
+                "treated as already published")
+        logging.getLogger("postbot.publishers.linkedin").warning(
+            "channel %s: %s%s", self.channel.name, note, f" ({original.group(0)})" if original else "")
+        if original:
+            urn = original.group(0)
+            return Published(remote_id=urn, remote_url=f"https://www.linkedin.com/feed/update/{urn}/",
+                             extra={"note": note, "duplicate": True})
+        return Published(remote_id="duplicate", extra={"note": note, "duplicate": True})
+
+    async def check(self, client, now: datetime | None = None) -> str:
+        """GET /v2/userinfo: cheap, needs only a valid token. A token without the `openid` scope
+        gets 403 there, which still proves the token is accepted."""
+        from postbot.publishers.http import send
+
+        now = now or datetime.now(UTC)
+        missing = self.missing_settings()
+        if missing:
+            raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
+        problems = self.settings_problems()
+        if problems:
+            raise ConfigError(f"channel {self.channel.name}: " + "; ".join(problems))
+        response = await send(client, "GET", f"{self.api_url()}/v2/userinfo", what="LinkedIn userinfo",
+                              headers={"Authorization": f"Bearer {self.channel.setting('ACCESS_TOKEN')}"})
+        if response.status_code == 401:
+            raise ConfigError(f"LinkedIn answered 401: {_message(response)}; {self.token_fix()}")
+        if response.status_code == 403:
+            who = "token accepted (no openid scope to show the member's name)"
+        elif response.status_code >= 300:
+            raise ConfigError(f"LinkedIn answered {response.status_code}: {_message(response)}")
+        else:
+            answer = response.json()
+            who = f"signed in as {answer.get('name') or answer.get('sub')}"
+        return CheckResult(f"{who}; posting as {self.channel.setting('AUTHOR')} with API version "
+                           f"{self.version()}", self.check_warnings(now))
+
+    def check_warnings(self, now: datetime) -> list[str]:
+        warnings = []
+        age = months_between(self.version(), now)
+        if age >= VERSION_WARN_MONTHS:
+            warnings.append(f"{self.channel.var('VERSION')}={self.version()} is {age} months old; LinkedIn "
+                            f"retires versions about 12 months after release; move to a newer YYYYMM version")
+        expires = self.token_expiry()
+        if expires is not None:
+            left = expires - now
+            if left <= timedelta(0):
+                warnings.append(f"{self.channel.var('TOKEN_EXPIRES_AT')} says the token expired on "
+                                f"{expires.date().isoformat()}; renew {self.channel.var('ACCESS_TOKEN')}")
+            elif left <= timedelta(days=TOKEN_WARN_DAYS):
+                days = max(1, (expires.date() - now.astimezone(UTC).date()).days)
+                warnings.append(f"the LinkedIn token expires in {days} day(s) "
+                                f"({expires.date().isoformat()}); renew {self.channel.var('ACCESS_TOKEN')} "
+                                f"and update {self.channel.var('TOKEN_EXPIRES_AT')}")
+        return warnings
+
+
+def _body(response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error_code(response) -> str | None:
+    """LinkedIn puts the code at the top (`code`) or per input error (`errorDetails.inputErrors[].code`)."""
+    body = _body(response)
+    if isinstance(body.get("code"), str):
+        return body["code"]
+    details = body.get("errorDetails")
+    if isinstance(details, dict):
+        for item in details.get("inputErrors") or []:
+            if isinstance(item, dict) and isinstance(item.get("code"), str):
+                return item["code"]
+    return None
+
+
+def _message(response) -> str:
+    from postbot.publishers.http import error_message
+    return error_message(response)
 
 
 PUBLISHER = LinkedInPublisher

@@ -1,13 +1,34 @@
-"""Mastodon: POST /api/v1/statuses with an Idempotency-Key; per-instance limits."""
+"""Mastodon: POST /api/v1/statuses with an Idempotency-Key; per-instance limits.
+
+The instance's own limits (GET /api/v2/instance) are cached in the channel state with the time
+they were read. The content warning (spoiler_text) counts toward the limit together with the text,
+the way Mastodon's length validator counts them. Access tokens do not expire.
+"""
 from __future__ import annotations
 
+import mimetypes
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
-from postbot import text as textlib
-from postbot.models import Post
-from postbot.publishers.base import Prepared, Publisher
+from postbot.models import Post, Published
+from postbot.publishers.base import Prepared, PublishContext, Publisher
 
 DEFAULT_LIMIT = 500
+DEFAULT_URL_LENGTH = 23
+DEFAULT_DESCRIPTION_LIMIT = 1500
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+LIMITS_MAX_AGE = timedelta(hours=24)
+MEDIA_STATE_KEY = "mastodon_media"       # in a delivery's progress: part index -> uploaded media id
+MEDIA_RECHECK = timedelta(seconds=15)
+
+
+def image_source(post: Post) -> str:
+    """A local image is read relative to the post file; URLs are fetched when publishing."""
+    image = post.image or ""
+    if not image or image.startswith(("http://", "https://")) or Path(image).is_absolute():
+        return image
+    return str(Path(post.source).resolve().parent / image)
 
 
 class MastodonPublisher(Publisher):
@@ -17,13 +38,33 @@ class MastodonPublisher(Publisher):
     supports_threads = True
     required = ("URL", "ACCESS_TOKEN")
 
+    def __init__(self, channel, state=None):
+        super().__init__(channel, state)
+        self._content_warning = ""
+
+    # ---- rules ----------------------------------------------------------------------------
+    def content_warning(self, post: Post | None) -> str:
+        if post is not None and post.content_warning:
+            return post.content_warning
+        return self.channel.setting("CONTENT_WARNING") or ""
+
     def limit_for(self, post: Post | None = None) -> int:
+        # The renderer asks for the limit before preparing any text of this post: remember the
+        # post's content warning so that prepare/measure count it with the text, as Mastodon does.
+        self._content_warning = self.content_warning(post)
         return int(self.state.get("max_characters", DEFAULT_LIMIT))
 
     def url_length(self) -> int:
-        return int(self.state.get("characters_reserved_per_url", 23))
+        return int(self.state.get("characters_reserved_per_url", DEFAULT_URL_LENGTH))
+
+    def prepare(self, rendered: str) -> Prepared:
+        prepared = super().prepare(rendered)
+        if self._content_warning:
+            prepared.extra["spoiler_text"] = self._content_warning
+        return prepared
 
     def measure(self, prepared: Prepared) -> int:
+        from postbot import text as textlib
         spoiler = prepared.extra.get("spoiler_text") or ""
         return textlib.mastodon_length(spoiler + prepared.text, self.url_length())
 
@@ -31,10 +72,13 @@ class MastodonPublisher(Publisher):
         payload: dict[str, Any] = {"status": prepared.text,
                                    "visibility": post.visibility or self.channel.setting("VISIBILITY", "public")}
         if post.lang:
-            payload["language"] = post.lang.split("-")[0]
-        warning = post.content_warning or self.channel.setting("CONTENT_WARNING")
+            payload["language"] = post.lang.split("-")[0].lower()
+        warning = self.content_warning(post)
         if warning:
             payload["spoiler_text"] = warning
+        if post.image:
+            # Underscore keys never reach the instance: publish() turns them into an upload first.
+            payload["_media"] = {"path_or_url": image_source(post), "alt": post.image_alt or ""}
         return payload
 
     def warnings(self, prepared: Prepared, post: Post) -> list[str]:
@@ -42,6 +86,200 @@ class MastodonPublisher(Publisher):
             return [f"instance limit unknown (set {self.channel.var('URL')} and make it reachable); "
                     f"assuming {DEFAULT_LIMIT}"]
         return []
+
+    def refuse(self, post: Post) -> str | None:
+        visibility = post.visibility or self.channel.setting("VISIBILITY", "public")
+        if visibility not in VISIBILITIES:
+            where = "the post's visibility" if post.visibility else self.channel.var("VISIBILITY")
+            return f"{where} is {visibility!r}; use one of {', '.join(VISIBILITIES)}"
+        if not post.image:
+            return None
+        alt_limit = int(self.state.get("description_limit", DEFAULT_DESCRIPTION_LIMIT))
+        if post.image_alt and len(post.image_alt) > alt_limit:
+            return f"image_alt is {len(post.image_alt)} characters; this instance allows {alt_limit}, shorten it"
+        source = image_source(post)
+        if source.startswith(("http://", "https://")):
+            return None
+        if not Path(source).is_file():
+            return f"image {post.image!r} not found (read relative to {post.source}); fix the image: line"
+        size_limit = self.state.get("image_size_limit")
+        if size_limit and Path(source).stat().st_size > int(size_limit):
+            return (f"image {post.image!r} is over this instance's {int(size_limit) // (1024 * 1024)} MB "
+                    f"image limit; use a smaller file")
+        return None
+
+    # ---- instance limits --------------------------------------------------------------------
+    def base_url(self) -> str:
+        return (self.channel.setting("URL") or "").rstrip("/")
+
+    async def load_limits(self, client, now: datetime | None = None) -> list[str]:
+        """Read the instance's limits unless a fresh copy is cached; on failure keep what is known."""
+        from postbot.publishers.http import iso_time, send
+        now = now or datetime.now(timezone.utc)
+        fetched = iso_time(self.state.get("limits_fetched_at"))
+        if fetched and now - fetched < LIMITS_MAX_AGE and self.state.get("max_characters") is not None:
+            return []
+        if not self.base_url():
+            return [f"set {self.channel.var('URL')} to read the instance's limits; assuming {DEFAULT_LIMIT}"]
+        problem = None
+        try:
+            response = await send(client, "GET", self.base_url() + "/api/v2/instance", what="mastodon instance")
+            if response.status_code != 200:
+                problem = f"it answered {response.status_code}"
+            else:
+                config = (response.json() or {}).get("configuration") or {}
+                statuses = config.get("statuses") or {}
+                media = config.get("media_attachments") or {}
+                if not isinstance(statuses.get("max_characters"), int):
+                    problem = "its answer has no configuration.statuses.max_characters"
+        except Exception as exc:  # an unreachable instance must not stop a preview
+            problem = str(exc) or type(exc).__name__
+        if problem:
+            known = self.state.get("max_characters")
+            keeping = (f"keeping {known} read on {self.state.get('limits_fetched_at')}" if known is not None
+                       else f"assuming {DEFAULT_LIMIT}")
+            return [f"could not read the limits of {self.channel.var('URL')} ({problem}); {keeping}"]
+        self.state.set("max_characters", statuses["max_characters"])
+        self.state.set("characters_reserved_per_url",
+                       int(statuses.get("characters_reserved_per_url") or DEFAULT_URL_LENGTH))
+        for key in ("image_size_limit", "description_limit"):
+            if isinstance(media.get(key), int):
+                self.state.set(key, media[key])
+        self.state.set("limits_fetched_at", now.isoformat())
+        return []
+
+    # ---- publishing ---------------------------------------------------------------------------
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.channel.setting('ACCESS_TOKEN')}"}
+
+    def _raise(self, response, now: datetime, *, sent: bool = True) -> None:
+        from postbot.errors import PublishError, Rejected
+        from postbot.publishers.http import error_message, iso_time, raise_for_status
+        if response.status_code == 401:
+            # Mastodon tokens never expire: a 401 means revoked or mistyped, nothing to refresh.
+            raise Rejected(f"mastodon answered 401: {error_message(response)}; check "
+                           f"{self.channel.var('ACCESS_TOKEN')} (create a new token under Preferences > "
+                           f"Development on your instance)", status=401, sent=False)
+        try:
+            raise_for_status(response, platform="mastodon", now=now,
+                             reset=iso_time(response.headers.get("x-ratelimit-reset")))
+        except PublishError as exc:
+            if not sent:
+                exc.sent = False
+            raise
+
+    async def _media_id(self, media: dict[str, Any], ctx: PublishContext) -> str:
+        """Upload once per delivery (the id is kept in progress), then wait for processing by
+        retrying the delivery later instead of sleeping here."""
+        from postbot.errors import Rejected, Retryable
+        from postbot.publishers.http import send
+        uploaded = dict(ctx.progress.get(MEDIA_STATE_KEY) or {})
+        media_id = uploaded.get(str(ctx.part_index))
+        response = await self._media_status(media_id, ctx) if media_id else None
+        if response is None:
+            data, name = await _read_image(ctx.client, str(media.get("path_or_url") or ""))
+            mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            form = {"description": media["alt"]} if media.get("alt") else {}
+            try:
+                response = await send(ctx.client, "POST", f"{self.base_url()}/api/v2/media",
+                                      what="mastodon media upload", headers=self.headers(),
+                                      data=form, files={"file": (name, data, mime)})
+            except Retryable as exc:
+                raise Retryable(str(exc), sent=False) from None
+            self._raise(response, ctx.now(), sent=False)
+            media_id = str((response.json() or {}).get("id") or "")
+            if not media_id:
+                raise Rejected("mastodon media upload answered without an id", sent=False)
+            uploaded[str(ctx.part_index)] = media_id
+            ctx.save_progress({MEDIA_STATE_KEY: uploaded})
+            if not _ready(response):
+                response = await self._media_status(media_id, ctx)
+        if response is None or not _ready(response):
+            raise Retryable("mastodon is still processing the image; trying again shortly",
+                            after=ctx.now() + MEDIA_RECHECK, sent=False)
+        return media_id
+
+    async def _media_status(self, media_id: str, ctx: PublishContext):
+        """GET /api/v1/media/:id: 206 while processing, 200 when ready; None when it is gone."""
+        from postbot.errors import Retryable
+        from postbot.publishers.http import send
+        try:
+            response = await send(ctx.client, "GET", f"{self.base_url()}/api/v1/media/{media_id}",
+                                  what="mastodon media status", headers=self.headers())
+        except Retryable as exc:
+            raise Retryable(str(exc), sent=False) from None
+        if response.status_code == 404:
+            return None
+        self._raise(response, ctx.now(), sent=False)
+        return response
+
+    async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
+        from postbot.errors import ConfigError, Rejected
+        from postbot.publishers.http import send
+        missing = self.missing_settings()
+        if missing:
+            raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
+        body = {key: value for key, value in payload.items() if not key.startswith("_")}
+        if ctx.parent is not None and ctx.part_index > 0:
+            body["in_reply_to_id"] = ctx.parent.remote_id
+        media = payload.get("_media")
+        if media and ctx.part_index == 0:
+            body["media_ids"] = [await self._media_id(media, ctx)]
+        response = await send(ctx.client, "POST", f"{self.base_url()}/api/v1/statuses", what="mastodon post",
+                              json=body, headers={**self.headers(), "Idempotency-Key": ctx.key})
+        self._raise(response, ctx.now())
+        status = response.json() or {}
+        if not status.get("id"):
+            raise Rejected(f"mastodon answered {response.status_code} without a status id")
+        return Published(str(status["id"]), status.get("url") or status.get("uri"))
+
+    async def check(self, client) -> str:
+        from postbot.errors import ConfigError, Retryable
+        from postbot.publishers.http import error_message, send
+        missing = self.missing_settings()
+        if missing:
+            raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
+        try:
+            response = await send(client, "GET", self.base_url() + "/api/v1/accounts/verify_credentials",
+                                  what="mastodon credentials check", headers=self.headers())
+        except Retryable as exc:
+            raise ConfigError(f"channel {self.channel.name}: {exc}; check {self.channel.var('URL')}") from None
+        if response.status_code in (401, 403):
+            raise ConfigError(f"channel {self.channel.name}: mastodon answered {response.status_code} "
+                              f"({error_message(response)}); check {self.channel.var('ACCESS_TOKEN')}")
+        if response.status_code != 200:
+            raise ConfigError(f"channel {self.channel.name}: mastodon answered {response.status_code} "
+                              f"({error_message(response)}); check {self.channel.var('URL')}")
+        account = response.json() or {}
+        host = self.base_url().split("//", 1)[-1]
+        return f"@{account.get('acct') or account.get('username', '?')} on {host}"
+
+
+def _ready(response) -> bool:
+    if response.status_code != 200:
+        return False
+    try:
+        return bool((response.json() or {}).get("url"))
+    except ValueError:
+        return False
+
+
+async def _read_image(client, source: str) -> tuple[bytes, str]:
+    from postbot.errors import Rejected, Retryable
+    from postbot.publishers.http import send
+    if source.startswith(("http://", "https://")):
+        try:
+            response = await send(client, "GET", source, what="image download")
+        except Retryable as exc:
+            raise Retryable(str(exc), sent=False) from None
+        if response.status_code != 200:
+            raise Rejected(f"image {source} answered {response.status_code}; fix the image: line", sent=False)
+        return response.content, source.rsplit("/", 1)[-1].split("?")[0] or "image"
+    try:
+        return Path(source).read_bytes(), Path(source).name
+    except OSError as exc:
+        raise Rejected(f"cannot read image {source} ({exc.strerror}); put the file back, then "
+                       f"`postbot retry`", sent=False) from None
 
 
 PUBLISHER = MastodonPublisher

@@ -240,10 +240,14 @@ class SQLStore:
                             (ms(now),), "cancelled")
 
     def retry(self, delivery_id: int, now: datetime) -> Delivery:
+        """Send again now. Thread parts already out stay out; the 'may have been sent' mark goes:
+        retrying is the user's decision that it was not."""
+        current = self.get(delivery_id)
+        progress = {"done": current.progress["done"]} if current and current.progress.get("done") else {}
         return self._change(delivery_id, (State.FAILED, State.UNKNOWN, State.CANCELLED),
                             "UPDATE deliveries SET state = 'scheduled', run_at = ?, due_at = ?, attempts = 0, "
-                            "error = NULL, progress = '{}', updated_at = ? WHERE id = ?",
-                            (ms(now), ms(now), ms(now)), "retried")
+                            "error = NULL, progress = ?, updated_at = ? WHERE id = ?",
+                            (ms(now), ms(now), json.dumps(progress), ms(now)), "retried")
 
     def reschedule(self, delivery_id: int, due: datetime, now: datetime) -> Delivery:
         return self._change(delivery_id, (State.SCHEDULED, State.FAILED, State.UNKNOWN, State.CANCELLED),

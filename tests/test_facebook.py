@@ -1,0 +1,277 @@
+"""The Facebook Pages adapter against a strict local Graph API (tests/fakes/meta.py) and through the runner."""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
+from postbot.models import Channel, Post, State
+from postbot.publishers.base import MemoryState, Prepared, PublishContext
+from postbot.publishers.facebook import FacebookPublisher, public_image_url
+from postbot.runner import Backoff, Runner
+from tests.fakes.meta import FacebookFake, graph_error
+from tests.helpers import NOW, Clock, settings_for, sqlite_store
+
+PAGE_TOKEN = "EAAB-page-token-1"
+POST = Post(source="post.md", slug="hip-thrust", title="The Hip Thrust", body="A body.",
+            url="https://example.com/hip-thrust")
+
+
+@pytest.fixture
+def fake():
+    with FacebookFake(page_id="1122334455") as server:
+        server.grant(PAGE_TOKEN, owner="1122334455")
+        yield server
+
+
+def channel(fake: FacebookFake, **settings: str) -> Channel:
+    values = {"API_URL": fake.url, "PAGE_ID": "1122334455", "PAGE_TOKEN": PAGE_TOKEN}
+    values.update(settings)
+    return Channel("facebook", "facebook", "facebook", settings=values)
+
+
+def context(client) -> PublishContext:
+    progress: dict = {}
+    return PublishContext(client=client, key="key-1", now=lambda: NOW, state=MemoryState(),
+                          save_progress=progress.update, progress=progress)
+
+
+def publish(publisher, payload):
+    async def go():
+        async with httpx.AsyncClient() as client:
+            return await publisher.publish(payload, context(client))
+    return asyncio.run(go())
+
+
+def check(publisher):
+    async def go():
+        async with httpx.AsyncClient() as client:
+            return await publisher.check(client)
+    return asyncio.run(go())
+
+
+def link_payload(publisher, text="Hello Facebook https://example.com/hip-thrust", post=POST):
+    return publisher.build_payload(Prepared(text, []), post)
+
+
+# ---- the request ---------------------------------------------------------------------------------
+def test_feed_post_is_form_encoded_with_the_token_in_the_body(fake):
+    publisher = FacebookPublisher(channel(fake))
+    published = publish(publisher, link_payload(publisher))
+    [request] = [r for r in fake.requests if r.path.endswith("/feed")]
+    assert request.path == "/v25.0/1122334455/feed"
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert request.form() == {"message": ["Hello Facebook https://example.com/hip-thrust"],
+                              "link": ["https://example.com/hip-thrust"], "access_token": [PAGE_TOKEN]}
+    assert "access_token" not in request.query and fake.token_places == ["body"]
+    assert published.remote_id in fake.posts
+    assert published.remote_url == f"https://www.facebook.com/{published.remote_id}"
+
+
+def test_graph_version_is_a_setting(fake):
+    publisher = FacebookPublisher(channel(fake, GRAPH_VERSION="v26.0"))
+    publish(publisher, link_payload(publisher))
+    assert fake.requests[-1].path == "/v26.0/1122334455/feed"
+
+
+def test_image_post_goes_to_photos_with_caption_and_alt_text(fake):
+    post = Post(source="post.md", slug="s", title="T", body="b", url="https://example.com/a",
+                image="images/hip thrust.jpg", image_alt="A man doing a hip thrust")
+    publisher = FacebookPublisher(channel(fake, IMAGE_BASE_URL="https://cdn.example.com/img/"))
+    payload = link_payload(publisher, "Caption https://example.com/a", post)
+    published = publish(publisher, payload)
+    [request] = [r for r in fake.requests if r.path.endswith("/photos")]
+    assert request.form() == {"message": ["Caption https://example.com/a"],
+                              "url": ["https://cdn.example.com/img/hip%20thrust.jpg"],
+                              "alt_text_custom": ["A man doing a hip thrust"], "access_token": [PAGE_TOKEN]}
+    assert fake.posts[published.remote_id]["kind"] == "photo" and published.extra["photo_id"]
+
+
+def test_local_image_without_a_base_url_is_refused_at_queue_time(fake):
+    publisher = FacebookPublisher(channel(fake))
+    post = Post(source="post.md", slug="s", title="T", body="b", image="hero.jpg")
+    assert "FACEBOOK_IMAGE_BASE_URL" in publisher.refuse(post)
+    assert publisher.refuse(Post(source="p", slug="s", title="T", body="b",
+                                 image="https://cdn.example.com/hero.jpg")) is None
+    assert public_image_url("https://x.example/a.png", None) == "https://x.example/a.png"
+
+
+# ---- Graph errors ------------------------------------------------------------------------------
+def test_invalid_token_is_rejected_naming_the_setting(fake):
+    publisher = FacebookPublisher(channel(fake, PAGE_TOKEN="EAAB-stale-token"))
+    with pytest.raises(Rejected) as caught:
+        publish(publisher, link_payload(publisher))
+    assert "error 190" in str(caught.value) and "FACEBOOK_PAGE_TOKEN" in str(caught.value)
+    assert "EAAB-stale-token" not in str(caught.value)
+
+
+@pytest.mark.parametrize("code", [4, 17, 32, 613, 80001])
+def test_throttling_codes_wait_for_the_business_use_case_estimate(fake, code):
+    usage = {"1122334455": [{"type": "pages", "call_count": 100, "total_cputime": 12, "total_time": 30,
+                             "estimated_time_to_regain_access": 17}]}
+    fake.script["feed"] = [graph_error(code, "(#32) Page request limit reached", status=403,
+                                       headers={"X-Business-Use-Case-Usage": json.dumps(usage)})]
+    publisher = FacebookPublisher(channel(fake))
+    with pytest.raises(RateLimited) as caught:
+        publish(publisher, link_payload(publisher))
+    assert caught.value.until == NOW + timedelta(minutes=17)
+
+
+def test_throttling_without_an_estimate_waits_an_hour(fake):
+    fake.script["feed"] = [graph_error(4, "(#4) Application request limit reached")]
+    publisher = FacebookPublisher(channel(fake))
+    with pytest.raises(RateLimited) as caught:
+        publish(publisher, link_payload(publisher))
+    assert caught.value.until == NOW + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("code", [1, 2])
+def test_transient_codes_are_retryable(fake, code):
+    fake.script["feed"] = [graph_error(code, "An unexpected error has occurred. Please retry your request later.",
+                                       status=500, is_transient=True)]
+    publisher = FacebookPublisher(channel(fake))
+    with pytest.raises(Retryable) as caught:
+        publish(publisher, link_payload(publisher))
+    assert caught.value.sent is True        # Facebook may have posted it: never re-sent blindly
+
+
+def test_other_errors_keep_the_user_message(fake):
+    fake.script["feed"] = [graph_error(368, "(#368) The action attempted has been deemed abusive",
+                                       user_msg="This post goes against our Community Standards")]
+    publisher = FacebookPublisher(channel(fake))
+    with pytest.raises(Rejected, match="Community Standards"):
+        publish(publisher, link_payload(publisher))
+
+
+def test_unknown_parameter_is_rejected_by_the_fake(fake):
+    publisher = FacebookPublisher(channel(fake))
+    with pytest.raises(Rejected, match="Param colour is not valid"):
+        publish(publisher, dict(link_payload(publisher), colour="red"))
+
+
+# ---- check() ------------------------------------------------------------------------------------
+def test_check_reads_the_page_with_the_token_in_a_header(fake):
+    assert check(FacebookPublisher(channel(fake))) == "page Lewis Robinson Fitness (1122334455)"
+    request = fake.requests[-1]
+    assert request.query["fields"] == ["id,name"] and "access_token" not in request.query
+
+
+def test_check_names_the_variable_that_is_wrong(fake):
+    with pytest.raises(ConfigError, match="FACEBOOK_PAGE_TOKEN"):
+        check(FacebookPublisher(channel(fake, PAGE_TOKEN="nope-nope")))
+    with pytest.raises(ConfigError, match="FACEBOOK_PAGE_ID"):
+        check(FacebookPublisher(channel(fake, PAGE_ID="999")))
+
+
+# ---- through the runner ----------------------------------------------------------------------------
+def env_for(fake: FacebookFake) -> dict[str, str]:
+    return {"POSTBOT_CHANNELS": "facebook", "FACEBOOK_API_URL": fake.url, "FACEBOOK_PAGE_ID": "1122334455",
+            "FACEBOOK_PAGE_TOKEN": PAGE_TOKEN, "POSTBOT_MAX_ATTEMPTS": "3"}
+
+
+def add(store, text="Through the runner https://example.com/hip-thrust"):
+    payload = FacebookPublisher(Channel("facebook", "facebook", "facebook")).build_payload(Prepared(text, []), POST)
+    parts = [{"text": text, "length": len(text), "payload": payload, "links": []}]
+    return store.add_post(slug="hip-thrust", title="T", source="post.md",
+                          snapshot={"slug": "hip-thrust", "title": "T", "url": POST.url},
+                          deliveries=[{"channel": "facebook", "platform": "facebook", "due_at": NOW, "parts": parts,
+                                       "idempotency_key": uuid.uuid4().hex}], now=NOW)[0]
+
+
+def run(store, settings, clock):
+    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=30, jitter=0))
+
+    async def go():
+        try:
+            return await runner.run_once(clock())
+        finally:
+            await runner.close()
+    return asyncio.run(go())
+
+
+def test_runner_publishes_once(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add(store)
+    assert run(store, settings_for(env_for(fake)), clock) == 1
+    done = store.get(delivery.id)
+    [post_id] = fake.posts
+    assert done.state is State.PUBLISHED and done.remote_id == post_id
+    assert done.remote_url == f"https://www.facebook.com/{post_id}"
+
+
+def test_runner_rate_limit_holds_the_channel_then_publishes(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add(store)
+    fake.script["feed"] = [graph_error(32, "(#32) Page request limit reached")]
+    run(store, settings_for(env_for(fake)), clock)
+    waiting = store.get(delivery.id)
+    assert waiting.state is State.SCHEDULED and waiting.next_attempt_at == NOW + timedelta(hours=1)
+    clock.advance(hours=1)
+    assert run(store, settings_for(env_for(fake)), clock) == 1 and len(fake.posts) == 1
+
+
+def test_runner_transient_error_becomes_unknown_not_a_second_post(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add(store)
+    fake.script["feed"] = [graph_error(2, "Service temporarily unavailable", status=500)]
+    run(store, settings_for(env_for(fake)), clock)
+    done = store.get(delivery.id)
+    assert done.state is State.UNKNOWN and "postbot retry" in done.error
+
+
+def test_runner_fails_at_once_on_a_bad_token(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add(store)
+    run(store, settings_for(dict(env_for(fake), FACEBOOK_PAGE_TOKEN="EAAB-old")), clock)
+    done = store.get(delivery.id)
+    assert done.state is State.FAILED and "FACEBOOK_PAGE_TOKEN" in done.error and "EAAB-old" not in done.error
+
+
+def test_crash_mid_publish_becomes_unknown_and_is_never_sent_twice(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add(store)
+    [claimed] = store.claim_due(NOW, worker="elsewhere:1:dead", lease_seconds=60)
+    assert store.save_progress(claimed.id, worker="elsewhere:1:dead", progress={"sending": 0})
+    clock.advance(minutes=5)
+    run(store, settings_for(env_for(fake)), clock)
+    assert store.get(delivery.id).state is State.UNKNOWN
+    assert not fake.posts and not [r for r in fake.requests if r.method == "POST"]
+
+
+# ---- rendered, queued and published: the whole pipeline ------------------------------------------
+def test_queued_render_reaches_facebook(tmp_path, fake):
+    from postbot.models import CTA
+    from postbot.queueing import plan, queue
+    store, clock = sqlite_store(tmp_path), Clock()
+    settings = settings_for(env_for(fake))
+    post = Post(source="post.md", slug="hip-thrust", title="The Hip Thrust", body="Love it or hate it (Marmite).",
+                url="https://example.com/hip-thrust", ctas=[CTA("Personal Training", "https://example.com/pt")])
+    [delivery] = queue(post, plan(post, list(settings.channels), settings, at="now", now=NOW, store=store), store, NOW)
+    assert run(store, settings, clock) == 1
+    [stored] = fake.posts.values()
+    assert stored["message"] == delivery.parts[0]["text"] and "Love it or hate it (Marmite)." in stored["message"]
+    assert stored["link"] == "https://example.com/hip-thrust"
+    assert "https://example.com/pt?utm_source=facebook" in stored["message"]
+
+
+def test_the_seed_article_fits_and_reaches_facebook(tmp_path, fake):
+    from postbot.posts import load_post
+    from postbot.queueing import plan, queue
+    from postbot.render import Renderer
+    from tests.services import shared_dir
+    seed = shared_dir() / "seeds" / "hip-thrust-post.txt"
+    settings = settings_for(env_for(fake))
+    assert Renderer().render(load_post(seed), settings.channel("facebook")).fits
+    post = load_post(seed, repair=True)
+    store, clock = sqlite_store(tmp_path), Clock()
+    [delivery] = queue(post, plan(post, list(settings.channels), settings, at="now", now=NOW, store=store), store, NOW)
+    assert run(store, settings, clock) == 1
+    [stored] = fake.posts.values()
+    assert stored["message"] == delivery.parts[0]["text"]
+    for cta in post.ctas:
+        assert cta.label in stored["message"]

@@ -1,0 +1,328 @@
+"""The Threads adapter against a strict local Threads API (tests/fakes/meta.py) and through the runner."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
+from postbot.models import Channel, Post, State
+from postbot.publishers.base import MemoryState, Prepared, PublishContext
+from postbot.publishers.threads import ThreadsPublisher
+from postbot.runner import Backoff, Runner
+from tests.fakes.meta import ThreadsFake, graph_error, threads_length
+from tests.helpers import NOW, Clock, settings_for, sqlite_store
+
+TOKEN = "THQWJ-threads-token-1"
+USER = "25000000000001"
+POST = Post(source="post.md", slug="hip-thrust", title="The Hip Thrust", body="A body.",
+            url="https://example.com/hip-thrust")
+
+
+@pytest.fixture
+def fake():
+    with ThreadsFake(user_id=USER) as server:
+        server.grant(TOKEN, owner=USER)
+        yield server
+
+
+def channel(fake: ThreadsFake, **settings: str) -> Channel:
+    values = {"API_URL": fake.api_url, "USER_ID": USER, "ACCESS_TOKEN": TOKEN}
+    values.update(settings)
+    return Channel("threads", "threads", "threads", settings=values)
+
+
+class Saved(dict):
+    """ctx.progress that also remembers what the fake had received when each save happened."""
+
+    def __init__(self, fake: ThreadsFake, initial=None):
+        super().__init__(initial or {})
+        self.fake, self.publishes_at_save = fake, []
+
+    def save(self, update):
+        self.publishes_at_save.append(len(publish_calls(self.fake)))
+        self.update(update)
+
+
+def publish_calls(fake):
+    return [r for r in fake.requests if r.path.endswith("/threads_publish")]
+
+
+def create_calls(fake):
+    return [r for r in fake.requests if r.method == "POST" and r.path.endswith("/threads")]
+
+
+def context(client, progress: Saved) -> PublishContext:
+    return PublishContext(client=client, key="key-1", now=lambda: NOW, state=MemoryState(),
+                          save_progress=progress.save, progress=progress)
+
+
+def call(publisher, method: str, payload, progress: Saved, timeout: float = 5.0):
+    async def go():
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            return await getattr(publisher, method)(payload, context(client, progress))
+    return asyncio.run(go())
+
+
+def payload(text="Hip thrusts, again https://example.com/hip-thrust"):
+    return ThreadsPublisher(Channel("threads", "threads", "threads")).build_payload(Prepared(text, []), POST)
+
+
+# ---- the two steps ---------------------------------------------------------------------------------
+def test_container_is_saved_before_it_is_published(fake):
+    publisher, progress = ThreadsPublisher(channel(fake)), Saved(fake)
+    published = call(publisher, "publish", payload(), progress)
+    [create] = create_calls(fake)
+    assert create.form() == {"media_type": ["TEXT"], "text": ["Hip thrusts, again https://example.com/hip-thrust"],
+                             "link_attachment": ["https://example.com/hip-thrust"], "access_token": [TOKEN]}
+    container = progress["threads_container"]
+    assert progress.publishes_at_save == [0]
+    assert publish_calls(fake)[0].form() == {"creation_id": [container], "access_token": [TOKEN]}
+    [media] = fake.media.values()
+    assert published.remote_id == media["id"] != container
+    assert published.remote_url == media["permalink"]
+    assert all(not any("access_token" in k for k in r.query) for r in fake.requests)
+
+
+def test_a_container_in_progress_is_polled_not_recreated(fake):
+    fake.processing_polls = 1
+    publisher, progress = ThreadsPublisher(channel(fake)), Saved(fake)
+    with pytest.raises(Retryable) as caught:
+        call(publisher, "publish", payload(), progress)
+    assert caught.value.sent is False and caught.value.after == NOW + timedelta(seconds=30)
+    assert not publish_calls(fake)
+    published = call(publisher, "publish", payload(), progress)
+    assert len(create_calls(fake)) == 1 and len(fake.media) == 1 and published.remote_id in fake.media
+
+
+def test_an_expired_container_is_replaced_and_an_errored_one_rejected(fake):
+    publisher, progress = ThreadsPublisher(channel(fake)), Saved(fake)
+    fake.processing_polls = 1
+    with pytest.raises(Retryable):
+        call(publisher, "publish", payload(), progress)
+    fake.containers[progress["threads_container"]]["status"] = "EXPIRED"
+    fake.processing_polls = 0
+    call(publisher, "publish", payload(), progress)
+    assert len(create_calls(fake)) == 2 and len(fake.media) == 1
+
+    broken = Saved(fake)
+    fake.processing_polls = 5
+    with pytest.raises(Retryable):
+        call(publisher, "publish", payload("another"), broken)
+    fake.containers[broken["threads_container"]].update(status="ERROR", error={"error_message": "UNKNOWN"})
+    with pytest.raises(Rejected, match="UNKNOWN"):
+        call(publisher, "publish", payload("another"), broken)
+
+
+def test_a_publish_answer_lost_in_transit_is_found_by_the_container_status(fake):
+    fake.publish_delay = 1.0
+    publisher, progress = ThreadsPublisher(channel(fake)), Saved(fake)
+    published = call(publisher, "publish", payload(), progress, timeout=0.3)
+    [media] = fake.media.values()
+    assert published.remote_id == media["id"] and published.remote_url == media["permalink"]
+    assert len(publish_calls(fake)) == 1
+
+
+# ---- limits, as Threads counts them ----------------------------------------------------------------
+def test_emoji_count_as_utf8_bytes_against_the_500_limit(fake):
+    publisher = ThreadsPublisher(channel(fake))
+    assert threads_length("👍") == 4 and threads_length("é") == 1
+    call(publisher, "publish", payload("a" * 500), Saved(fake))
+    with pytest.raises(Rejected, match="at most 500 characters"):
+        call(publisher, "publish", payload("👍" * 126), Saved(fake))        # 126 emoji = 504 bytes
+    assert len(fake.media) == 1
+
+
+def test_more_than_five_distinct_links_is_refused(fake):
+    publisher = ThreadsPublisher(channel(fake))
+    text = " ".join(f"https://example.com/{i}" for i in range(6))
+    with pytest.raises(Rejected, match="THREADS_API__LINK_LIMIT_EXCEEDED"):
+        call(publisher, "publish", payload(text), Saved(fake))
+    assert publisher.violations(Prepared(text, [f"https://example.com/{i}" for i in range(6)]))
+
+
+# ---- errors -----------------------------------------------------------------------------------
+def test_bad_token_is_rejected_naming_the_setting(fake):
+    publisher = ThreadsPublisher(channel(fake, ACCESS_TOKEN="THQWJ-old"))
+    with pytest.raises(Rejected) as caught:
+        call(publisher, "publish", payload(), Saved(fake))
+    assert "THREADS_ACCESS_TOKEN" in str(caught.value) and "THQWJ-old" not in str(caught.value)
+
+
+def test_throttled_container_creation_is_rate_limited(fake):
+    fake.script["threads"] = [graph_error(4, "(#4) Application request limit reached")]
+    with pytest.raises(RateLimited) as caught:
+        call(ThreadsPublisher(channel(fake)), "publish", payload(), Saved(fake))
+    assert caught.value.until == NOW + timedelta(hours=1)
+
+
+def test_a_5xx_while_creating_the_container_is_safe_to_retry(fake):
+    fake.script["threads"] = [graph_error(2, "Service temporarily unavailable", status=503)]
+    with pytest.raises(Retryable) as caught:
+        call(ThreadsPublisher(channel(fake)), "publish", payload(), Saved(fake))
+    assert caught.value.sent is False          # a container is not a post
+
+
+# ---- recover() ------------------------------------------------------------------------------------
+def test_recover_finds_a_published_container_and_knows_an_unsent_one(fake):
+    publisher = ThreadsPublisher(channel(fake))
+    assert call(publisher, "recover", payload(), Saved(fake)) is None                  # no container saved
+    progress = Saved(fake)
+    published = call(publisher, "publish", payload(), progress)
+    found = call(publisher, "recover", payload(), Saved(fake, dict(progress)))
+    assert found.remote_id == published.remote_id and found.remote_url == published.remote_url
+    fake.processing_polls = 3
+    unsent = Saved(fake)
+    with pytest.raises(Retryable):
+        call(publisher, "publish", payload("not yet"), unsent)
+    assert call(publisher, "recover", payload("not yet"), Saved(fake, dict(unsent))) is None
+
+
+# ---- check() ------------------------------------------------------------------------------------
+def test_check_good_and_bad_tokens(fake):
+    async def go(publisher):
+        async with httpx.AsyncClient() as client:
+            return await publisher.check(client)
+    assert asyncio.run(go(ThreadsPublisher(channel(fake)))) == f"@lewisrobinsonfitness ({USER})"
+    with pytest.raises(ConfigError, match="THREADS_ACCESS_TOKEN"):
+        asyncio.run(go(ThreadsPublisher(channel(fake, ACCESS_TOKEN="wrong"))))
+
+
+# ---- through the runner ----------------------------------------------------------------------------
+def env_for(fake: ThreadsFake) -> dict[str, str]:
+    return {"POSTBOT_CHANNELS": "threads", "THREADS_API_URL": fake.api_url, "THREADS_USER_ID": USER,
+            "THREADS_ACCESS_TOKEN": TOKEN, "POSTBOT_MAX_ATTEMPTS": "3"}
+
+
+def add(store, text="Through the runner https://example.com/hip-thrust"):
+    parts = [{"text": text, "length": len(text), "payload": payload(text), "links": []}]
+    return store.add_post(slug="hip-thrust", title="T", source="post.md",
+                          snapshot={"slug": "hip-thrust", "title": "T", "url": POST.url},
+                          deliveries=[{"channel": "threads", "platform": "threads", "due_at": NOW, "parts": parts,
+                                       "idempotency_key": uuid.uuid4().hex}], now=NOW)[0]
+
+
+def run(store, settings, clock):
+    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=5, jitter=0))
+
+    async def go():
+        try:
+            return await runner.run_once(clock())
+        finally:
+            await runner.close()
+    return asyncio.run(go())
+
+
+def test_runner_publishes_and_waits_30s_for_a_slow_container(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add(store)
+    fake.processing_polls = 1
+    run(store, settings_for(env_for(fake)), clock)
+    waiting = store.get(delivery.id)
+    assert waiting.state is State.SCHEDULED and waiting.next_attempt_at == NOW + timedelta(seconds=30)
+    assert "threads_container" in waiting.progress and "sending" not in waiting.progress
+    clock.advance(seconds=30)
+    assert run(store, settings_for(env_for(fake)), clock) == 1
+    done = store.get(delivery.id)
+    [media] = fake.media.values()
+    assert done.state is State.PUBLISHED and done.remote_id == media["id"] and done.remote_url == media["permalink"]
+    assert len(create_calls(fake)) == 1
+
+
+def crash_with(store, progress):
+    [claimed] = store.claim_due(NOW, worker="elsewhere:1:dead", lease_seconds=60)
+    assert store.save_progress(claimed.id, worker="elsewhere:1:dead", progress=progress)
+
+
+def test_crash_after_publishing_is_recovered_by_the_container_lookup(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    text = "Crashed right after publishing https://example.com/hip-thrust"
+    delivery = add(store, text)
+
+    async def crashed_daemon():
+        async with httpx.AsyncClient() as client:
+            created = await client.post(f"{fake.api_url}/{USER}/threads",
+                                        data={**payload(text), "access_token": TOKEN})
+            container = created.json()["id"]
+            await client.post(f"{fake.api_url}/{USER}/threads_publish",
+                              data={"creation_id": container, "access_token": TOKEN})
+            return container
+    container = asyncio.run(crashed_daemon())
+    crash_with(store, {"sending": 0, "threads_container": container})
+    clock.advance(minutes=5)
+    run(store, settings_for(env_for(fake)), clock)
+    done = store.get(delivery.id)
+    [media] = fake.media.values()
+    assert done.state is State.PUBLISHED and done.remote_id == media["id"]
+    assert len(publish_calls(fake)) == 1 and len(create_calls(fake)) == 1
+
+
+def test_crash_before_publishing_publishes_the_saved_container_once(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    text = "Crashed before publishing"
+    delivery = add(store, text)
+
+    async def crashed_daemon():
+        async with httpx.AsyncClient() as client:
+            created = await client.post(f"{fake.api_url}/{USER}/threads", data={**payload(text), "access_token": TOKEN})
+            return created.json()["id"]
+    container = asyncio.run(crashed_daemon())
+    crash_with(store, {"sending": 0, "threads_container": container})
+    clock.advance(minutes=5)
+    assert run(store, settings_for(env_for(fake)), clock) == 1
+    assert store.get(delivery.id).state is State.PUBLISHED
+    assert len(fake.media) == 1 and len(create_calls(fake)) == 1
+    assert publish_calls(fake)[0].form()["creation_id"] == [container]
+
+
+def test_crash_before_any_container_starts_afresh(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add(store)
+    crash_with(store, {"sending": 0})
+    clock.advance(minutes=5)
+    assert run(store, settings_for(env_for(fake)), clock) == 1
+    assert store.get(delivery.id).state is State.PUBLISHED and len(fake.media) == 1
+
+
+# ---- rendered, queued and published: the whole pipeline ------------------------------------------
+def test_queued_render_reaches_threads_within_its_limits(tmp_path, fake):
+    from postbot.models import CTA
+    from postbot.queueing import plan, queue
+    store, clock = sqlite_store(tmp_path), Clock()
+    settings = settings_for(env_for(fake))
+    body = "Do I think the Hip Thrust is a good exercise? 💪 " * 30          # far over 500, emoji-heavy
+    post = Post(source="post.md", slug="hip-thrust", title="T", body=body.strip(), url="https://example.com/hip-thrust",
+                ctas=[CTA("Personal Training", "https://example.com/pt")], tags=["fitness"])
+    [delivery] = queue(post, plan(post, list(settings.channels), settings, at="now", now=NOW, store=store), store, NOW)
+    assert run(store, settings, clock) == 1
+    [media] = fake.media.values()
+    assert media["text"] == delivery.parts[0]["text"] and threads_length(media["text"]) <= 500
+    assert "https://example.com/pt?utm_source=threads" in media["text"]
+    assert store.get(delivery.id).remote_url == media["permalink"]
+
+
+def test_link_attachment_never_makes_a_sixth_link():
+    links = [f"https://example.com/{i}" for i in range(5)]
+    built = ThreadsPublisher(Channel("threads", "threads", "threads")).build_payload(
+        Prepared(" ".join(links), links), POST)
+    assert "link_attachment" not in built
+
+
+def test_the_seed_article_fits_and_reaches_threads(tmp_path, fake):
+    from postbot.posts import load_post
+    from postbot.queueing import plan, queue
+    from postbot.render import Renderer
+    from tests.services import shared_dir
+    seed = shared_dir() / "seeds" / "hip-thrust-post.txt"
+    settings = settings_for(env_for(fake))
+    assert Renderer().render(load_post(seed), settings.channel("threads")).fits
+    post = load_post(seed, repair=True)
+    store, clock = sqlite_store(tmp_path), Clock()
+    [delivery] = queue(post, plan(post, list(settings.channels), settings, at="now", now=NOW, store=store), store, NOW)
+    assert run(store, settings, clock) == 1
+    [media] = fake.media.values()
+    assert media["text"] == delivery.parts[0]["text"] and threads_length(media["text"]) <= 500
+    assert post.ctas[0].label in media["text"]

@@ -1,0 +1,395 @@
+"""The X adapter against a strict local X (tests/fakes/x.py) and through the real runner."""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from postbot.errors import Ambiguous, ConfigError, RateLimited, Rejected, Retryable
+from postbot.models import Channel, Post, State
+from postbot.publishers.base import MemoryState, PublishContext
+from postbot.publishers.x import UNSURE_KEY, XPublisher, oauth1_authorization
+from postbot.runner import Backoff, Runner
+from tests.fakes import x as fake_x
+from tests.fakes.x import FakeX, parse_oauth_header
+from tests.helpers import NOW, Clock, settings_for, sqlite_store
+from tests.services import shared_dir
+
+UTC = timezone.utc
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+EXAMPLE = dict(consumer_key="xvz1evFS4wEEPTGEFPHBog", consumer_secret="kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
+               token="370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
+               token_secret="LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
+               nonce="kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg", timestamp="1318622958")
+
+
+@pytest.fixture
+def fake():
+    with FakeX() as server:
+        yield server
+
+
+def oauth1_env(url: str, **extra: str) -> dict[str, str]:
+    env = {"X_API_URL": url, "X_API_KEY": fake_x.CONSUMER_KEY, "X_API_SECRET": fake_x.CONSUMER_SECRET,
+           "X_ACCESS_TOKEN": fake_x.TOKEN, "X_ACCESS_TOKEN_SECRET": fake_x.TOKEN_SECRET}
+    env.update(extra)
+    return env
+
+
+def oauth2_env(url: str, **extra: str) -> dict[str, str]:
+    env = {"X_API_URL": url, "X_OAUTH2_ACCESS_TOKEN": "fake-oauth2-access-1",
+           "X_OAUTH2_REFRESH_TOKEN": "fake-oauth2-refresh-1", "X_CLIENT_ID": fake_x.CLIENT_ID}
+    env.update(extra)
+    return env
+
+
+def channel_for(env: dict[str, str]) -> Channel:
+    return Channel("x", "x", "x", settings={k[2:]: v for k, v in env.items() if k.startswith("X_")})
+
+
+def context(client, progress=None, state=None, **kwargs) -> PublishContext:
+    progress = {} if progress is None else progress
+    return PublishContext(client=client, key=kwargs.pop("key", None) or uuid.uuid4().hex, now=lambda: NOW,
+                          state=state or MemoryState(), save_progress=progress.update, progress=progress, **kwargs)
+
+
+def publish(publisher, payload, ctx_kwargs=None, timeout=5.0):
+    async def go():
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            ctx = context(client, **(ctx_kwargs or {}))
+            return await publisher.publish(payload, ctx), ctx
+    return asyncio.run(go())
+
+
+def run(store, settings, clock, **kwargs):
+    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=30, jitter=0), **kwargs)
+
+    async def go():
+        try:
+            return await runner.run_once(clock())
+        finally:
+            await runner.close()
+    return asyncio.run(go())
+
+
+def add_delivery(store, texts, channel="x", key=None):
+    parts = [{"text": t, "length": len(t), "payload": {"text": t}, "links": []} for t in texts]
+    return store.add_post(slug="post", title="T", source="t.md", snapshot={"slug": "post", "title": "T", "url": None},
+                          deliveries=[{"channel": channel, "platform": "x", "due_at": NOW, "parts": parts,
+                                       "idempotency_key": key or uuid.uuid4().hex}], now=NOW)[0]
+
+
+# ---- OAuth 1.0a -------------------------------------------------------------------------------
+@pytest.mark.parametrize("host, expected", [("api.x.com", "Ls93hJiZbQ3akF3HF3x1Bz8/zU4="),
+                                            ("api.twitter.com", "hCtSmYh+iHYCEqBWrE7C7hYmtUk=")])
+def test_signing_reproduces_the_documented_example(host, expected):
+    header = oauth1_authorization("POST", f"https://{host}/1.1/statuses/update.json?include_entities=true",
+                                  form={"status": "Hello Ladies + Gentlemen, a signed OAuth request!"}, **EXAMPLE)
+    params = parse_oauth_header(header)
+    assert params["oauth_signature"] == expected
+    assert params["oauth_nonce"] == EXAMPLE["nonce"] and params["oauth_timestamp"] == EXAMPLE["timestamp"]
+    assert "oauth_body_hash" not in params
+
+
+def test_posts_are_signed_without_the_json_body_and_verified_by_the_server(fake):
+    publisher = XPublisher(channel_for(oauth1_env(fake.url, X_USERNAME="postbot_test")))
+    first, _ = publish(publisher, {"text": "first post"})
+    second, _ = publish(publisher, {"text": "second post"})
+    assert fake.texts() == ["first post", "second post"] and fake.signature_failures == 0
+    assert first.remote_url == f"https://x.com/postbot_test/status/{first.remote_id}"
+    headers = [parse_oauth_header(r.headers["authorization"]) for r in fake.requests]
+    assert all("oauth_body_hash" not in h for h in headers)
+    assert headers[0]["oauth_nonce"] != headers[1]["oauth_nonce"]
+    assert json.loads(fake.requests[1].body) == {"text": "second post"}
+    assert second.remote_id != first.remote_id
+
+
+def test_the_fake_refuses_bad_signatures_and_replayed_nonces(fake):
+    url = fake.url + "/2/tweets"
+    good = oauth1_authorization("POST", url, consumer_key=fake_x.CONSUMER_KEY, consumer_secret=fake_x.CONSUMER_SECRET,
+                                token=fake_x.TOKEN, token_secret=fake_x.TOKEN_SECRET)
+    forged = oauth1_authorization("POST", url, consumer_key=fake_x.CONSUMER_KEY, consumer_secret="wrong",
+                                  token=fake_x.TOKEN, token_secret=fake_x.TOKEN_SECRET)
+    with httpx.Client() as client:
+        assert client.post(url, json={"text": "a"}, headers={"Authorization": forged}).status_code == 401
+        assert client.post(url, json={"text": "a"}, headers={"Authorization": good}).status_code == 201
+        replay = client.post(url, json={"text": "b"}, headers={"Authorization": good})
+        assert replay.status_code == 401
+        assert replay.headers["content-type"] == "application/problem+json"
+    assert fake.texts() == ["a"]
+
+
+def test_wrong_oauth1_secret_is_rejected_naming_the_settings(fake):
+    publisher = XPublisher(channel_for(oauth1_env(fake.url, X_API_SECRET="not-the-secret")))
+    with pytest.raises(Rejected) as caught:
+        publish(publisher, {"text": "hello"})
+    message = str(caught.value)
+    assert "401" in message and "X_API_KEY" in message and "X_ACCESS_TOKEN_SECRET" in message
+    assert "not-the-secret" not in message and fake_x.CONSUMER_SECRET not in message
+    assert fake.tweets == {}
+
+
+def test_the_fake_enforces_the_schema_and_the_weighted_length(fake):
+    publisher = XPublisher(channel_for(oauth1_env(fake.url)))
+    with pytest.raises(Rejected) as unknown:
+        publish(publisher, {"text": "hello", "title": "not a field"})
+    assert unknown.value.status == 400
+    with pytest.raises(Rejected) as too_long:
+        publish(publisher, {"text": "界" * 141})             # CJK weighs 2: 282 > 280
+    assert too_long.value.status == 400
+    published, _ = publish(publisher, {"text": "界" * 140})
+    assert fake.tweets[published.remote_id]["text"] == "界" * 140
+
+
+# ---- duplicates and unknown outcomes -------------------------------------------------------------
+def test_duplicate_text_is_rejected_as_probably_already_posted(fake):
+    publisher = XPublisher(channel_for(oauth1_env(fake.url)))
+    publish(publisher, {"text": "same words"})
+    with pytest.raises(Rejected) as caught:
+        publish(publisher, {"text": "same words"})
+    assert caught.value.status == 403 and "probably already posted" in str(caught.value)
+    assert len(fake.tweets) == 1
+
+
+def test_duplicate_after_a_timed_out_attempt_is_ambiguous_not_a_rejection(fake):
+    publisher = XPublisher(channel_for(oauth1_env(fake.url)))
+    fake.delay_next_post = 1.0
+    progress: dict = {}
+    with pytest.raises(Retryable) as timed_out:
+        publish(publisher, {"text": "slow post"}, {"progress": progress}, timeout=0.3)
+    assert timed_out.value.sent is True
+    assert progress[UNSURE_KEY] == [0]
+    with pytest.raises(Ambiguous):
+        publish(publisher, {"text": "slow post"}, {"progress": progress})
+    assert fake.texts() == ["slow post"]
+
+
+def test_timeout_through_the_runner_becomes_unknown_and_is_not_resent(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add_delivery(store, ["a post that times out"])
+    settings = settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)})
+    fake.delay_next_post = 1.0
+    run(store, settings, clock, client_factory=lambda kind: httpx.AsyncClient(timeout=0.3))
+    unknown = store.get(delivery.id)
+    assert unknown.state is State.UNKNOWN and "postbot retry" in unknown.error
+    clock.advance(hours=1)
+    run(store, settings, clock)
+    assert len([r for r in fake.requests if r.path == "/2/tweets"]) == 1
+
+
+# ---- rate limits ------------------------------------------------------------------------------------
+def test_429_waits_until_x_rate_limit_reset(tmp_path, fake):
+    reset = int((NOW + timedelta(minutes=7)).timestamp())
+    fake.rate_limited_until = reset
+    publisher = XPublisher(channel_for(oauth1_env(fake.url)))
+    with pytest.raises(RateLimited) as caught:
+        publish(publisher, {"text": "hello"})
+    assert caught.value.until == datetime.fromtimestamp(reset, UTC)
+
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add_delivery(store, ["held back"])
+    settings = settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)})
+    run(store, settings, clock)
+    held = store.get(delivery.id)
+    assert held.state is State.SCHEDULED and held.next_attempt_at == NOW + timedelta(minutes=7)
+    assert store.holds(clock())["x"][0] == NOW + timedelta(minutes=7)
+    fake.rate_limited_until = None
+    clock.advance(minutes=6, seconds=59)
+    assert run(store, settings, clock) == 0
+    clock.advance(seconds=1)
+    assert run(store, settings, clock) == 1
+    assert fake.texts() == ["held back"]
+
+
+# ---- threads --------------------------------------------------------------------------------------------
+THREAD = [f"Part {i} of the thread. {i}/5" for i in range(1, 6)]
+
+
+def test_five_part_thread_is_chained_in_order(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add_delivery(store, THREAD)
+    run(store, settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)}), clock)
+    done = store.get(delivery.id)
+    assert done.state is State.PUBLISHED and done.remote_id == fake.order[0]
+    assert fake.texts() == THREAD
+    assert [fake.tweets[i]["reply"] for i in fake.order] == [None] + fake.order[:-1]
+    bodies = [json.loads(r.body) for r in fake.requests if r.path == "/2/tweets"]
+    assert "reply" not in bodies[0] and bodies[1]["reply"] == {"in_reply_to_tweet_id": fake.order[0]}
+
+
+def crashed_after_two_parts(tmp_path, fake, sending_mark: bool):
+    """What a daemon killed mid-thread leaves: two parts published and recorded, maybe a third marked."""
+    store = sqlite_store(tmp_path)
+    delivery = add_delivery(store, THREAD)
+    publisher = XPublisher(channel_for(oauth1_env(fake.url)))
+    first, _ = publish(publisher, {"text": THREAD[0]})
+    second, _ = publish(publisher, {"text": THREAD[1]}, {"part_index": 1, "parent": first, "root": first})
+    dead = "elsewhere:1:dead"
+    store.claim_due(NOW, worker=dead, lease_seconds=60)
+    progress = {"done": [{"remote_id": p.remote_id, "remote_url": p.remote_url} for p in (first, second)]}
+    if sending_mark:
+        progress["sending"] = 2
+    assert store.save_progress(delivery.id, worker=dead, progress=progress)
+    return store, delivery
+
+
+def test_thread_resumes_after_the_last_published_part_after_a_crash(tmp_path, fake):
+    store, delivery = crashed_after_two_parts(tmp_path, fake, sending_mark=False)
+    clock = Clock(NOW + timedelta(seconds=61))
+    assert run(store, settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)}), clock) == 1
+    assert fake.texts() == THREAD
+    assert [fake.tweets[i]["reply"] for i in fake.order] == [None] + fake.order[:-1]
+    assert store.get(delivery.id).remote_id == fake.order[0]
+
+
+def test_a_part_marked_sending_at_the_crash_becomes_unknown_and_is_never_reposted(tmp_path, fake):
+    store, delivery = crashed_after_two_parts(tmp_path, fake, sending_mark=True)
+    posts_before = len([r for r in fake.requests if r.path == "/2/tweets"])
+    clock = Clock(NOW + timedelta(seconds=61))
+    run(store, settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)}), clock)
+    unknown = store.get(delivery.id)
+    assert unknown.state is State.UNKNOWN and "cannot look up" in unknown.error
+    assert len([r for r in fake.requests if r.path == "/2/tweets"]) == posts_before
+    assert fake.texts() == THREAD[:2]
+
+
+# ---- media ---------------------------------------------------------------------------------------------------
+def test_image_is_uploaded_with_alt_text_and_attached_to_the_first_part_only(tmp_path, fake):
+    image = tmp_path / "photo.png"
+    image.write_bytes(PNG)
+    publisher = XPublisher(channel_for(oauth1_env(fake.url)))
+    payload = {"text": "with a picture", "_media": {"path_or_url": str(image), "alt": "A squat rack"}}
+    head, _ = publish(publisher, payload)
+    tweet = fake.tweets[head.remote_id]
+    (media_id,) = tweet["media"]
+    assert fake.media[media_id] == {"bytes": PNG, "category": "tweet_image", "alt": "A squat rack"}
+    body = json.loads([r for r in fake.requests if r.path == "/2/tweets"][0].body)
+    assert body == {"text": "with a picture", "media": {"media_ids": [media_id]}}
+    publish(publisher, {**payload, "text": "second part"}, {"part_index": 1, "parent": head, "root": head})
+    assert len(fake.media) == 1 and fake.tweets[fake.order[1]]["media"] == []
+
+
+def test_images_x_cannot_take_are_refused_at_queue_time(tmp_path):
+    publisher = XPublisher(channel_for(oauth1_env("http://unused")))
+    big = tmp_path / "big.png"
+    big.write_bytes(PNG + b"\0" * (5 * 1024 * 1024))
+    source = str(tmp_path / "post.md")
+    assert "5 MB" in publisher.refuse(Post(source=source, slug="p", title="T", body="b", image="big.png"))
+    assert "1000" in publisher.refuse(Post(source=source, slug="p", title="T", body="b", image="big.png",
+                                           image_alt="a" * 1001))
+    (tmp_path / "small.png").write_bytes(PNG)
+    assert publisher.refuse(Post(source=source, slug="p", title="T", body="b", image="small.png")) is None
+    payload = publisher.build_payload(publisher.prepare("hi"), Post(source=source, slug="p", title="T", body="b",
+                                                                    image="small.png", image_alt="alt"))
+    assert payload["_media"] == {"path_or_url": str(tmp_path / "small.png"), "alt": "alt"}
+
+
+# ---- OAuth 2.0 --------------------------------------------------------------------------------------------
+def test_expired_oauth2_token_is_refreshed_and_the_rotated_pair_kept(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    settings = settings_for({"POSTBOT_CHANNELS": "x", **oauth2_env(fake.url)})
+    first = add_delivery(store, ["before expiry"])
+    run(store, settings, clock)
+    assert store.get(first.id).state is State.PUBLISHED and fake.refreshes == 0
+    fake.expire_access_tokens()
+    second = add_delivery(store, ["after expiry"])
+    run(store, settings, clock)
+    assert store.get(second.id).state is State.PUBLISHED and fake.refreshes == 1
+    kept = store.state_get("x", "oauth2_tokens")
+    assert kept["refresh_token"] == fake.refresh_token == "fake-oauth2-refresh-2"
+    assert kept["access_token"] in fake.access_tokens
+    fake.expire_access_tokens()                 # the next refresh must use the rotated token
+    third = add_delivery(store, ["after the second expiry"])
+    run(store, settings, clock)
+    assert store.get(third.id).state is State.PUBLISHED and fake.refreshes == 2
+    assert fake.texts() == ["before expiry", "after expiry", "after the second expiry"]
+    refresh_forms = [r.form() for r in fake.requests if r.path == "/2/oauth2/token"]
+    assert [f["refresh_token"] for f in refresh_forms] == [["fake-oauth2-refresh-1"], ["fake-oauth2-refresh-2"]]
+
+
+def test_a_dead_refresh_token_fails_naming_the_settings(fake):
+    fake.expire_access_tokens()
+    fake.refresh_token = "someone-else-used-it"
+    publisher = XPublisher(channel_for(oauth2_env(fake.url)))
+
+    async def go():
+        async with httpx.AsyncClient() as client:
+            ctx = context(client)
+            with pytest.raises(Rejected) as caught:
+                await publisher.refresh(ctx)
+            return str(caught.value)
+    message = asyncio.run(go())
+    assert "X_OAUTH2_REFRESH_TOKEN" in message and "fake-oauth2-refresh-1" not in message
+
+
+# ---- settings and check --------------------------------------------------------------------------------------
+def test_either_credential_set_is_enough():
+    assert XPublisher(channel_for(oauth1_env("http://x"))).missing_settings() == []
+    assert XPublisher(channel_for(oauth2_env("http://x"))).missing_settings() == []
+    partial = XPublisher(channel_for({"X_OAUTH2_ACCESS_TOKEN": "t"})).missing_settings()
+    assert partial == ["X_OAUTH2_REFRESH_TOKEN", "X_CLIENT_ID"]
+    nothing = " ".join(XPublisher(channel_for({})).missing_settings())
+    assert "X_API_KEY" in nothing and "X_OAUTH2_ACCESS_TOKEN" in nothing
+
+
+def test_check_names_the_account_or_the_wrong_setting(fake):
+    async def check(env):
+        async with httpx.AsyncClient() as client:
+            return await XPublisher(channel_for(env)).check(client)
+    assert asyncio.run(check(oauth1_env(fake.url))) == "@postbot_test (oauth1)"
+    assert asyncio.run(check(oauth2_env(fake.url))) == "@postbot_test (oauth2)"
+    with pytest.raises(ConfigError) as caught:
+        asyncio.run(check(oauth1_env(fake.url, X_ACCESS_TOKEN_SECRET="stale")))
+    assert "X_ACCESS_TOKEN_SECRET" in str(caught.value) and "stale" not in str(caught.value)
+
+
+# ---- rendering and the real input -----------------------------------------------------------------------------
+def test_preview_warns_about_url_pricing():
+    from postbot.render import Renderer
+    channel = Channel("x", "x", "x")
+    post = Post(source="p.md", slug="p", title="Title", body="A short body.", url="https://example.com/post")
+    render = Renderer().render(post, channel, XPublisher(channel))
+    assert any("$0.20" in w for w in render.warnings)
+    plain = Renderer().render(Post(source="p.md", slug="p", title="T", body="No links here."), channel,
+                              XPublisher(channel))
+    assert not any("$0.20" in w for w in plain.warnings)
+
+
+def test_seed_post_is_published_end_to_end(tmp_path, fake):
+    from postbot.posts import load_post
+    from postbot.queueing import plan, queue
+    post = load_post(shared_dir() / "seeds" / "hip-thrust-post.txt")
+    store, clock = sqlite_store(tmp_path), Clock()
+    settings = settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url, X_USERNAME="postbot_test")})
+    planned = plan(post, list(settings.channels), settings, at="now", now=NOW, store=store)
+    (delivery,) = queue(post, planned, store, NOW)
+    assert run(store, settings, clock) == 1
+    done = store.get(delivery.id)
+    assert done.state is State.PUBLISHED
+    assert done.remote_url == f"https://x.com/postbot_test/status/{fake.order[0]}"
+    posts = [r for r in fake.requests if r.path == "/2/tweets"]
+    assert len(posts) == len(planned[0].render.parts)
+    assert json.loads(posts[0].body)["text"] == planned[0].render.parts[0].text
+    assert fake.texts()[0] == planned[0].render.text
+
+
+def test_seed_post_as_a_thread_is_published_in_order(tmp_path, fake):
+    import dataclasses
+
+    from postbot.posts import load_post
+    from postbot.queueing import plan, queue
+    post = dataclasses.replace(load_post(shared_dir() / "seeds" / "hip-thrust-post.txt"), thread=True)
+    store, clock = sqlite_store(tmp_path), Clock()
+    settings = settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)})
+    planned = plan(post, list(settings.channels), settings, at="now", now=NOW, store=store)
+    parts = [part.text for part in planned[0].render.parts]
+    assert len(parts) >= 2
+    (delivery,) = queue(post, planned, store, NOW)
+    assert run(store, settings, clock) == 1
+    assert fake.texts() == parts                              # the fake measured each part itself
+    assert [fake.tweets[i]["reply"] for i in fake.order] == [None] + fake.order[:-1]
+    assert store.get(delivery.id).remote_id == fake.order[0]
