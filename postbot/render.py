@@ -122,8 +122,11 @@ class _Fitting:
         ctas = [CTA(c.label, tag(c.url)) for c in post.ctas]
         if not self.rules.all_ctas:
             ctas = ctas[:1]
+        # A title derived from the first sentence would only repeat the teaser.
+        source = (self.override.get("teaser") or post.teaser or post.body or "").lstrip()
+        title = None if post.title and source.startswith(post.title.rstrip(".…!? ")) else post.title
         return {
-            "title": post.title, "url": tag(post.url) if post.url else None,
+            "title": title, "url": tag(post.url) if post.url else None,
             "ctas": ctas, "all_ctas": [CTA(c.label, tag(c.url)) for c in post.ctas],
             "tags": post.tags, "hashtags": " ".join(f"#{t}" for t in post.tags),
             "post": post, "channel": self.channel.name, "platform": platform,

@@ -1,31 +1,308 @@
-"""Discord webhooks: always ?wait=true, content within 2000, an embed for the link card."""
+"""Discord webhooks: always ?wait=true, content within 2000, an embed for the link card.
+
+The webhook URL is the credential (its last path segment is a token), so it never
+appears in a message. Without `wait=true` Discord answers 204 even when it drops
+the message; with it, the created message comes back and gives us its id.
+
+The payload as queued is Discord's JSON, plus `files`: local image paths that go out
+as multipart parts `files[0]`, … next to `payload_json` (their alt text is in
+`attachments[n].description`).
+
+A webhook that answers 404 was deleted and "should not be used again": the channel
+is marked broken (in its state, tied to that URL) until the URL setting changes.
+"""
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from postbot import text as textlib
-from postbot.models import Post
-from postbot.publishers.base import Prepared, Publisher
+from postbot.models import Post, Published
+from postbot.publishers.base import Prepared, PublishContext, Publisher
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT, DESCRIPTION_LIMIT, EMBEDS_TOTAL_LIMIT = 256, 4096, 6000
+ALT_LIMIT = 1024
+CARD_DESCRIPTION = 300          # a link card teases; the article is one click away
+UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+_WEBHOOK_PATH = re.compile(r"/api(?:/v\d+)?/webhooks/(\d+)/([A-Za-z0-9_.-]+)/?$")
+
+
+def utf16_len(value: str) -> int:
+    return len(value.encode("utf-16-le")) // 2
+
+
+def clip(value: str, units: int) -> str:
+    """At most `units` UTF-16 units (the strictest way Discord may count), ending in … when cut."""
+    value = value.strip()
+    if utf16_len(value) <= units:
+        return value
+    out, used = [], 1
+    for char in value:
+        used += utf16_len(char)
+        if used > units:
+            break
+        out.append(char)
+    return "".join(out).rstrip() + "…"
+
+
+def with_wait(url: str) -> str:
+    """The webhook URL with wait=true, keeping any other query (thread_id) it carries."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "wait"]
+    return urlunsplit(parts._replace(query=urlencode(query + [("wait", "true")])))
+
+
+def is_remote(image: str) -> bool:
+    return image.startswith(("http://", "https://"))
+
+
+def local_image(post: Post) -> Path:
+    path = Path(post.image or "")
+    if not path.is_absolute():
+        path = Path(post.source).resolve().parent / path
+    return path
+
+
+def form_errors(errors: Any, where: str = "") -> list[str]:
+    """Discord's nested `errors` object as 'embeds.0.title: Must be 256 or fewer in length.'"""
+    found: list[str] = []
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            if key == "_errors" and isinstance(value, list):
+                found += [f"{where or 'body'}: {e.get('message', e)}" for e in value if isinstance(e, dict)]
+            else:
+                found += form_errors(value, f"{where}.{key}" if where else str(key))
+    return found
 
 
 class DiscordPublisher(Publisher):
     platform = "discord"
-    limit = 2000
+    limit = CONTENT_LIMIT
     teaser_max = 800
     required = ("WEBHOOK_URL",)
 
+    # ---- rules --------------------------------------------------------------------------
     def measure(self, prepared: Prepared) -> int:
+        from postbot import text as textlib
         return textlib.utf16_len(prepared.text)
 
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:
         payload: dict[str, Any] = {"content": prepared.text, "allowed_mentions": {"parse": []}}
+        username = self.channel.setting("USERNAME")
+        if username:
+            payload["username"] = clip(username, 80)
+        embeds: list[dict[str, Any]] = []
         if post.url:
-            embed: dict[str, Any] = {"url": post.url, "title": post.title[:256]}
-            description = (post.teaser or post.body or "")[:300].strip()
+            embed: dict[str, Any] = {"url": post.url, "title": clip(post.title, TITLE_LIMIT)}
+            description = clip(post.teaser or post.body or "", CARD_DESCRIPTION)
             if description:
                 embed["description"] = description
-            payload["embeds"] = [embed]
+            embeds.append(embed)
+        if post.image and is_remote(post.image):
+            if embeds:
+                embeds[0]["image"] = {"url": post.image}
+            else:
+                embeds.append({"image": {"url": post.image}})
+        elif post.image:
+            path = local_image(post)
+            attachment: dict[str, Any] = {"id": 0, "filename": path.name}
+            if post.image_alt:
+                attachment["description"] = clip(post.image_alt, ALT_LIMIT)
+            payload["attachments"] = [attachment]
+            payload["files"] = [str(path)]
+        if embeds:
+            payload["embeds"] = embeds
         return payload
+
+    def refuse(self, post: Post) -> str | None:
+        if not post.image or is_remote(post.image):
+            return None
+        path = local_image(post)
+        if not path.is_file():
+            return f"image {post.image!r} not found (read relative to {post.source}); fix the image: line"
+        if path.stat().st_size > UPLOAD_MAX_BYTES:
+            return f"image {post.image!r} is over Discord's 10 MiB upload limit; use a smaller file"
+        if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp", ".gif"):
+            return f"image {post.image!r}: Discord shows jpg, jpeg, png, webp or gif; convert it"
+        return None
+
+    # ---- the webhook and its health -------------------------------------------------------
+    def webhook_url(self) -> str | None:
+        return self.channel.setting("WEBHOOK_URL")
+
+    def shape_problem(self, url: str | None) -> str | None:
+        var = self.channel.var("WEBHOOK_URL")
+        if not url:
+            return f"set {var} to the webhook URL (channel settings → Integrations → Webhooks → Copy URL)"
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not _WEBHOOK_PATH.search(parts.path):
+            return (f"{var} is not a Discord webhook URL (expected https://discord.com/api/webhooks/<id>/<token>); "
+                    f"copy it again")
+        return None
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256((self.webhook_url() or "").encode()).hexdigest()[:16]
+
+    def broken(self) -> str | None:
+        """Why this channel's current webhook cannot be used, if Discord said so."""
+        if self.state.get("broken_webhook") == self.fingerprint():
+            return self.state.get("broken")
+        return None
+
+    def mark_broken(self, reason: str) -> None:
+        self.state.set("broken", reason)
+        self.state.set("broken_webhook", self.fingerprint())
+
+    def missing_settings(self) -> list[str]:
+        missing = super().missing_settings()
+        if not missing and self.broken():
+            missing.append(f"{self.channel.var('WEBHOOK_URL')} (the webhook it names was deleted or refused; "
+                           f"create a new one)")
+        return missing
+
+    def deleted(self, status: int, message: str) -> str:
+        var = self.channel.var("WEBHOOK_URL")
+        if status == 404:
+            return (f"discord answered 404 {message}: the webhook was deleted, so channel {self.channel.name} is "
+                    f"broken; create a new webhook in the Discord channel (Integrations → Webhooks) and put its "
+                    f"URL in {var}")
+        return (f"discord answered {status} {message}: the token in {var} is wrong; copy the webhook URL again "
+                f"into {var}")
+
+    async def webhook_object(self, client, url: str, ctx_now) -> dict[str, Any] | None:
+        """GET the webhook (cheap, and says whether it still exists). None when it cannot be read."""
+        from postbot.publishers.http import send
+        response = await send(client, "GET", url.split("?")[0], what="discord webhook lookup")
+        body = _json(response)
+        if response.status_code in (401, 404):
+            reason = self.deleted(response.status_code, str(body.get("message") or response.reason_phrase))
+            self.mark_broken(reason)
+            from postbot.errors import Rejected
+            raise Rejected(reason, status=response.status_code, sent=False)
+        if response.status_code == 429:
+            self._raise(response, body, ctx_now())
+        if response.status_code != 200 or not body.get("channel_id"):
+            return None
+        self.state.set("webhook", {"for": self.fingerprint(), "guild_id": body.get("guild_id"),
+                                   "channel_id": body.get("channel_id"), "name": body.get("name")})
+        return body
+
+    def known_webhook(self) -> dict[str, Any] | None:
+        known = self.state.get("webhook")
+        return known if isinstance(known, dict) and known.get("for") == self.fingerprint() else None
+
+    # ---- publishing ---------------------------------------------------------------------------
+    def _request(self, payload: dict[str, Any]) -> dict[str, Any]:
+        from postbot.errors import Rejected
+        body = {key: value for key, value in payload.items() if key != "files"}
+        paths = payload.get("files") or []
+        if not paths:
+            return {"json": body}
+        files = []
+        for index, path in enumerate(paths):
+            try:
+                data = Path(path).read_bytes()
+            except OSError as exc:
+                raise Rejected(f"discord: cannot read image {path} ({exc.strerror}); put the file back, then "
+                               f"`postbot retry`", sent=False) from None
+            files.append((f"files[{index}]", (Path(path).name, data, _mime(path))))
+        return {"data": {"payload_json": json.dumps(body, ensure_ascii=False)}, "files": files}
+
+    async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
+        from postbot.errors import Ambiguous, Rejected
+        from postbot.publishers.http import send
+        url = self.webhook_url()
+        problem = self.shape_problem(url)
+        if problem:
+            raise Rejected(f"discord: {problem}", sent=False)
+        reason = self.broken()
+        if reason:
+            raise Rejected(reason, sent=False)
+        known = self.known_webhook() or await self.webhook_object(ctx.client, url, ctx.now) or {}
+        response = await send(ctx.client, "POST", with_wait(url), what="discord webhook", **self._request(payload))
+        body = _json(response)
+        if response.status_code == 204:
+            raise Ambiguous("discord answered 204 without the message although wait=true was sent; "
+                            "it may or may not have been posted")
+        if response.status_code >= 300:
+            self._raise(response, body, ctx.now())
+        message_id, channel_id = body.get("id"), body.get("channel_id") or known.get("channel_id")
+        if not message_id:
+            raise Ambiguous("discord answered without a message id; it may or may not have been posted")
+        remote_url = None
+        if known and channel_id:
+            remote_url = f"https://discord.com/channels/{known.get('guild_id') or '@me'}/{channel_id}/{message_id}"
+        return Published(str(message_id), remote_url, {"channel_id": channel_id} if channel_id else {})
+
+    def _raise(self, response, body: dict[str, Any], now) -> None:
+        from postbot.errors import RateLimited, Rejected
+        from postbot.publishers.http import raise_for_status, retry_after
+        status = response.status_code
+        message = str(body.get("message") or response.reason_phrase)[:200]
+        if status == 429:
+            # The body's retry_after has decimals; the headers round or describe the bucket.
+            wait = body.get("retry_after")
+            if not isinstance(wait, (int, float)):
+                try:
+                    wait = float(response.headers.get("x-ratelimit-reset-after", ""))
+                except ValueError:
+                    wait = None
+            until = (now + timedelta(seconds=float(wait)) if wait is not None
+                     else retry_after(response.headers.get("retry-after"), now) or now + timedelta(minutes=1))
+            scope = response.headers.get("x-ratelimit-scope") or ("global" if body.get("global") else "")
+            raise RateLimited(f"discord answered 429: {message}{f' (scope {scope})' if scope else ''}",
+                              until=max(until, now))
+        if status in (401, 404):
+            reason = self.deleted(status, message)
+            self.mark_broken(reason)
+            raise Rejected(reason, status=status)
+        if status == 400:
+            details = "; ".join(form_errors(body.get("errors"))[:5])
+            raise Rejected(f"discord answered 400: {message}{f' ({details})' if details else ''} "
+                           f"[code {body.get('code')}]; shorten the template or the post", status=status)
+        if status == 403:
+            raise Rejected(f"discord answered 403: {message}; the webhook may not post in this channel "
+                           f"(check its permissions)", status=status)
+        raise_for_status(response, platform="discord", now=now)
+
+    async def check(self, client) -> str:
+        from postbot.errors import ConfigError, PublishError
+        problem = self.shape_problem(self.webhook_url())
+        if problem:
+            raise ConfigError(f"channel {self.channel.name}: {problem}")
+        reason = self.broken()
+        if reason:
+            raise ConfigError(f"channel {self.channel.name}: {reason}")
+        try:
+            webhook = await self.webhook_object(client, self.webhook_url(), _utc_now)
+        except PublishError as exc:
+            raise ConfigError(f"channel {self.channel.name}: {exc}") from None
+        if webhook is None:
+            raise ConfigError(f"channel {self.channel.name}: discord did not return the webhook; try again later")
+        return f"webhook {webhook.get('name')!r} posting to channel {webhook.get('channel_id')}"
+
+
+def _utc_now():
+    from datetime import datetime, timezone
+    return datetime.now(timezone.utc)
+
+
+def _json(response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _mime(path: str) -> str:
+    import mimetypes
+    return mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 PUBLISHER = DiscordPublisher

@@ -1,18 +1,51 @@
-"""Slack incoming webhooks: mrkdwn text with & < > escaped and <url|label> links."""
+"""Slack incoming webhooks: mrkdwn text with & < > escaped and <url|label> links.
+
+A webhook answers 200 `ok` and nothing else: there is no message id, so the
+delivery's own idempotency key stands in as `remote_id` and there is no URL.
+Errors come back as plain-text codes (`invalid_payload`, `channel_is_archived`, …).
+
+`check()` cannot call Slack: a webhook has no read endpoint and a test POST would
+post a message. It validates the URL's shape and says that it did only that.
+"""
 from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
-from postbot import text as textlib
-from postbot.models import Post
-from postbot.publishers.base import Prepared, Publisher
+from postbot.models import Post, Published
+from postbot.publishers.base import Prepared, PublishContext, Publisher
 
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
+_HOOK_PATH = re.compile(r"^/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+/?$")
+SECTION_LIMIT = 3000
+
+# What each documented error code means for the person running postbot.
+RECREATE = "re-create the incoming webhook in Slack and update {var}"
+FIXES = {
+    "invalid_payload": "the message was malformed; report it with `postbot preview --json` output",
+    "no_text": "the message had no text; check the slack template",
+    "too_many_attachments": "the message had too many attachments",
+    "channel_not_found": "the webhook's channel no longer exists; " + RECREATE,
+    "channel_is_archived": "the webhook's channel was archived; unarchive it or " + RECREATE,
+    "no_service": "the webhook was removed or disabled; " + RECREATE,
+    "no_service_id": "the webhook URL is incomplete; " + RECREATE,
+    "no_team": "the workspace is gone; " + RECREATE,
+    "no_active_hooks": "the webhook was disabled; " + RECREATE,
+    "invalid_token": "the webhook's secret is no longer valid; " + RECREATE,
+    "action_prohibited": "a workspace admin blocked posting to this channel; ask them, or " + RECREATE,
+    "posting_to_general_channel_denied": "only admins may post to this channel; pick another channel and "
+                                         + RECREATE,
+    "team_disabled": "the workspace was disabled",
+}
 
 
 def escape_mrkdwn(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def is_remote(image: str) -> bool:
+    return image.startswith(("http://", "https://"))
 
 
 class SlackPublisher(Publisher):
@@ -22,6 +55,7 @@ class SlackPublisher(Publisher):
     teaser_max = 700
     required = ("WEBHOOK_URL",)
 
+    # ---- rules ---------------------------------------------------------------------------
     def escape(self, value: str) -> str:
         return escape_mrkdwn(value)
 
@@ -32,6 +66,7 @@ class SlackPublisher(Publisher):
         return f"<{target}|{escape_mrkdwn(label).replace('|', '¦')}>"
 
     def prepare(self, rendered: str) -> Prepared:
+        from postbot import text as textlib
         links = [m.group(1).replace("&amp;", "&") for m in _LINK.finditer(rendered)]
         bare = _LINK.sub(" ", rendered)
         links += [u for u in textlib.find_urls(bare) if u not in links]
@@ -41,7 +76,61 @@ class SlackPublisher(Publisher):
         return len(prepared.text)
 
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:
-        return {"text": prepared.text}
+        payload: dict[str, Any] = {"text": prepared.text}
+        if post.image and is_remote(post.image) and len(prepared.text) <= SECTION_LIMIT:
+            # Blocks replace the text on screen; `text` stays as the notification fallback.
+            payload["blocks"] = [
+                {"type": "section", "text": {"type": "mrkdwn", "text": prepared.text}},
+                {"type": "image", "image_url": post.image, "alt_text": (post.image_alt or post.title)[:2000]},
+            ]
+        return payload
+
+    def warnings(self, prepared: Prepared, post: Post) -> list[str]:
+        if post.image and not is_remote(post.image):
+            return ["Slack incoming webhooks cannot upload files; the local image is not sent "
+                    "(use an https:// image URL to show it)"]
+        if post.image and len(prepared.text) > SECTION_LIMIT:
+            return [f"the text is over Slack's {SECTION_LIMIT}-character section limit; the image is not sent"]
+        return []
+
+    # ---- publishing ------------------------------------------------------------------------
+    def shape_problem(self) -> str | None:
+        url = self.channel.setting("WEBHOOK_URL")
+        var = self.channel.var("WEBHOOK_URL")
+        if not url:
+            return f"set {var} to the incoming webhook URL (Slack app → Incoming Webhooks → Copy)"
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not _HOOK_PATH.match(parts.path):
+            return (f"{var} is not a Slack incoming webhook URL (expected "
+                    f"https://hooks.slack.com/services/T…/B…/…); copy it again")
+        return None
+
+    async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
+        from postbot.errors import Ambiguous, Rejected
+        from postbot.publishers.http import raise_for_status, send
+        problem = self.shape_problem()
+        if problem:
+            raise Rejected(f"slack: {problem}", sent=False)
+        response = await send(ctx.client, "POST", self.channel.setting("WEBHOOK_URL"), what="slack webhook",
+                              json=payload)
+        code = response.text.strip()[:100]
+        if response.status_code == 200:
+            if code != "ok":
+                raise Ambiguous(f"slack answered 200 {code!r} instead of 'ok'; it may or may not have been posted")
+            return Published(ctx.key, None)     # webhooks return no id: the delivery's key stands in
+        fix = FIXES.get(code, "")
+        if response.status_code in (429,) or response.status_code >= 500:
+            raise_for_status(response, platform="slack", now=ctx.now())
+        var = self.channel.var("WEBHOOK_URL")
+        raise Rejected(f"slack answered {response.status_code} {code}" +
+                       (f"; {fix.format(var=var)}" if fix else f"; check {var}"), status=response.status_code)
+
+    async def check(self, client) -> str:
+        from postbot.errors import ConfigError
+        problem = self.shape_problem()
+        if problem:
+            raise ConfigError(f"channel {self.channel.name}: {problem}")
+        return "webhook URL looks right (not contacted: a Slack webhook can only post)"
 
 
 PUBLISHER = SlackPublisher

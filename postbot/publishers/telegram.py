@@ -1,22 +1,56 @@
-"""Telegram Bot API: sendMessage in HTML parse mode (sendPhoto with a caption for images)."""
+"""Telegram Bot API: sendMessage in HTML parse mode (sendPhoto with a caption for images).
+
+The bot token travels in the URL path, so no URL is ever put into an error or log
+message: every request goes through `_call`, which names the method only.
+"""
 from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from postbot import text as textlib
-from postbot.models import Post
-from postbot.publishers.base import Prepared, Publisher
+from postbot.models import Post, Published
+from postbot.publishers.base import Prepared, PublishContext, Publisher
 
 CAPTION_LIMIT = 1024
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_API = "https://api.telegram.org"
 _TAG = re.compile(r"<[^>]+>")
 _HREF = re.compile(r'<a href="([^"]+)">')
+_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+_NUMERIC = re.compile(r"^-?\d+$")
+_OFF = ("off", "false", "0", "no")
 
 
 def visible_text(markup: str) -> str:
     """What Telegram counts: the text after entity parsing (tags gone, entities decoded)."""
     return html.unescape(_TAG.sub("", markup))
+
+
+def is_remote(image: str) -> bool:
+    return image.startswith(("http://", "https://"))
+
+
+def image_path(post: Post) -> str:
+    """A local image is read relative to the post file, as its author sees it."""
+    image = post.image or ""
+    if not image or is_remote(image) or Path(image).is_absolute():
+        return image
+    beside = Path(post.source).resolve().parent / image
+    return str(beside) if beside.exists() else image
+
+
+def message_link(chat: dict[str, Any], configured: str, message_id: int) -> str | None:
+    """Public chats link by username; private supergroups and channels by the id without -100."""
+    username = chat.get("username") or (configured[1:] if configured.startswith("@") else None)
+    if username:
+        return f"https://t.me/{username}/{message_id}"
+    chat_id = str(chat.get("id", configured))
+    if chat_id.startswith("-100"):
+        return f"https://t.me/c/{chat_id[4:]}/{message_id}"
+    return None     # private chats and basic groups have no message links
 
 
 class TelegramPublisher(Publisher):
@@ -26,6 +60,7 @@ class TelegramPublisher(Publisher):
     teaser_max = 1200
     required = ("BOT_TOKEN", "CHAT_ID")
 
+    # ---- rules ----------------------------------------------------------------------
     def escape(self, value: str) -> str:
         return html.escape(value, quote=False)
 
@@ -37,6 +72,7 @@ class TelegramPublisher(Publisher):
         return CAPTION_LIMIT if post is not None and post.image else self.limit
 
     def prepare(self, rendered: str) -> Prepared:
+        from postbot import text as textlib
         links = [html.unescape(h) for h in _HREF.findall(rendered)]
         for url in textlib.find_urls(visible_text(rendered)):
             if url not in links:
@@ -44,17 +80,183 @@ class TelegramPublisher(Publisher):
         return Prepared(rendered, links)
 
     def measure(self, prepared: Prepared) -> int:
+        from postbot import text as textlib
         return textlib.utf16_len(visible_text(prepared.text))
+
+    def link_preview(self) -> bool:
+        return (self.channel.setting("LINK_PREVIEW", "on") or "on").lower() not in _OFF
 
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:
         chat = self.channel.setting("CHAT_ID", "")
         if post.image:
-            return {"chat_id": chat, "photo": post.image, "caption": prepared.text, "parse_mode": "HTML"}
+            return {"chat_id": chat, "photo": image_path(post), "caption": prepared.text, "parse_mode": "HTML"}
         payload: dict[str, Any] = {"chat_id": chat, "text": prepared.text, "parse_mode": "HTML"}
         preview_url = post.url or (prepared.links[0] if prepared.links else None)
         payload["link_preview_options"] = ({"url": preview_url, "prefer_large_media": True}
-                                           if preview_url else {"is_disabled": True})
+                                           if preview_url and self.link_preview() else {"is_disabled": True})
         return payload
+
+    def warnings(self, prepared: Prepared, post: Post) -> list[str]:
+        if post.image and post.image_alt:
+            return ["Telegram photos have no alt text field; the image is sent without it"]
+        return []
+
+    def refuse(self, post: Post) -> str | None:
+        if not post.image or is_remote(post.image):
+            return None
+        path = Path(image_path(post))
+        if not path.is_file():
+            return f"image {post.image!r} not found (read relative to {post.source}); fix the image: line"
+        if path.stat().st_size > PHOTO_MAX_BYTES:
+            return f"image {post.image!r} is over Telegram's 10 MB photo limit; use a smaller file"
+        return None
+
+    # ---- settings ---------------------------------------------------------------------
+    def chat_id(self) -> str:
+        """The configured chat, or the supergroup it became (remembered after a migration)."""
+        configured = self.channel.setting("CHAT_ID", "") or ""
+        migrated = self.state.get("migrated_chat")
+        if isinstance(migrated, dict) and migrated.get("from") == configured and migrated.get("to"):
+            return str(migrated["to"])
+        return configured
+
+    def token_problem(self) -> str | None:
+        token = self.channel.setting("BOT_TOKEN")
+        var = self.channel.var("BOT_TOKEN")
+        if not token:
+            return f"set {var} to the token @BotFather gave your bot"
+        if not _TOKEN_SHAPE.match(token):
+            return f"{var} does not look like a bot token (digits:letters, as @BotFather shows it); copy it again"
+        return None
+
+    def method_url(self, method: str) -> str:
+        base = (self.channel.setting("API_URL", DEFAULT_API) or DEFAULT_API).rstrip("/")
+        return f"{base}/bot{self.channel.setting('BOT_TOKEN')}/{method}"
+
+    # ---- requests -----------------------------------------------------------------------
+    async def _call(self, client, method: str, **kwargs: Any):
+        """One Bot API request. Errors name the method, never the URL (it holds the token)."""
+        import httpx
+
+        from postbot.errors import Rejected
+        from postbot.publishers.http import send
+        try:
+            return await send(client, "POST", self.method_url(method), what=f"telegram {method}", **kwargs)
+        except httpx.InvalidURL:
+            raise Rejected(f"telegram {method}: {self.channel.var('API_URL')} or {self.channel.var('BOT_TOKEN')} "
+                           f"makes an invalid URL; check both", sent=False) from None
+
+    def _request_for(self, payload: dict[str, Any], chat: str) -> tuple[str, dict[str, Any]]:
+        from postbot.errors import Rejected
+        wire_chat: int | str = int(chat) if _NUMERIC.match(chat) else chat
+        if "photo" not in payload:
+            body = {key: value for key, value in payload.items() if key != "chat_id"}
+            return "sendMessage", {"json": {"chat_id": wire_chat, **body}}
+        photo = str(payload["photo"])
+        fields = {key: value for key, value in payload.items() if key not in ("chat_id", "photo")}
+        if is_remote(photo):
+            return "sendPhoto", {"json": {"chat_id": wire_chat, "photo": photo, **fields}}
+        try:
+            data = Path(photo).read_bytes()
+        except OSError as exc:
+            raise Rejected(f"telegram: cannot read image {photo} ({exc.strerror}); put the file back, then "
+                           f"`postbot retry`", sent=False) from None
+        form = {"chat_id": str(wire_chat), **{k: str(v) for k, v in fields.items()}}
+        return "sendPhoto", {"data": form, "files": {"photo": (Path(photo).name, data, _mime(photo))}}
+
+    async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
+        from postbot.errors import Rejected
+        problem = self.token_problem()
+        if problem:
+            raise Rejected(f"telegram: {problem}", sent=False)
+        configured = self.channel.setting("CHAT_ID", "") or ""
+        for _ in range(2):
+            chat = self.chat_id()
+            method, kwargs = self._request_for(payload, chat)
+            response = await self._call(ctx.client, method, **kwargs)
+            body = _json(response)
+            if response.status_code == 200 and body.get("ok"):
+                message = body.get("result") or {}
+                message_id = message.get("message_id")
+                if message_id is None:
+                    raise Rejected("telegram answered ok without a message_id", status=200)
+                return Published(str(message_id), message_link(message.get("chat") or {}, chat, message_id),
+                                 {"chat_id": str((message.get("chat") or {}).get("id", chat))})
+            new_chat = (body.get("parameters") or {}).get("migrate_to_chat_id")
+            if new_chat and chat != str(new_chat):
+                # The group became a supergroup; nothing was posted, so sending again is safe.
+                self.state.set("migrated_chat", {"from": configured, "to": str(new_chat)})
+                continue
+            self._raise(response, body, ctx)
+        raise Rejected(f"telegram: chat {configured} keeps moving; set {self.channel.var('CHAT_ID')} to the "
+                       f"supergroup's id", sent=False)
+
+    def _raise(self, response, body: dict[str, Any], ctx: PublishContext) -> None:
+        from postbot.errors import Rejected
+        from postbot.publishers.http import raise_for_status
+        status = response.status_code
+        description = str(body.get("description") or response.reason_phrase)[:300]
+        now = ctx.now()
+        if status == 429:
+            wait = (body.get("parameters") or {}).get("retry_after")
+            until = now + timedelta(seconds=float(wait)) if isinstance(wait, (int, float)) else None
+            raise_for_status(response, platform="telegram", now=now, reset=until)
+        if status in (400, 401, 403, 404):
+            raise Rejected(f"telegram answered {status}: {description}; {self.fix_for(status, description)}",
+                           status=status)
+        raise_for_status(response, platform="telegram", now=now)
+        raise Rejected(f"telegram answered {status}: {description}", status=status)   # 2xx with ok:false
+
+    def fix_for(self, status: int, description: str) -> str:
+        token, chat = self.channel.var("BOT_TOKEN"), self.channel.var("CHAT_ID")
+        lowered = description.lower()
+        if status in (401, 404):
+            return f"{token} is wrong or was revoked; copy the token from @BotFather again"
+        if status == 403:
+            return f"add the bot to the chat in {chat} and allow it to post messages"
+        if "chat not found" in lowered:
+            return f"check {chat} (a numeric id like -100… or @channelname) and that the bot was added to it"
+        if "parse entities" in lowered:
+            return "the text has markup Telegram's HTML mode does not accept; check the template's tags"
+        if "too long" in lowered:
+            return "shorten the template or the teaser"
+        return f"check {chat} and the post"
+
+    async def check(self, client) -> str:
+        from postbot.errors import ConfigError, PublishError
+        missing = self.missing_settings()
+        if missing:
+            raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
+        problem = self.token_problem()
+        if problem:
+            raise ConfigError(f"channel {self.channel.name}: {problem}")
+        try:
+            response = await self._call(client, "getMe")
+        except PublishError as exc:
+            raise ConfigError(f"channel {self.channel.name}: {exc}") from None
+        body = _json(response)
+        if response.status_code == 200 and body.get("ok"):
+            bot = body.get("result") or {}
+            return f"bot @{bot.get('username', '?')} posting to {self.chat_id()}"
+        description = str(body.get("description") or response.reason_phrase)[:300]
+        if response.status_code in (401, 404):
+            raise ConfigError(f"channel {self.channel.name}: telegram answered {response.status_code} "
+                              f"{description}; {self.fix_for(401, description)}")
+        raise ConfigError(f"channel {self.channel.name}: telegram getMe answered {response.status_code} "
+                          f"{description}")
+
+
+def _json(response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _mime(path: str) -> str:
+    import mimetypes
+    return mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 PUBLISHER = TelegramPublisher

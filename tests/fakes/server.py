@@ -86,6 +86,11 @@ class FakeServer:
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
         class _Server(ThreadingHTTPServer):
+            def server_bind(self) -> None:
+                import socket
+                self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                super().server_bind()
+
             def handle_error(self, request: Any, client_address: Any) -> None:
                 pass  # clients killed mid-request (crash tests) are expected
 

@@ -1,0 +1,254 @@
+"""Discord webhooks: the adapter against a strict local webhook, then the whole pipeline through the runner."""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from postbot.errors import ConfigError, RateLimited, Rejected
+from postbot.models import Post, State
+from postbot.publishers.base import MemoryState, Prepared, PublishContext
+from postbot.publishers.discord import DiscordPublisher, with_wait
+from postbot.runner import Backoff, Runner
+from tests.fakes.discord import CHANNEL_ID, GUILD_ID, WEBHOOK_TOKEN, FakeDiscord, units
+from tests.helpers import NOW, Clock, settings_for, sqlite_store
+
+
+@pytest.fixture
+def fake():
+    with FakeDiscord() as server:
+        yield server
+
+
+def publisher(url: str, state=None, **extra) -> DiscordPublisher:
+    env = {"POSTBOT_CHANNELS": "discord", "DISCORD_WEBHOOK_URL": url, **extra}
+    return DiscordPublisher(settings_for(env).channel("discord"), state or MemoryState())
+
+
+def publish(sender: DiscordPublisher, payload: dict):
+    async def go():
+        async with httpx.AsyncClient() as client:
+            ctx = PublishContext(client=client, key="key-1", now=lambda: NOW, state=sender.state,
+                                 save_progress=lambda update: None)
+            return await sender.publish(payload, ctx)
+    return asyncio.run(go())
+
+
+def check(sender: DiscordPublisher) -> str:
+    async def go():
+        async with httpx.AsyncClient() as client:
+            return await sender.check(client)
+    return asyncio.run(go())
+
+
+CARD = {"content": "Hip thrusts: overrated?", "allowed_mentions": {"parse": []},
+        "embeds": [{"url": "https://example.com/p", "title": "Hip Thrust", "description": "A teaser."}]}
+
+
+def test_fake_drops_messages_sent_without_wait(fake):
+    response = httpx.post(fake.webhook_url(), json={"content": "lost"})
+    assert response.status_code == 204 and fake.dropped == [{"content": "lost"}] and not fake.posted
+
+
+def test_executes_with_wait_true_and_links_the_message(fake):
+    sender = publisher(fake.webhook_url())
+    published = publish(sender, CARD)
+    lookup, execute = fake.requests
+    assert (lookup.method, execute.method) == ("GET", "POST")
+    assert execute.query == {"wait": ["true"]} and execute.json() == CARD
+    [posted] = fake.posted
+    assert published.remote_id == posted.id
+    assert published.remote_url == f"https://discord.com/channels/{GUILD_ID}/{CHANNEL_ID}/{posted.id}"
+    publish(sender, CARD)                                  # the webhook object is remembered
+    assert [r.method for r in fake.requests] == ["GET", "POST", "POST"] and not fake.dropped
+
+
+def test_wait_is_added_to_a_url_that_already_has_a_query(fake):
+    assert with_wait("https://discord.com/api/webhooks/1/t?thread_id=9&wait=false") == \
+        "https://discord.com/api/webhooks/1/t?thread_id=9&wait=true"
+    publish(publisher(fake.webhook_url() + "?thread_id=77&wait=false"), CARD)
+    assert fake.posted[0].query == {"thread_id": ["77"], "wait": ["true"]} and not fake.dropped
+
+
+def test_username_and_clipped_card_fit_the_embed_limits(fake):
+    sender = publisher(fake.webhook_url(), DISCORD_USERNAME="Lewis")
+    post = Post(source="p.md", slug="p", title="T" * 300, body="word " * 2000, url="https://example.com/p")
+    payload = sender.build_payload(Prepared("hello", []), post)
+    assert payload["username"] == "Lewis" and len(payload["embeds"][0]["title"]) == 256
+    publish(sender, payload)
+    assert fake.posted[0].body["embeds"][0]["title"].endswith("…")
+
+
+def test_local_image_goes_as_multipart_with_alt_text(fake, tmp_path):
+    (tmp_path / "squat.png").write_bytes(b"\x89PNG fake")
+    post = Post(source=str(tmp_path / "p.md"), slug="p", title="T", body="b", url="https://example.com/p",
+                image="squat.png", image_alt="A barbell squat")
+    sender = publisher(fake.webhook_url())
+    assert sender.refuse(post) is None
+    payload = sender.build_payload(Prepared("hello", []), post)
+    publish(sender, payload)
+    posted = fake.posted[0]
+    assert fake.requests[-1].headers["content-type"].startswith("multipart/form-data")
+    assert posted.files["files[0]"][:1] == ("squat.png",) and posted.files["files[0]"][2] == b"\x89PNG fake"
+    assert posted.body["attachments"] == [{"id": 0, "filename": "squat.png", "description": "A barbell squat"}]
+    assert "files" not in posted.body
+    assert "not found" in sender.refuse(Post(source=str(tmp_path / "p.md"), slug="p", title="T", body="b",
+                                             image="nope.png"))
+
+
+def test_limits_are_enforced_with_discords_error_shape(fake):
+    with pytest.raises(Rejected) as caught:
+        publish(publisher(fake.webhook_url()), {"content": "x" * 2001, "allowed_mentions": {"parse": []}})
+    assert "content: Must be 2000 or fewer in length." in str(caught.value) and "50035" in str(caught.value)
+    with pytest.raises(Rejected) as caught:
+        publish(publisher(fake.webhook_url()), {"content": "x", "embeds": [{"title": "t" * 257}]})
+    assert "embeds.0.title" in str(caught.value)
+    assert not fake.posted
+
+
+def test_429_waits_for_the_body_retry_after(fake):
+    fake.rate_limited = 3.5
+    with pytest.raises(RateLimited) as caught:
+        publish(publisher(fake.webhook_url()), CARD)
+    assert caught.value.until == NOW + timedelta(seconds=3.5)
+
+
+def test_deleted_webhook_breaks_the_channel_until_the_url_changes(fake):
+    state = MemoryState()
+    sender = publisher(fake.webhook_url(), state)
+    publish(sender, CARD)
+    fake.delete_webhook()
+    with pytest.raises(Rejected) as caught:
+        publish(sender, CARD)
+    assert "webhook was deleted" in str(caught.value) and "DISCORD_WEBHOOK_URL" in str(caught.value)
+    assert WEBHOOK_TOKEN not in str(caught.value) and state.get("broken")
+    before = len(fake.requests)
+    with pytest.raises(Rejected) as again:
+        publish(sender, CARD)
+    assert again.value.sent is False and len(fake.requests) == before     # never used again
+    with pytest.raises(ConfigError, match="webhook was deleted"):
+        check(sender)
+    assert "deleted" in sender.missing_settings()[0]
+    fake.hooks["1300000000000000002"] = {"token": "new-token", "channel_id": CHANNEL_ID, "guild_id": GUILD_ID,
+                                         "name": "Postbot"}
+    fresh = publisher(fake.webhook_url("1300000000000000002", "new-token"), state)
+    assert fresh.missing_settings() == []
+    assert publish(fresh, CARD).remote_id == fake.posted[-1].id
+
+
+def test_wrong_token_is_rejected_without_showing_it(fake):
+    with pytest.raises(Rejected) as caught:
+        publish(publisher(fake.webhook_url(token="wrong-token")), CARD)
+    assert caught.value.status == 401 and "DISCORD_WEBHOOK_URL" in str(caught.value)
+    assert "wrong-token" not in str(caught.value) and not fake.posted
+
+
+def test_check_reads_the_webhook_object(fake):
+    assert check(publisher(fake.webhook_url())) == f"webhook 'Postbot' posting to channel {CHANNEL_ID}"
+    assert fake.requests[-1].method == "GET" and not fake.posted
+    with pytest.raises(ConfigError, match="not a Discord webhook URL"):
+        check(publisher("https://example.com/hook"))
+    with pytest.raises(ConfigError, match="DISCORD_WEBHOOK_URL"):
+        check(DiscordPublisher(settings_for({"POSTBOT_CHANNELS": "discord"}).channel("discord")))
+
+
+# ---- the seed through the real pipeline: render, queue, run --------------------------------------------
+def seed_post():
+    from postbot.posts import load_post
+    from tests.services import shared_dir
+    return load_post(shared_dir() / "seeds" / "hip-thrust-post.txt")
+
+
+def queue_seed(tmp_path, settings):
+    from postbot.queueing import plan, queue
+    store = sqlite_store(tmp_path)
+    post = seed_post()
+    planned = plan(post, list(settings.channels), settings, at="now", now=NOW, store=store)
+    (delivery,) = queue(post, planned, store, NOW)
+    return store, delivery, planned[0].render
+
+
+def run(store, settings, clock) -> int:
+    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=30, jitter=0))
+
+    async def go():
+        try:
+            return await runner.run_once(clock())
+        finally:
+            await runner.close()
+    return asyncio.run(go())
+
+
+def env(fake, **extra):
+    return {"POSTBOT_CHANNELS": "discord", "DISCORD_WEBHOOK_URL": fake.webhook_url(), **extra}
+
+
+def test_seed_preview_fits_discords_limits():
+    from postbot.render import Renderer
+    channel = settings_for({"POSTBOT_CHANNELS": "discord"}).channel("discord")
+    render = Renderer().render(seed_post(), channel)
+    assert render.fits and units(render.payload["content"]) == render.length <= 2000
+    assert render.payload["allowed_mentions"] == {"parse": []}
+
+
+def test_seed_is_published_once_by_the_runner(tmp_path, fake):
+    settings = settings_for(env(fake))
+    store, delivery, render = queue_seed(tmp_path, settings)
+    assert run(store, settings, Clock()) == 1
+    done = store.get(delivery.id)
+    [posted] = fake.posted
+    assert done.state is State.PUBLISHED and done.remote_id == posted.id
+    assert done.remote_url == f"https://discord.com/channels/{GUILD_ID}/{CHANNEL_ID}/{posted.id}"
+    assert posted.body == render.payload and posted.query["wait"] == ["true"] and not fake.dropped
+
+
+def test_rate_limit_holds_the_channel(tmp_path, fake):
+    settings, clock = settings_for(env(fake)), Clock()
+    store, delivery, _ = queue_seed(tmp_path, settings)
+    fake.rate_limited = 12.25
+    run(store, settings, clock)
+    held = store.get(delivery.id)
+    assert held.state is State.SCHEDULED and held.next_attempt_at == NOW + timedelta(seconds=12.25)
+    assert "discord" in store.holds(clock())
+    fake.rate_limited = None
+    clock.advance(seconds=13)
+    assert run(store, settings, clock) == 1 and len(fake.posted) == 1
+
+
+def test_deleted_webhook_fails_and_status_says_so(tmp_path, fake):
+    from postbot import views
+    settings = settings_for(env(fake))
+    store, delivery, _ = queue_seed(tmp_path, settings)
+    fake.delete_webhook()
+    run(store, settings, Clock())
+    failed = store.get(delivery.id)
+    assert failed.state is State.FAILED and "webhook was deleted" in failed.error
+    assert WEBHOOK_TOKEN not in failed.error
+    status = asyncio.run(views.status(settings, store, NOW, offline=True))
+    [channel] = status["channels"]
+    assert channel["ready"] is False and "deleted" in channel["detail"]
+
+
+def test_server_error_leaves_it_unknown_and_never_resends(tmp_path, fake):
+    settings, clock = settings_for(env(fake)), Clock()
+    store, delivery, _ = queue_seed(tmp_path, settings)
+    fake.outage = 502
+    run(store, settings, clock)
+    assert store.get(delivery.id).state is State.UNKNOWN
+    fake.outage = None
+    clock.advance(hours=1)
+    run(store, settings, clock)
+    assert [r.method for r in fake.requests] == ["GET", "POST"] and not fake.posted
+
+
+def test_crash_mid_publish_becomes_unknown_without_a_second_post(tmp_path, fake):
+    settings, clock = settings_for(env(fake)), Clock()
+    store, delivery, _ = queue_seed(tmp_path, settings)
+    (claimed,) = store.claim_due(NOW, worker="elsewhere:1:dead", lease_seconds=60)
+    assert store.save_progress(claimed.id, worker="elsewhere:1:dead", progress={"sending": 0})
+    clock.advance(seconds=61)
+    run(store, settings, clock)
+    assert store.get(delivery.id).state is State.UNKNOWN
+    assert not [r for r in fake.requests if r.method == "POST"]
