@@ -357,8 +357,9 @@ class _PostFile:
 
         source = "\n".join(self.lines[1:closing])
         try:
-            root = yaml.compose(source, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(source)
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # the C parser, where libyaml is there
+            root = yaml.compose(source, Loader=loader)
+            data = yaml.load(source, Loader=loader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 2 if mark else 2

@@ -45,6 +45,19 @@ def add_utm(url: str, platform: str, campaign: str) -> str:
     return urlunsplit(parts._replace(query=parts.query + separator + urlencode(extra)))
 
 
+def _bytecode_cache():
+    """Compiled templates kept between runs: compiling ten templates costs more than the rest of
+    a cold `postbot preview`. Jinja2 checks each template's source, so edits are picked up."""
+    import os
+    import jinja2
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "postbot" / "templates"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(base))
+
+
 def cut_teaser(source: str, index: int, ellipsis: bool) -> str:
     """A prefix of the teaser; an ellipsis right after a URL would read as part of it."""
     teaser = textlib.cut(source, index, ellipsis=ellipsis)
@@ -81,7 +94,7 @@ class Renderer:
             if self.user_templates:
                 search.insert(0, str(self.user_templates))
             env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader(search),
+                loader=jinja2.FileSystemLoader(search), bytecode_cache=_bytecode_cache(),
                 autoescape=False, trim_blocks=True, lstrip_blocks=True,
                 undefined=jinja2.StrictUndefined, finalize=finalize,
                 keep_trailing_newline=False)
@@ -146,6 +159,12 @@ class _Fitting:
     def source(self) -> str:
         return (self.override.get("teaser") or self.post.teaser or self.post.body or "").strip()
 
+    def window(self, source: str) -> str:
+        """The part of a long body a teaser could ever come from: no platform counts a character as
+        less than one, so text past twice the room (plus slack for links counted short) is never used."""
+        room = min(self.limit, self.rules.teaser_max or self.limit)
+        return source[:room * 2 + 400]
+
     def candidates(self, source: str) -> tuple[list[int], list[int]]:
         cap = self.rules.teaser_max
         sentences = textlib.sentence_cuts(source)
@@ -175,10 +194,12 @@ class _Fitting:
         if thread and self.rules.supports_threads:
             return self.thread(int(thread) if not isinstance(thread, bool) else None)
         source = self.source()
-        whole_fits = (self.rules.teaser_max is None or len(source) <= self.rules.teaser_max)
+        window = self.window(source)
+        whole_fits = window == source and (self.rules.teaser_max is None or len(source) <= self.rules.teaser_max)
         result = self.fits(source) if whole_fits else None
         if result:
             return self.finish(source, result, truncated=False)
+        source = window
         sentences, words = self.candidates(source)
         found = self.longest_fit(source, [i for i in sentences if i < len(source)], ellipsis=False)
         if not found:
