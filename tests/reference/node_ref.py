@@ -1,7 +1,7 @@
 """Runs tests/reference/reference.js against the official npm packages, once per test module.
 
-The packages live in <repo>/.cache/node-ref (gitignored). Install them with INSTALL_COMMAND.
-Without them the reference tests skip, except under CI=true, where they fail.
+scripts/test.sh installs the packages (scripts/pds/package.json) into <repo>/.cache/node and exports
+POSTBOT_TEST_NODE_MODULES. Without them the reference tests skip, except under CI=true, where they fail.
 """
 from __future__ import annotations
 
@@ -14,15 +14,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PREFIX = REPO / ".cache" / "node-ref"
-PACKAGES = {"@atproto/api": "0.19.19", "twitter-text": "3.1.0"}
-INSTALL_COMMAND = ("npm install --no-package-lock --no-audit --no-fund --prefix .cache/node-ref "
-                   + " ".join(f"{name}@{version}" for name, version in PACKAGES.items()))
+NODE_MODULES = Path(os.environ.get("POSTBOT_TEST_NODE_MODULES") or REPO / ".cache" / "node" / "node_modules")
+INSTALL_COMMAND = "bash scripts/test.sh"
 SCRIPT = Path(__file__).with_name("reference.js")
 
 
 def _missing(why: str) -> None:
-    message = f"{why}; run `{INSTALL_COMMAND}` in the repository root"
+    message = f"{why}; install and run them with `{INSTALL_COMMAND}`"
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
@@ -33,9 +31,9 @@ def run_reference(request: dict[str, list[str]]) -> dict[str, list]:
         _missing("node is not installed")
     needed = {"bluesky": "@atproto/api", "twitter": "twitter-text"}
     for name in (needed[section] for section in request):
-        if not (PREFIX / "node_modules" / name / "package.json").exists():
-            _missing(f"the npm package {name} is missing from .cache/node-ref")
-    env = {**os.environ, "NODE_PATH": str(PREFIX / "node_modules")}
+        if not (NODE_MODULES / name / "package.json").exists():
+            _missing(f"the npm package {name} is missing from {NODE_MODULES}")
+    env = {**os.environ, "NODE_PATH": str(NODE_MODULES)}
     completed = subprocess.run(["node", str(SCRIPT)], input=json.dumps(request), capture_output=True,
                                text=True, encoding="utf-8", env=env, timeout=120)
     if completed.returncode != 0:
@@ -44,4 +42,4 @@ def run_reference(request: dict[str, list[str]]) -> dict[str, list]:
 
 
 def installed_version(name: str) -> str:
-    return json.loads((PREFIX / "node_modules" / name / "package.json").read_text("utf-8"))["version"]
+    return json.loads((NODE_MODULES / name / "package.json").read_text("utf-8"))["version"]
