@@ -357,7 +357,7 @@ class _PostFile:
 
         source = "\n".join(self.lines[1:closing])
         try:
-            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # the C parser, where libyaml is there
+            loader = yaml.SafeLoader   # libyaml's C loader marks some errors a line late
             root = yaml.compose(source, Loader=loader)
             data = yaml.load(source, Loader=loader)
         except yaml.MarkedYAMLError as exc:
