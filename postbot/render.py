@@ -8,6 +8,7 @@ measured is exactly what is sent.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -56,6 +57,17 @@ def _bytecode_cache():
     except OSError:
         return None
     return jinja2.FileSystemBytecodeCache(str(base))
+
+
+@lru_cache(maxsize=256)
+def sentence_cuts(source: str) -> tuple[int, ...]:
+    """Cached: every channel of a post looks for cuts in the same text."""
+    return tuple(textlib.sentence_cuts(source))
+
+
+@lru_cache(maxsize=256)
+def word_cuts(source: str, lang: str | None) -> tuple[int, ...]:
+    return tuple(textlib.word_cuts(source, lang))
 
 
 def cut_teaser(source: str, index: int, ellipsis: bool) -> str:
@@ -160,19 +172,16 @@ class _Fitting:
         return (self.override.get("teaser") or self.post.teaser or self.post.body or "").strip()
 
     def window(self, source: str) -> str:
-        """The part of a long body a teaser could ever come from: no platform counts a character as
-        less than one, so text past twice the room (plus slack for links counted short) is never used."""
-        room = min(self.limit, self.rules.teaser_max or self.limit)
-        return source[:room * 2 + 400]
+        """The part of a long body a teaser could ever come from. A teaser cap bounds it exactly;
+        otherwise no platform counts a character as less than one, so the room plus slack for links
+        counted shorter than they are (X, Mastodon) is enough."""
+        if self.rules.teaser_max is not None:
+            return source[:self.rules.teaser_max + 1]
+        return source[:self.limit + 400]
 
-    def candidates(self, source: str) -> tuple[list[int], list[int]]:
-        cap = self.rules.teaser_max
-        sentences = textlib.sentence_cuts(source)
-        words = textlib.word_cuts(source, self.post.lang)
-        if cap is not None and len(source) > cap:
-            sentences = [i for i in sentences if i <= cap]
-            words = [i for i in words if i <= cap]
-        return sentences, words
+    def cap(self, cuts: tuple[int, ...], source: str) -> list[int]:
+        limit = min(len(source), self.rules.teaser_max or len(source))
+        return [i for i in cuts if i <= limit and i < len(source)]
 
     def longest_fit(self, source: str, cuts: list[int], ellipsis: bool):
         """Binary search over ascending cut points; longer teasers never measure shorter."""
@@ -200,11 +209,13 @@ class _Fitting:
         if result:
             return self.finish(source, result, truncated=False)
         source = window
-        sentences, words = self.candidates(source)
-        found = self.longest_fit(source, [i for i in sentences if i < len(source)], ellipsis=False)
+        sentences = self.cap(sentence_cuts(source), source)
+        found = self.longest_fit(source, sentences, ellipsis=False)
         if not found:
+            # Word (or phrase) cuts are dearer to find; only needed when no whole sentence fits.
             first_sentence = sentences[0] if sentences else len(source)
-            found = self.longest_fit(source, [i for i in words if i < first_sentence], ellipsis=True)
+            words = [i for i in self.cap(word_cuts(source, self.post.lang), source) if i < first_sentence]
+            found = self.longest_fit(source, words, ellipsis=True)
         if not found:
             found_empty = self.fits("")
             if found_empty:
