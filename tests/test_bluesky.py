@@ -6,7 +6,6 @@ Requests are counted, crashed or answered by the platform through an httpx trans
 the Runner (its client_factory): the adapter and the runner run unmodified."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -22,12 +21,10 @@ from postbot.posts import load_post
 from postbot.publishers.base import MemoryState
 from postbot.publishers.bluesky import (BLOB_MAX_BYTES, BlueskyPublisher, fit_image, lexicon_datetime, new_tid,
                                         parse_page)
-from postbot.queueing import plan, queue
 from postbot.runner import Runner
-from postbot.store import open_store
 from tests.fakes.webpages import WebSite, og_page, png
-from tests.helpers import NOW, Clock, settings_for, write_post
-from tests.services import shared_dir
+from tests.helpers import (NOW, Clock, queue_post, run_runner, seed_path, settings_for, sqlite_store, with_client,
+                           write_post)
 
 LINK = "app.bsky.richtext.facet#link"
 TAG = "app.bsky.richtext.facet#tag"
@@ -81,20 +78,8 @@ def runner_for(store, settings, clock, wire: Wire | None = None) -> Runner:
     return Runner(store, settings, clock=clock, client_factory=factory)
 
 
-def run(runner: Runner, now: datetime) -> int:
-    async def go() -> int:
-        try:
-            return await runner.run_once(now)
-        finally:
-            await runner.close()
-    return asyncio.run(go())
-
-
 def queue_file(path: Path, store, settings, now: datetime = NOW):
-    post = load_post(path)
-    planned = plan(post, list(settings.channels), settings, at="now", now=now, store=store)
-    (delivery,) = queue(post, planned, store, now)
-    return delivery, planned[0].render
+    return queue_post(load_post(path), store, settings, now)
 
 
 def records(pds_url: str, did: str) -> list[dict]:
@@ -138,9 +123,7 @@ def session_of(store) -> dict:
 
 @pytest.fixture
 def store(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path / 'postbot.db'}")
-    store.migrate()
-    return store
+    return sqlite_store(tmp_path)
 
 
 @pytest.fixture
@@ -185,12 +168,11 @@ pds = pytest.mark.pds
 
 @pds
 def test_seed_post_lands_exactly_as_previewed(tmp_path, store, pds_url, pds_account, caplog):
-    seed = shared_dir() / "seeds" / "hip-thrust-post.txt"
     settings = settings_for(bluesky_env(pds_url, pds_account))
-    delivery, render = queue_file(seed, store, settings)
+    delivery, render = queue_file(seed_path(), store, settings)
     assert render.payload["facets"], "the seed's CTA link must be a facet"
     with caplog.at_level(logging.WARNING, logger="postbot.publishers.bluesky"):
-        assert run(runner_for(store, settings, Clock()), NOW) == 1
+        assert run_runner(runner_for(store, settings, Clock()), NOW) == 1
     done = store.get(delivery.id)
     assert done.state is State.PUBLISHED, done.error
     (stored,) = records(pds_url, pds_account["did"])
@@ -218,7 +200,7 @@ def test_link_card_from_open_graph_with_uploaded_thumbnail(tmp_path, store, site
                       title="Hip thrusts", url=article)
     settings = settings_for(bluesky_env(pds_url, pds_account))
     delivery, render = queue_file(path, store, settings)
-    assert run(runner_for(store, settings, Clock()), NOW) == 1
+    assert run_runner(runner_for(store, settings, Clock()), NOW) == 1
     assert store.get(delivery.id).state is State.PUBLISHED
     (stored,) = records(pds_url, pds_account["did"])
     record = stored["value"]
@@ -245,7 +227,7 @@ def test_oversized_card_picture_is_reencoded_under_the_blob_limit(tmp_path, stor
     path = write_post(tmp_path, "A post with a heavy picture on its page.", title="Heavy", url=article)
     settings = settings_for(bluesky_env(pds_url, pds_account))
     queue_file(path, store, settings)
-    assert run(runner_for(store, settings, Clock()), NOW) == 1
+    assert run_runner(runner_for(store, settings, Clock()), NOW) == 1
     (stored,) = records(pds_url, pds_account["did"])
     external = stored["value"]["embed"]["external"]
     assert external["title"] == "Only a title tag" and external["description"] == ""
@@ -262,7 +244,7 @@ def test_image_with_alt_text_wins_over_the_card(tmp_path, store, site, pds_url, 
     settings = settings_for(bluesky_env(pds_url, pds_account))
     delivery, render = queue_file(path, store, settings)
     assert render.payload["_embed"]["alt"] == "A lifter doing a standing hip extension"
-    assert run(runner_for(store, settings, Clock()), NOW) == 1
+    assert run_runner(runner_for(store, settings, Clock()), NOW) == 1
     (stored,) = records(pds_url, pds_account["did"])
     record = stored["value"]
     assert record["embed"]["$type"] == "app.bsky.embed.images"
@@ -282,7 +264,7 @@ def test_image_by_url_is_uploaded_unchanged_when_small(tmp_path, store, site, pd
     path = write_post(tmp_path, "A small picture from the web.", title="Pic", image=image_url, image_alt="Red")
     settings = settings_for(bluesky_env(pds_url, pds_account))
     queue_file(path, store, settings)
-    assert run(runner_for(store, settings, Clock()), NOW) == 1
+    assert run_runner(runner_for(store, settings, Clock()), NOW) == 1
     (stored,) = records(pds_url, pds_account["did"])
     (image,) = stored["value"]["embed"]["images"]
     assert image["aspectRatio"] == {"width": 64, "height": 48} and image["alt"] == "Red"
@@ -297,7 +279,7 @@ def test_page_that_cannot_be_fetched_means_no_card_and_a_warning(tmp_path, store
     settings = settings_for(bluesky_env(pds_url, pds_account))
     delivery, render = queue_file(path, store, settings)
     with caplog.at_level(logging.WARNING, logger="postbot.publishers.bluesky"):
-        assert run(runner_for(store, settings, Clock()), NOW) == 1
+        assert run_runner(runner_for(store, settings, Clock()), NOW) == 1
     (stored,) = records(pds_url, pds_account["did"])
     assert "embed" not in stored["value"] and stored["value"]["text"] == render.text
     assert any("no link card" in m and "404" in m for m in caplog.messages)
@@ -312,7 +294,7 @@ def test_session_is_kept_and_refreshed_never_a_login_per_post(tmp_path, store, p
         folder = tmp_path / str(len(store.list()))
         folder.mkdir()
         delivery, _ = queue_file(write_post(folder, body), store, settings, clock.now)
-        assert run(runner_for(store, settings, clock, wire), clock.now) == 1
+        assert run_runner(runner_for(store, settings, clock, wire), clock.now) == 1
         assert store.get(delivery.id).state is State.PUBLISHED, store.get(delivery.id).error
 
     first, second = Wire(), Wire()
@@ -343,7 +325,7 @@ def test_session_is_kept_and_refreshed_never_a_login_per_post(tmp_path, store, p
 def test_wrong_app_password_fails_naming_the_setting(tmp_path, store, pds_url, pds_account):
     settings = settings_for(bluesky_env(pds_url, {**pds_account, "password": "not-the-password-123"}))
     delivery, _ = queue_file(write_post(tmp_path, "This will not be posted."), store, settings)
-    assert run(runner_for(store, settings, Clock()), NOW) == 0
+    assert run_runner(runner_for(store, settings, Clock()), NOW) == 0
     failed = store.get(delivery.id)
     assert failed.state is State.FAILED
     assert "BLUESKY_APP_PASSWORD" in failed.error and "not-the-password-123" not in failed.error
@@ -355,14 +337,14 @@ def test_crash_after_the_post_was_sent_never_posts_twice(tmp_path, store, pds_ur
     settings = settings_for(bluesky_env(pds_url, pds_account))
     delivery, render = queue_file(write_post(tmp_path, "Sent once, whatever happens."), store, settings)
     clock = Clock()
-    run(runner_for(store, settings, clock, Wire(crash_on_create=1)), clock.now)
+    run_runner(runner_for(store, settings, clock, Wire(crash_on_create=1)), clock.now)
     stuck = store.get(delivery.id)
     assert stuck.state is State.PUBLISHING and stuck.progress["rkeys"]["0"]
     (landed,) = records(pds_url, pds_account["did"])
 
     clock.advance(seconds=settings.lease_seconds + 1)
     after = Wire()
-    assert run(runner_for(store, settings, clock, after), clock.now) == 1
+    assert run_runner(runner_for(store, settings, clock, after), clock.now) == 1
     done = store.get(delivery.id)
     assert done.state is State.PUBLISHED and done.remote_id == landed["uri"]
     assert after.calls == [LOOKUP], "found by its record key, not sent again"
@@ -375,7 +357,7 @@ def test_lost_answer_is_resolved_by_lookup_at_once(tmp_path, store, pds_url, pds
     settings = settings_for(bluesky_env(pds_url, pds_account))
     delivery, _ = queue_file(write_post(tmp_path, "The answer to this one gets lost."), store, settings)
     wire = Wire(lose_answer_on_create=1)
-    assert run(runner_for(store, settings, Clock(), wire), NOW) == 1
+    assert run_runner(runner_for(store, settings, Clock(), wire), NOW) == 1
     assert wire.calls == [LOGIN, CREATE, LOOKUP]
     (stored,) = records(pds_url, pds_account["did"])
     assert store.get(delivery.id).remote_id == stored["uri"]
@@ -390,13 +372,13 @@ def test_rate_limit_holds_the_channel_until_the_reset(tmp_path, store, pds_url, 
                                       "RateLimit-Policy": "5000;w=3600"})
     settings = settings_for(bluesky_env(pds_url, pds_account))
     delivery, _ = queue_file(write_post(tmp_path, "Too many posts this hour."), store, settings)
-    assert run(runner_for(store, settings, Clock(), Wire(answers={CREATE: limited})), NOW) == 0
+    assert run_runner(runner_for(store, settings, Clock(), Wire(answers={CREATE: limited})), NOW) == 0
     waiting = store.get(delivery.id)
     assert waiting.state is State.SCHEDULED and waiting.next_attempt_at == reset
     assert store.holds(NOW)["bluesky"][0] == reset
     # After the reset it goes out with the key it already had.
     clock = Clock(reset + timedelta(seconds=1))
-    assert run(runner_for(store, settings, clock), clock.now) == 1
+    assert run_runner(runner_for(store, settings, clock), clock.now) == 1
     (stored,) = records(pds_url, pds_account["did"])
     assert stored["uri"].endswith("/" + waiting.progress["rkeys"]["0"])
 
@@ -434,7 +416,7 @@ def test_five_part_thread_lands_in_order_and_chained(tmp_path, store, site, pds_
     settings = settings_for(bluesky_env(pds_url, pds_account))
     delivery, render = queue_file(thread_post(tmp_path, site), store, settings)
     assert len(render.parts) == 5
-    assert run(runner_for(store, settings, Clock()), NOW) == 1
+    assert run_runner(runner_for(store, settings, Clock()), NOW) == 1
     done = store.get(delivery.id)
     assert done.state is State.PUBLISHED
     assert_thread(pds_url, pds_account["did"], render, done.remote_id)
@@ -445,7 +427,7 @@ def test_thread_survives_a_crash_in_the_middle(tmp_path, store, site, pds_url, p
     settings = settings_for(bluesky_env(pds_url, pds_account))
     delivery, render = queue_file(thread_post(tmp_path, site), store, settings)
     clock = Clock()
-    run(runner_for(store, settings, clock, Wire(crash_on_create=3)), clock.now)
+    run_runner(runner_for(store, settings, clock, Wire(crash_on_create=3)), clock.now)
     stuck = store.get(delivery.id)
     assert stuck.state is State.PUBLISHING and len(stuck.progress["done"]) == 2
     assert set(stuck.progress["rkeys"]) == {"0", "1", "2"}
@@ -453,7 +435,7 @@ def test_thread_survives_a_crash_in_the_middle(tmp_path, store, site, pds_url, p
 
     clock.advance(seconds=settings.lease_seconds + 1)
     after = Wire()
-    assert run(runner_for(store, settings, clock, after), clock.now) == 1
+    assert run_runner(runner_for(store, settings, clock, after), clock.now) == 1
     assert after.calls.count(CREATE) == 2, "parts 4 and 5 only"
     done = store.get(delivery.id)
     assert done.state is State.PUBLISHED
@@ -467,10 +449,7 @@ def channel(pds_url: str, handle: str, password: str) -> Channel:
 
 
 def check(publisher: BlueskyPublisher) -> str:
-    async def go() -> str:
-        async with httpx.AsyncClient(timeout=30) as client:
-            return await publisher.check(client)
-    return asyncio.run(go())
+    return with_client(publisher.check, timeout=30)
 
 
 @pds

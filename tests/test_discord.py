@@ -9,11 +9,11 @@ import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected
 from postbot.models import Post, State
-from postbot.publishers.base import MemoryState, Prepared, PublishContext
+from postbot.publishers.base import MemoryState, Prepared
 from postbot.publishers.discord import DiscordPublisher, with_wait
-from postbot.runner import Backoff, Runner
 from tests.fakes.discord import CHANNEL_ID, GUILD_ID, WEBHOOK_TOKEN, FakeDiscord, units
-from tests.helpers import NOW, Clock, settings_for, sqlite_store
+from tests.helpers import (NOW, Clock, assert_unknown, call_adapter, check, queue_seed, run_after_a_crash, run_once,
+                           run_through_an_outage, seed_post, settings_for)
 
 
 @pytest.fixture
@@ -28,19 +28,7 @@ def publisher(url: str, state=None, **extra) -> DiscordPublisher:
 
 
 def publish(sender: DiscordPublisher, payload: dict):
-    async def go():
-        async with httpx.AsyncClient() as client:
-            ctx = PublishContext(client=client, key="key-1", now=lambda: NOW, state=sender.state,
-                                 save_progress=lambda update: None)
-            return await sender.publish(payload, ctx)
-    return asyncio.run(go())
-
-
-def check(sender: DiscordPublisher) -> str:
-    async def go():
-        async with httpx.AsyncClient() as client:
-            return await sender.check(client)
-    return asyncio.run(go())
+    return call_adapter(sender, "publish", payload, state=sender.state)
 
 
 CARD = {"content": "Hip thrusts: overrated?", "allowed_mentions": {"parse": []},
@@ -155,32 +143,6 @@ def test_check_reads_the_webhook_object(fake):
 
 
 # ---- the seed through the real pipeline: render, queue, run --------------------------------------------
-def seed_post():
-    from postbot.posts import load_post
-    from tests.services import shared_dir
-    return load_post(shared_dir() / "seeds" / "hip-thrust-post.txt")
-
-
-def queue_seed(tmp_path, settings):
-    from postbot.queueing import plan, queue
-    store = sqlite_store(tmp_path)
-    post = seed_post()
-    planned = plan(post, list(settings.channels), settings, at="now", now=NOW, store=store)
-    (delivery,) = queue(post, planned, store, NOW)
-    return store, delivery, planned[0].render
-
-
-def run(store, settings, clock) -> int:
-    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=30, jitter=0))
-
-    async def go():
-        try:
-            return await runner.run_once(clock())
-        finally:
-            await runner.close()
-    return asyncio.run(go())
-
-
 def env(fake, **extra):
     return {"POSTBOT_CHANNELS": "discord", "DISCORD_WEBHOOK_URL": fake.webhook_url(), **extra}
 
@@ -196,7 +158,7 @@ def test_seed_preview_fits_discords_limits():
 def test_seed_is_published_once_by_the_runner(tmp_path, fake):
     settings = settings_for(env(fake))
     store, delivery, render = queue_seed(tmp_path, settings)
-    assert run(store, settings, Clock()) == 1
+    assert run_once(store, settings, Clock()) == 1
     done = store.get(delivery.id)
     [posted] = fake.posted
     assert done.state is State.PUBLISHED and done.remote_id == posted.id
@@ -208,13 +170,13 @@ def test_rate_limit_holds_the_channel(tmp_path, fake):
     settings, clock = settings_for(env(fake)), Clock()
     store, delivery, _ = queue_seed(tmp_path, settings)
     fake.rate_limited = 12.25
-    run(store, settings, clock)
+    run_once(store, settings, clock)
     held = store.get(delivery.id)
     assert held.state is State.SCHEDULED and held.next_attempt_at == NOW + timedelta(seconds=12.25)
     assert "discord" in store.holds(clock())
     fake.rate_limited = None
     clock.advance(seconds=13)
-    assert run(store, settings, clock) == 1 and len(fake.posted) == 1
+    assert run_once(store, settings, clock) == 1 and len(fake.posted) == 1
 
 
 def test_deleted_webhook_fails_and_status_says_so(tmp_path, fake):
@@ -222,7 +184,7 @@ def test_deleted_webhook_fails_and_status_says_so(tmp_path, fake):
     settings = settings_for(env(fake))
     store, delivery, _ = queue_seed(tmp_path, settings)
     fake.delete_webhook()
-    run(store, settings, Clock())
+    run_once(store, settings, Clock())
     failed = store.get(delivery.id)
     assert failed.state is State.FAILED and "webhook was deleted" in failed.error
     assert WEBHOOK_TOKEN not in failed.error
@@ -234,21 +196,13 @@ def test_deleted_webhook_fails_and_status_says_so(tmp_path, fake):
 def test_server_error_leaves_it_unknown_and_never_resends(tmp_path, fake):
     settings, clock = settings_for(env(fake)), Clock()
     store, delivery, _ = queue_seed(tmp_path, settings)
-    fake.outage = 502
-    run(store, settings, clock)
-    assert store.get(delivery.id).state is State.UNKNOWN
-    fake.outage = None
-    clock.advance(hours=1)
-    run(store, settings, clock)
+    run_through_an_outage(fake, 502, store, settings, clock, delivery.id)
     assert [r.method for r in fake.requests] == ["GET", "POST"] and not fake.posted
 
 
 def test_crash_mid_publish_becomes_unknown_without_a_second_post(tmp_path, fake):
     settings, clock = settings_for(env(fake)), Clock()
     store, delivery, _ = queue_seed(tmp_path, settings)
-    (claimed,) = store.claim_due(NOW, worker="elsewhere:1:dead", lease_seconds=60)
-    assert store.save_progress(claimed.id, worker="elsewhere:1:dead", progress={"sending": 0})
-    clock.advance(seconds=61)
-    run(store, settings, clock)
-    assert store.get(delivery.id).state is State.UNKNOWN
+    run_after_a_crash(store, settings, clock)
+    assert_unknown(store, delivery.id)
     assert not [r for r in fake.requests if r.method == "POST"]

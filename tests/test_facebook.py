@@ -1,21 +1,18 @@
 """The Facebook Pages adapter against a strict local Graph API (tests/fakes/meta.py) and through the runner."""
 from __future__ import annotations
 
-import asyncio
 import json
-import uuid
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
-from postbot.publishers.base import MemoryState, Prepared, PublishContext
+from postbot.publishers.base import Prepared
 from postbot.publishers.facebook import FacebookPublisher, public_image_url
-from postbot.runner import Backoff, Runner
 from tests.fakes.meta import FacebookFake, graph_error
-from tests.helpers import NOW, Clock, settings_for, sqlite_store
+from tests.helpers import (NOW, Clock, add_delivery, assert_unknown, check, crash_mid_publish, part, publish,
+                           queue_post, run_once, seed_post, settings_for, sqlite_store)
 
 PAGE_TOKEN = "EAAB-page-token-1"
 POST = Post(source="post.md", slug="hip-thrust", title="The Hip Thrust", body="A body.",
@@ -33,26 +30,6 @@ def channel(fake: FacebookFake, **settings: str) -> Channel:
     values = {"API_URL": fake.url, "PAGE_ID": "1122334455", "PAGE_TOKEN": PAGE_TOKEN}
     values.update(settings)
     return Channel("facebook", "facebook", "facebook", settings=values)
-
-
-def context(client) -> PublishContext:
-    progress: dict = {}
-    return PublishContext(client=client, key="key-1", now=lambda: NOW, state=MemoryState(),
-                          save_progress=progress.update, progress=progress)
-
-
-def publish(publisher, payload):
-    async def go():
-        async with httpx.AsyncClient() as client:
-            return await publisher.publish(payload, context(client))
-    return asyncio.run(go())
-
-
-def check(publisher):
-    async def go():
-        async with httpx.AsyncClient() as client:
-            return await publisher.check(client)
-    return asyncio.run(go())
 
 
 def link_payload(publisher, text="Hello Facebook https://example.com/hip-thrust", post=POST):
@@ -176,28 +153,13 @@ def env_for(fake: FacebookFake) -> dict[str, str]:
 
 def add(store, text="Through the runner https://example.com/hip-thrust"):
     payload = FacebookPublisher(Channel("facebook", "facebook", "facebook")).build_payload(Prepared(text, []), POST)
-    parts = [{"text": text, "length": len(text), "payload": payload, "links": []}]
-    return store.add_post(slug="hip-thrust", title="T", source="post.md",
-                          snapshot={"slug": "hip-thrust", "title": "T", "url": POST.url},
-                          deliveries=[{"channel": "facebook", "platform": "facebook", "due_at": NOW, "parts": parts,
-                                       "idempotency_key": uuid.uuid4().hex}], now=NOW)[0]
-
-
-def run(store, settings, clock):
-    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=30, jitter=0))
-
-    async def go():
-        try:
-            return await runner.run_once(clock())
-        finally:
-            await runner.close()
-    return asyncio.run(go())
+    return add_delivery(store, "facebook", [part(text, payload)], slug="hip-thrust", source="post.md", url=POST.url)
 
 
 def test_runner_publishes_once(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
-    assert run(store, settings_for(env_for(fake)), clock) == 1
+    assert run_once(store, settings_for(env_for(fake)), clock) == 1
     done = store.get(delivery.id)
     [post_id] = fake.posts
     assert done.state is State.PUBLISHED and done.remote_id == post_id
@@ -208,26 +170,25 @@ def test_runner_rate_limit_holds_the_channel_then_publishes(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
     fake.script["feed"] = [graph_error(32, "(#32) Page request limit reached")]
-    run(store, settings_for(env_for(fake)), clock)
+    run_once(store, settings_for(env_for(fake)), clock)
     waiting = store.get(delivery.id)
     assert waiting.state is State.SCHEDULED and waiting.next_attempt_at == NOW + timedelta(hours=1)
     clock.advance(hours=1)
-    assert run(store, settings_for(env_for(fake)), clock) == 1 and len(fake.posts) == 1
+    assert run_once(store, settings_for(env_for(fake)), clock) == 1 and len(fake.posts) == 1
 
 
 def test_runner_transient_error_becomes_unknown_not_a_second_post(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
     fake.script["feed"] = [graph_error(2, "Service temporarily unavailable", status=500)]
-    run(store, settings_for(env_for(fake)), clock)
-    done = store.get(delivery.id)
-    assert done.state is State.UNKNOWN and "postbot retry" in done.error
+    run_once(store, settings_for(env_for(fake)), clock)
+    assert_unknown(store, delivery.id, "postbot retry")
 
 
 def test_runner_fails_at_once_on_a_bad_token(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
-    run(store, settings_for(dict(env_for(fake), FACEBOOK_PAGE_TOKEN="EAAB-old")), clock)
+    run_once(store, settings_for(dict(env_for(fake), FACEBOOK_PAGE_TOKEN="EAAB-old")), clock)
     done = store.get(delivery.id)
     assert done.state is State.FAILED and "FACEBOOK_PAGE_TOKEN" in done.error and "EAAB-old" not in done.error
 
@@ -235,24 +196,22 @@ def test_runner_fails_at_once_on_a_bad_token(tmp_path, fake):
 def test_crash_mid_publish_becomes_unknown_and_is_never_sent_twice(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
-    [claimed] = store.claim_due(NOW, worker="elsewhere:1:dead", lease_seconds=60)
-    assert store.save_progress(claimed.id, worker="elsewhere:1:dead", progress={"sending": 0})
+    crash_mid_publish(store)
     clock.advance(minutes=5)
-    run(store, settings_for(env_for(fake)), clock)
-    assert store.get(delivery.id).state is State.UNKNOWN
+    run_once(store, settings_for(env_for(fake)), clock)
+    assert_unknown(store, delivery.id)
     assert not fake.posts and not [r for r in fake.requests if r.method == "POST"]
 
 
 # ---- rendered, queued and published: the whole pipeline ------------------------------------------
 def test_queued_render_reaches_facebook(tmp_path, fake):
     from postbot.models import CTA
-    from postbot.queueing import plan, queue
     store, clock = sqlite_store(tmp_path), Clock()
     settings = settings_for(env_for(fake))
     post = Post(source="post.md", slug="hip-thrust", title="The Hip Thrust", body="Love it or hate it (Marmite).",
                 url="https://example.com/hip-thrust", ctas=[CTA("Personal Training", "https://example.com/pt")])
-    [delivery] = queue(post, plan(post, list(settings.channels), settings, at="now", now=NOW, store=store), store, NOW)
-    assert run(store, settings, clock) == 1
+    delivery, _ = queue_post(post, store, settings)
+    assert run_once(store, settings, clock) == 1
     [stored] = fake.posts.values()
     assert stored["message"] == delivery.parts[0]["text"] and "Love it or hate it (Marmite)." in stored["message"]
     assert stored["link"] == "https://example.com/hip-thrust"
@@ -260,17 +219,13 @@ def test_queued_render_reaches_facebook(tmp_path, fake):
 
 
 def test_the_seed_article_fits_and_reaches_facebook(tmp_path, fake):
-    from postbot.posts import load_post
-    from postbot.queueing import plan, queue
     from postbot.render import Renderer
-    from tests.services import shared_dir
-    seed = shared_dir() / "seeds" / "hip-thrust-post.txt"
     settings = settings_for(env_for(fake))
-    assert Renderer().render(load_post(seed), settings.channel("facebook")).fits
-    post = load_post(seed, repair=True)
+    assert Renderer().render(seed_post(), settings.channel("facebook")).fits
+    post = seed_post(repair=True)
     store, clock = sqlite_store(tmp_path), Clock()
-    [delivery] = queue(post, plan(post, list(settings.channels), settings, at="now", now=NOW, store=store), store, NOW)
-    assert run(store, settings, clock) == 1
+    delivery, _ = queue_post(post, store, settings)
+    assert run_once(store, settings, clock) == 1
     [stored] = fake.posts.values()
     assert stored["message"] == delivery.parts[0]["text"]
     for cta in post.ctas:

@@ -1,20 +1,18 @@
 """The Instagram adapter against a strict local Instagram API (tests/fakes/meta.py) and through the runner."""
 from __future__ import annotations
 
-import asyncio
-import uuid
+import dataclasses
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
-from postbot.publishers.base import MemoryState, Prepared, PublishContext
+from postbot.publishers.base import Prepared
 from postbot.publishers.instagram import InstagramPublisher
-from postbot.runner import Backoff, Runner
-from tests.fakes.meta import InstagramFake, graph_error
-from tests.helpers import NOW, Clock, settings_for, sqlite_store
+from tests.fakes.meta import InstagramFake, graph_error, sent_before_a_crash
+from tests.helpers import (NOW, Clock, add_delivery, call_adapter, check, crash_mid_publish, part, queue_post,
+                           run_once, seed_post, settings_for, sqlite_store)
 
 TOKEN = "IGAAB-instagram-token-1"
 USER = "17841400000000099"
@@ -34,18 +32,6 @@ def channel(fake: InstagramFake | None = None, **settings: str) -> Channel:
     values = {"API_URL": fake.api_url if fake else "", "USER_ID": USER, "ACCESS_TOKEN": TOKEN}
     values.update(settings)
     return Channel("instagram", "instagram", "instagram", settings=values)
-
-
-def context(client, progress: dict) -> PublishContext:
-    return PublishContext(client=client, key="key-1", now=lambda: NOW, state=MemoryState(),
-                          save_progress=progress.update, progress=progress)
-
-
-def call(publisher, method: str, payload, progress: dict, timeout: float = 5.0):
-    async def go():
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            return await getattr(publisher, method)(payload, context(client, progress))
-    return asyncio.run(go())
 
 
 def payload(text="Hip thrusts, again.\n\nRead more: link in bio", post=POST, **settings):
@@ -95,7 +81,7 @@ def test_hashtag_and_mention_limits_are_rules():
 # ---- the two steps ---------------------------------------------------------------------------------
 def test_container_with_image_caption_and_alt_text_then_publish(fake):
     publisher, progress = InstagramPublisher(channel(fake)), {}
-    published = call(publisher, "publish", payload(), progress)
+    published = call_adapter(publisher, "publish", payload(), progress)
     [create] = calls(fake, "media")
     assert create.form() == {"caption": ["Hip thrusts, again.\n\nRead more: link in bio"], "image_url": [IMAGE],
                              "alt_text": ["A man doing a hip thrust"], "access_token": [TOKEN]}
@@ -111,9 +97,9 @@ def test_in_progress_is_retried_in_30s_with_the_same_container(fake):
     publisher, progress = InstagramPublisher(channel(fake)), {}
     for _ in range(2):
         with pytest.raises(Retryable) as caught:
-            call(publisher, "publish", payload(), progress)
+            call_adapter(publisher, "publish", payload(), progress)
         assert caught.value.sent is False and caught.value.after == NOW + timedelta(seconds=30)
-    call(publisher, "publish", payload(), progress)
+    call_adapter(publisher, "publish", payload(), progress)
     assert len(calls(fake, "media")) == 1 and len(fake.media) == 1
 
 
@@ -121,64 +107,61 @@ def test_an_errored_container_is_rejected_and_an_expired_one_replaced(fake):
     fake.processing_polls = 1
     publisher, progress = InstagramPublisher(channel(fake)), {}
     with pytest.raises(Retryable):
-        call(publisher, "publish", payload(), progress)
+        call_adapter(publisher, "publish", payload(), progress)
     container = fake.containers[progress["instagram_container"]]
     container.update(status="ERROR", error={"status": "Error: 2207001"})
     with pytest.raises(Rejected, match="2207001"):
-        call(publisher, "publish", payload(), progress)
+        call_adapter(publisher, "publish", payload(), progress)
     assert not fake.media
     container["status"] = "EXPIRED"
     fake.processing_polls = 0
-    call(publisher, "publish", payload(), progress)
+    call_adapter(publisher, "publish", payload(), progress)
     assert len(calls(fake, "media")) == 2 and len(fake.media) == 1
 
 
 def test_caption_limits_as_instagram_counts_them(fake):
     publisher = InstagramPublisher(channel(fake))
     with pytest.raises(Rejected, match="exceeds 2200"):
-        call(publisher, "publish", payload("😀" * 1101), {})            # 2202 UTF-16 units
+        call_adapter(publisher, "publish", payload("😀" * 1101), {})            # 2202 UTF-16 units
     with pytest.raises(Rejected, match="31 hashtags"):
-        call(publisher, "publish", payload(" ".join(f"#tag{i}" for i in range(31))), {})
-    call(publisher, "publish", payload("😀" * 1100), {})
+        call_adapter(publisher, "publish", payload(" ".join(f"#tag{i}" for i in range(31))), {})
+    call_adapter(publisher, "publish", payload("😀" * 1100), {})
     assert len(fake.media) == 1
 
 
 def test_non_jpeg_url_is_rejected_by_instagram(fake):
     png = Post(source="p.md", slug="s", title="T", body="b", image="https://cdn.example.com/a.png")
     with pytest.raises(Rejected, match="JPEG"):
-        call(InstagramPublisher(channel(fake)), "publish", payload(post=png), {})
+        call_adapter(InstagramPublisher(channel(fake)), "publish", payload(post=png), {})
 
 
 def test_publish_answer_lost_in_transit_is_found_by_the_container_status(fake):
     fake.publish_delay = 1.0
-    published = call(InstagramPublisher(channel(fake)), "publish", payload(), {}, timeout=0.3)
+    published = call_adapter(InstagramPublisher(channel(fake)), "publish", payload(), {}, timeout=0.3)
     [media] = fake.media.values()
     assert published.remote_id == media["id"] and len(calls(fake, "media_publish")) == 1
 
 
 def test_errors_map_like_the_graph_api(fake):
     with pytest.raises(Rejected, match="INSTAGRAM_ACCESS_TOKEN"):
-        call(InstagramPublisher(channel(fake, ACCESS_TOKEN="IGAAB-old")), "publish", payload(), {})
+        call_adapter(InstagramPublisher(channel(fake, ACCESS_TOKEN="IGAAB-old")), "publish", payload(), {})
     fake.script["media_publish"] = [graph_error(4, "(#4) Application request limit reached")]
     with pytest.raises(RateLimited):
-        call(InstagramPublisher(channel(fake)), "publish", payload(), {})
+        call_adapter(InstagramPublisher(channel(fake)), "publish", payload(), {})
 
 
 def test_recover(fake):
     publisher = InstagramPublisher(channel(fake))
-    assert call(publisher, "recover", payload(), {}) is None
+    assert call_adapter(publisher, "recover", payload(), {}) is None
     progress: dict = {}
-    published = call(publisher, "publish", payload(), progress)
-    assert call(publisher, "recover", payload(), dict(progress)).remote_id == published.remote_id
+    published = call_adapter(publisher, "publish", payload(), progress)
+    assert call_adapter(publisher, "recover", payload(), dict(progress)).remote_id == published.remote_id
 
 
 def test_check_good_and_bad_tokens(fake):
-    async def go(publisher):
-        async with httpx.AsyncClient() as client:
-            return await publisher.check(client)
-    assert asyncio.run(go(InstagramPublisher(channel(fake)))) == f"@lewisrobinsonfitness ({USER})"
+    assert check(InstagramPublisher(channel(fake))) == f"@lewisrobinsonfitness ({USER})"
     with pytest.raises(ConfigError, match="INSTAGRAM_ACCESS_TOKEN"):
-        asyncio.run(go(InstagramPublisher(channel(fake, ACCESS_TOKEN="wrong"))))
+        check(InstagramPublisher(channel(fake, ACCESS_TOKEN="wrong")))
 
 
 # ---- through the runner ----------------------------------------------------------------------------
@@ -188,22 +171,12 @@ def env_for(fake: InstagramFake) -> dict[str, str]:
 
 
 def add(store, text="Through the runner. Link in bio"):
-    parts = [{"text": text, "length": len(text), "payload": payload(text), "links": []}]
-    return store.add_post(slug="hip-thrust", title="T", source="post.md",
-                          snapshot={"slug": "hip-thrust", "title": "T", "url": POST.url},
-                          deliveries=[{"channel": "instagram", "platform": "instagram", "due_at": NOW,
-                                       "parts": parts, "idempotency_key": uuid.uuid4().hex}], now=NOW)[0]
+    return add_delivery(store, "instagram", [part(text, payload(text))], slug="hip-thrust", source="post.md",
+                        url=POST.url)
 
 
 def run(store, settings, clock):
-    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=5, jitter=0))
-
-    async def go():
-        try:
-            return await runner.run_once(clock())
-        finally:
-            await runner.close()
-    return asyncio.run(go())
+    return run_once(store, settings, clock, backoff_base=5)
 
 
 def test_runner_publishes_after_the_container_is_ready(tmp_path, fake):
@@ -223,19 +196,8 @@ def test_runner_publishes_after_the_container_is_ready(tmp_path, fake):
 def test_crash_after_publishing_is_resolved_by_the_container_lookup(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
-
-    async def crashed_daemon():
-        async with httpx.AsyncClient() as client:
-            created = await client.post(f"{fake.api_url}/{USER}/media",
-                                        data={**payload("Through the runner. Link in bio"), "access_token": TOKEN})
-            container = created.json()["id"]
-            await client.post(f"{fake.api_url}/{USER}/media_publish",
-                              data={"creation_id": container, "access_token": TOKEN})
-            return container
-    container = asyncio.run(crashed_daemon())
-    [claimed] = store.claim_due(NOW, worker="elsewhere:1:dead", lease_seconds=60)
-    store.save_progress(claimed.id, worker="elsewhere:1:dead",
-                        progress={"sending": 0, "instagram_container": container})
+    container = sent_before_a_crash(fake, payload("Through the runner. Link in bio"), TOKEN)
+    crash_mid_publish(store, {"sending": 0, "instagram_container": container})
     clock.advance(minutes=5)
     run(store, settings_for(env_for(fake)), clock)
     done = store.get(delivery.id)
@@ -247,7 +209,7 @@ def test_crash_after_publishing_is_resolved_by_the_container_lookup(tmp_path, fa
 # ---- rendered, queued and published: the whole pipeline ------------------------------------------
 def test_queued_render_reaches_instagram_and_a_post_without_image_is_refused(tmp_path, fake):
     from postbot.models import CTA
-    from postbot.queueing import plan, queue
+    from postbot.queueing import plan
     store, clock = sqlite_store(tmp_path), Clock()
     settings = settings_for(dict(env_for(fake), INSTAGRAM_IMAGE_BASE_URL="https://cdn.example.com/up"))
     post = Post(source=str(tmp_path / "post.md"), slug="hip-thrust", title="T", body="Love it or hate it.",
@@ -256,7 +218,7 @@ def test_queued_render_reaches_instagram_and_a_post_without_image_is_refused(tmp
     without_image = Post(**{**post.__dict__, "image": None})
     with pytest.raises(ConfigError, match="channel instagram: Instagram cannot publish without an image"):
         plan(without_image, list(settings.channels), settings, at="now", now=NOW, store=store)
-    [delivery] = queue(post, plan(post, list(settings.channels), settings, at="now", now=NOW, store=store), store, NOW)
+    delivery, _ = queue_post(post, store, settings)
     assert run(store, settings, clock) == 1
     [media] = fake.media.values()
     assert media["caption"] == delivery.parts[0]["text"] and "Personal Training: link in bio" in media["caption"]
@@ -266,22 +228,17 @@ def test_queued_render_reaches_instagram_and_a_post_without_image_is_refused(tmp
 
 
 def test_the_seed_article_with_an_image_fits_and_reaches_instagram(tmp_path, fake):
-    import dataclasses
-
-    from postbot.posts import load_post
-    from postbot.queueing import plan, queue
+    from postbot.queueing import plan
     from postbot.render import Renderer
-    from tests.services import shared_dir
-    seed = shared_dir() / "seeds" / "hip-thrust-post.txt"
     settings = settings_for(env_for(fake))
-    bare = load_post(seed)
+    bare = seed_post()
     render = Renderer().render(bare, settings.channel("instagram"))
     assert render.fits and any("without an image" in w for w in render.warnings)
     store = sqlite_store(tmp_path)
     with pytest.raises(ConfigError, match="without an image"):
         plan(bare, list(settings.channels), settings, at="now", now=NOW, store=store)
-    post = dataclasses.replace(load_post(seed, repair=True), image=IMAGE, image_alt="A hip thrust on a bench")
-    [delivery] = queue(post, plan(post, list(settings.channels), settings, at="now", now=NOW, store=store), store, NOW)
+    post = dataclasses.replace(seed_post(repair=True), image=IMAGE, image_alt="A hip thrust on a bench")
+    delivery, _ = queue_post(post, store, settings)
     assert run(store, settings, Clock()) == 1
     [media] = fake.media.values()
     assert media["caption"] == delivery.parts[0]["text"] and "link in bio" in media["caption"]

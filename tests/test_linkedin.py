@@ -1,22 +1,19 @@
 """The LinkedIn adapter against a strict local LinkedIn (tests/fakes/linkedin.py) and through the runner."""
 from __future__ import annotations
 
-import asyncio
-import uuid
 from datetime import datetime, timedelta, timezone
 
-import httpx
 import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
-from postbot.publishers.base import MemoryState, Prepared, PublishContext
+from postbot.publishers.base import Prepared
 from postbot.publishers.linkedin import (LinkedInPublisher, escape_little_text, next_midnight_utc,
                                          unescape_little_text)
-from postbot.runner import Backoff, Runner
 from tests.fakes.linkedin import LinkedInFake, parse_little_text
 from tests.fakes.server import Reply
-from tests.helpers import NOW, Clock, settings_for, sqlite_store
+from tests.helpers import (NOW, Clock, add_delivery, assert_unknown, crash_mid_publish, part, publish, queue_post,
+                           run_once, seed_post, settings_for, sqlite_store, with_client)
 
 UTC = timezone.utc
 TOKEN = "AQX-linkedin-token-1"
@@ -38,30 +35,14 @@ def channel(fake: LinkedInFake, **settings: str) -> Channel:
     return Channel("linkedin", "linkedin", "linkedin", settings={k: v for k, v in values.items() if v is not None})
 
 
-def context(client, progress=None) -> PublishContext:
-    progress = {} if progress is None else progress
-    return PublishContext(client=client, key="key-1", now=lambda: NOW, state=MemoryState(),
-                          save_progress=progress.update, progress=progress)
-
-
 def payload_for(text: str, publisher: LinkedInPublisher, url: str | None = "https://example.com/hip-thrust") -> dict:
     post = Post(source="post.md", slug="hip-thrust", title="The Hip Thrust (again)", body="A body.", url=url)
     # prepare() is escape_little_text plus link finding; the renderer path is tested end to end.
     return publisher.build_payload(Prepared(escape_little_text(text), []), post)
 
 
-def publish(publisher, payload):
-    async def go():
-        async with httpx.AsyncClient() as client:
-            return await publisher.publish(payload, context(client))
-    return asyncio.run(go())
-
-
-def check(publisher, now=NOW):
-    async def go():
-        async with httpx.AsyncClient() as client:
-            return await publisher.check(client, now=now)
-    return asyncio.run(go())
+def check(publisher):
+    return with_client(lambda client: publisher.check(client, now=NOW))
 
 
 # ---- escaping: what LinkedIn stores is what we meant ------------------------------------------------
@@ -240,28 +221,14 @@ def add(store, text: str):
     publisher = LinkedInPublisher(Channel("linkedin", "linkedin", "linkedin",
                                           settings={"AUTHOR": "urn:li:person:abc123XYZ"}))
     payload = payload_for(text, publisher)
-    parts = [{"text": payload["commentary"], "length": len(text), "payload": payload, "links": []}]
-    return store.add_post(slug="hip-thrust", title="T", source="post.md",
-                          snapshot={"slug": "hip-thrust", "title": "T", "url": "https://example.com/hip-thrust"},
-                          deliveries=[{"channel": "linkedin", "platform": "linkedin", "due_at": NOW, "parts": parts,
-                                       "idempotency_key": uuid.uuid4().hex}], now=NOW)[0]
-
-
-def run(store, settings, clock):
-    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=30, jitter=0))
-
-    async def go():
-        try:
-            return await runner.run_once(clock())
-        finally:
-            await runner.close()
-    return asyncio.run(go())
+    return add_delivery(store, "linkedin", [part(payload["commentary"], payload, length=len(text))],
+                        slug="hip-thrust", source="post.md", url="https://example.com/hip-thrust")
 
 
 def test_runner_publishes_and_records_the_urn(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store, RESERVED_TEXT)
-    assert run(store, settings_for(env_for(fake)), clock) == 1
+    assert run_once(store, settings_for(env_for(fake)), clock) == 1
     done = store.get(delivery.id)
     assert done.state is State.PUBLISHED
     [urn] = fake.posts
@@ -273,20 +240,20 @@ def test_runner_holds_the_channel_until_midnight_on_429(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store, "rate limited")
     fake.script.append(Reply(429, {"status": 429, "message": "Daily limit reached"}))
-    run(store, settings_for(env_for(fake)), clock)
+    run_once(store, settings_for(env_for(fake)), clock)
     again = store.get(delivery.id)
     midnight = datetime(2026, 12, 2, tzinfo=UTC)
     assert again.state is State.SCHEDULED and again.next_attempt_at == midnight
     assert "linkedin" in store.holds(NOW)
     clock.now = midnight
-    assert run(store, settings_for(env_for(fake)), clock) == 1
+    assert run_once(store, settings_for(env_for(fake)), clock) == 1
     assert len(fake.posts) == 1
 
 
 def test_runner_fails_at_once_on_a_retired_version(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store, "old version")
-    run(store, settings_for(env_for(fake, LINKEDIN_VERSION="202310")), clock)
+    run_once(store, settings_for(env_for(fake, LINKEDIN_VERSION="202310")), clock)
     done = store.get(delivery.id)
     assert done.state is State.FAILED and "LINKEDIN_VERSION" in done.error and "not active" in done.error
 
@@ -295,22 +262,20 @@ def test_runner_5xx_leaves_the_delivery_unknown_not_resent(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store, "server trouble")
     fake.script.append(Reply(500, {"status": 500, "message": "Internal Server Error"}))
-    run(store, settings_for(env_for(fake)), clock)
-    assert store.get(delivery.id).state is State.UNKNOWN
+    run_once(store, settings_for(env_for(fake)), clock)
+    assert_unknown(store, delivery.id)
     clock.advance(hours=1)
-    run(store, settings_for(env_for(fake)), clock)
+    run_once(store, settings_for(env_for(fake)), clock)
     assert len([r for r in fake.requests if r.path == "/rest/posts"]) == 1
 
 
 def test_crash_mid_publish_becomes_unknown_and_is_never_sent_twice(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store, "crashed while sending")
-    [claimed] = store.claim_due(NOW, worker="elsewhere:1:dead", lease_seconds=60)
-    assert store.save_progress(claimed.id, worker="elsewhere:1:dead", progress={"sending": 0})
+    crash_mid_publish(store)
     clock.advance(minutes=5)
-    run(store, settings_for(env_for(fake)), clock)
-    done = store.get(delivery.id)
-    assert done.state is State.UNKNOWN and "postbot retry" in done.error
+    run_once(store, settings_for(env_for(fake)), clock)
+    assert_unknown(store, delivery.id, "postbot retry")
     assert not [r for r in fake.requests if r.path == "/rest/posts"]
 
 
@@ -327,12 +292,10 @@ def rendered_post():
 
 
 def test_queued_render_reaches_linkedin_exactly_as_written(tmp_path, fake):
-    from postbot.queueing import plan, queue
     store, clock = sqlite_store(tmp_path), Clock()
     settings = settings_for(env_for(fake))
-    post = rendered_post()
-    [delivery] = queue(post, plan(post, list(settings.channels), settings, at="now", now=NOW, store=store), store, NOW)
-    assert run(store, settings, clock) == 1
+    delivery, _ = queue_post(rendered_post(), store, settings)
+    assert run_once(store, settings, clock) == 1
     [stored] = fake.posts.values()
     meant = unescape_little_text(delivery.parts[0]["text"])
     assert stored["commentary"] == meant                       # not cut short anywhere
@@ -352,19 +315,15 @@ def test_bad_author_stops_the_queue_with_the_variable_named(tmp_path, fake):
 
 
 def test_the_seed_article_fits_and_reaches_linkedin_unbroken(tmp_path, fake):
-    from postbot.posts import load_post
-    from postbot.queueing import plan, queue
     from postbot.render import Renderer
-    from tests.services import shared_dir
-    seed = shared_dir() / "seeds" / "hip-thrust-post.txt"
     settings = settings_for(env_for(fake))
     for repair in (False, True):
-        render = Renderer().render(load_post(seed, repair=repair), settings.channel("linkedin"))
+        render = Renderer().render(seed_post(repair=repair), settings.channel("linkedin"))
         assert render.fits and render.length <= 3000
-    post = load_post(seed, repair=True)
+    post = seed_post(repair=True)
     store, clock = sqlite_store(tmp_path), Clock()
-    [delivery] = queue(post, plan(post, list(settings.channels), settings, at="now", now=NOW, store=store), store, NOW)
-    assert run(store, settings, clock) == 1
+    delivery, _ = queue_post(post, store, settings)
+    assert run_once(store, settings, clock) == 1
     [stored] = fake.posts.values()
     assert stored["commentary"] == unescape_little_text(delivery.parts[0]["text"])
     assert "THAT B***y" in stored["commentary"] and "\\*" in stored["raw"]

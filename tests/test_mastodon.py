@@ -1,7 +1,6 @@
 """The Mastodon adapter against a strict local instance (tests/fakes/mastodon.py) and the real runner."""
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from datetime import timedelta
@@ -11,12 +10,12 @@ import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected
 from postbot.models import Channel, Post, State
-from postbot.publishers.base import MemoryState, PublishContext
+from postbot.publishers.base import MemoryState
 from postbot.publishers.mastodon import MastodonPublisher
-from postbot.runner import Backoff, Runner
 from tests.fakes.mastodon import TOKEN, FakeMastodon, countable_length
-from tests.helpers import NOW, Clock, settings_for, sqlite_store
-from tests.services import shared_dir
+from tests.helpers import (NOW, Clock, add_delivery, call_adapter, check, crash_mid_publish, part, queue_post,
+                           run_once, seed_post, settings_for, sqlite_store, thread_progress,
+                           with_client)
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 LONG_BODY = " ".join(f"Sentence number {i} says something about training the posterior chain well."
@@ -38,35 +37,17 @@ def channel_for(env: dict[str, str]) -> Channel:
                    settings={k[9:]: v for k, v in env.items() if k.startswith("MASTODON_")})
 
 
-def context(client, progress=None, **kwargs) -> PublishContext:
-    progress = {} if progress is None else progress
-    return PublishContext(client=client, key=kwargs.pop("key", None) or uuid.uuid4().hex, now=lambda: NOW,
-                          state=MemoryState(), save_progress=progress.update, progress=progress, **kwargs)
-
-
 def publish(publisher, payload, ctx_kwargs=None):
-    async def go():
-        async with httpx.AsyncClient(timeout=5) as client:
-            return await publisher.publish(payload, context(client, **(ctx_kwargs or {})))
-    return asyncio.run(go())
+    """Each call a fresh Idempotency-Key unless `ctx_kwargs` names one: the fake dedupes by key."""
+    return call_adapter(publisher, "publish", payload, **{"key": uuid.uuid4().hex, **(ctx_kwargs or {})})
 
 
-def run(store, settings, clock, **kwargs):
-    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=30, jitter=0), **kwargs)
-
-    async def go():
-        try:
-            return await runner.run_once(clock())
-        finally:
-            await runner.close()
-    return asyncio.run(go())
+def load_limits(publisher, now=NOW) -> list[str]:
+    return with_client(lambda client: publisher.load_limits(client, now=now))
 
 
-def add_delivery(store, payloads, key=None):
-    parts = [{"text": p["status"], "length": len(p["status"]), "payload": p, "links": []} for p in payloads]
-    return store.add_post(slug="post", title="T", source="t.md", snapshot={"slug": "post", "title": "T", "url": None},
-                          deliveries=[{"channel": "mastodon", "platform": "mastodon", "due_at": NOW, "parts": parts,
-                                       "idempotency_key": key or uuid.uuid4().hex}], now=NOW)[0]
+def add_statuses(store, payloads):
+    return add_delivery(store, "mastodon", [part(p["status"], p) for p in payloads])
 
 
 def status(text: str) -> dict:
@@ -76,15 +57,15 @@ def status(text: str) -> dict:
 # ---- idempotency ------------------------------------------------------------------------------------
 def test_a_retry_after_a_timeout_reuses_the_key_and_creates_one_status(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
-    delivery = add_delivery(store, [status("slow instance today")])
+    delivery = add_statuses(store, [status("slow instance today")])
     settings = settings_for({"POSTBOT_CHANNELS": "mastodon", **env_for(fake.url)})
     fake.delay_next_status = 1.0
     short = dict(client_factory=lambda kind: httpx.AsyncClient(timeout=0.3))
-    run(store, settings, clock, **short)
+    run_once(store, settings, clock, **short)
     waiting = store.get(delivery.id)
     assert waiting.state is State.SCHEDULED and "no answer in time" in waiting.error
     clock.advance(seconds=30)
-    assert run(store, settings, clock, **short) == 1
+    assert run_once(store, settings, clock, **short) == 1
     sent = fake.status_requests()
     assert len(sent) == 2
     assert sent[0].headers["idempotency-key"] == sent[1].headers["idempotency-key"] == delivery.idempotency_key
@@ -111,11 +92,7 @@ def render_with_instance(max_characters: int, post: Post):
     with FakeMastodon(max_characters=max_characters) as instance:
         channel = channel_for(env_for(instance.url))
         publisher = MastodonPublisher(channel, MemoryState())
-
-        async def load():
-            async with httpx.AsyncClient() as client:
-                return await publisher.load_limits(client, now=NOW)
-        assert asyncio.run(load()) == []
+        assert load_limits(publisher) == []
         assert publisher.state.get("max_characters") == max_characters
         render = Renderer().render(post, channel, publisher)
         with httpx.Client() as client:
@@ -156,26 +133,18 @@ def test_the_fake_rejects_over_the_limit_counting_cw_urls_and_mentions(fake):
 
 def test_unreachable_instance_keeps_500_with_a_warning():
     publisher = MastodonPublisher(channel_for(env_for("http://127.0.0.1:9")))
-
-    async def load():
-        async with httpx.AsyncClient() as client:
-            return await publisher.load_limits(client, now=NOW)
-    warnings = asyncio.run(load())
+    warnings = load_limits(publisher)
     assert len(warnings) == 1 and "MASTODON_URL" in warnings[0] and "assuming 500" in warnings[0]
     assert publisher.limit_for(None) == 500
 
 
 def test_limits_are_cached_with_their_fetch_time(fake):
     publisher = MastodonPublisher(channel_for(env_for(fake.url)))
-
-    async def load(now):
-        async with httpx.AsyncClient() as client:
-            return await publisher.load_limits(client, now=now)
-    asyncio.run(load(NOW))
+    load_limits(publisher, NOW)
     fake.max_characters = 900
-    asyncio.run(load(NOW + timedelta(hours=1)))
+    load_limits(publisher, NOW + timedelta(hours=1))
     assert publisher.limit_for(None) == 500                        # fresh enough: not read again
-    asyncio.run(load(NOW + timedelta(days=2)))
+    load_limits(publisher, NOW + timedelta(days=2))
     assert publisher.limit_for(None) == 900
     assert [r.path for r in fake.requests] == ["/api/v2/instance"] * 2
 
@@ -215,24 +184,24 @@ def test_429_waits_exactly_until_x_ratelimit_reset(tmp_path, fake):
     assert fake.requests[-1].path == "/api/v1/statuses"
 
     store, clock = sqlite_store(tmp_path), Clock()
-    delivery = add_delivery(store, [status("after the limit")])
+    delivery = add_statuses(store, [status("after the limit")])
     settings = settings_for({"POSTBOT_CHANNELS": "mastodon", **env_for(fake.url)})
-    run(store, settings, clock)
+    run_once(store, settings, clock)
     held = store.get(delivery.id)
     assert held.state is State.SCHEDULED and held.next_attempt_at == reset and held.attempts == 0
     assert store.holds(clock())["mastodon"][0] == reset
     fake.rate_limit_reset = None
     clock.now = reset - timedelta(milliseconds=1)
-    assert run(store, settings, clock) == 0
+    assert run_once(store, settings, clock) == 0
     clock.now = reset
-    assert run(store, settings, clock) == 1
+    assert run_once(store, settings, clock) == 1
     assert fake.texts() == ["after the limit"]
 
 
 def test_422_fails_at_once_with_the_instance_message(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
-    delivery = add_delivery(store, [status("z" * 501)])
-    run(store, settings_for({"POSTBOT_CHANNELS": "mastodon", **env_for(fake.url)}), clock)
+    delivery = add_statuses(store, [status("z" * 501)])
+    run_once(store, settings_for({"POSTBOT_CHANNELS": "mastodon", **env_for(fake.url)}), clock)
     failed = store.get(delivery.id)
     assert failed.state is State.FAILED
     assert "422" in failed.error and "Text character limit of 500 exceeded" in failed.error
@@ -247,12 +216,9 @@ def test_bad_token_is_rejected_naming_the_setting(fake):
 
 
 def test_check_names_the_account_or_the_token(fake):
-    async def check(env):
-        async with httpx.AsyncClient() as client:
-            return await MastodonPublisher(channel_for(env)).check(client)
-    assert asyncio.run(check(env_for(fake.url))) == f"@postbot on {fake.url.split('//')[1]}"
+    assert check(MastodonPublisher(channel_for(env_for(fake.url)))) == f"@postbot on {fake.url.split('//')[1]}"
     with pytest.raises(ConfigError) as caught:
-        asyncio.run(check(env_for(fake.url, MASTODON_ACCESS_TOKEN="revoked-token")))
+        check(MastodonPublisher(channel_for(env_for(fake.url, MASTODON_ACCESS_TOKEN="revoked-token"))))
     assert "MASTODON_ACCESS_TOKEN" in str(caught.value) and "revoked-token" not in str(caught.value)
 
 
@@ -262,14 +228,14 @@ def test_image_waits_for_processing_without_reuploading(tmp_path, fake):
     image.write_bytes(PNG)
     store, clock = sqlite_store(tmp_path), Clock()
     payload = {**status("with a picture"), "_media": {"path_or_url": str(image), "alt": "A squat rack"}}
-    delivery = add_delivery(store, [payload])
+    delivery = add_statuses(store, [payload])
     settings = settings_for({"POSTBOT_CHANNELS": "mastodon", **env_for(fake.url)})
-    run(store, settings, clock)
+    run_once(store, settings, clock)
     waiting = store.get(delivery.id)
     assert waiting.state is State.SCHEDULED and "processing" in waiting.error
     assert fake.statuses == {}
     clock.now = waiting.next_attempt_at
-    assert run(store, settings, clock) == 1
+    assert run_once(store, settings, clock) == 1
     uploads = [r for r in fake.requests if r.path == "/api/v2/media"]
     polls = [r for r in fake.requests if r.path.startswith("/api/v1/media/")]
     assert len(uploads) == 1 and len(polls) == 2
@@ -285,8 +251,8 @@ THREAD = [f"Part {i} of the thread. {i}/5" for i in range(1, 6)]
 
 def test_five_part_thread_is_chained_in_order(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
-    delivery = add_delivery(store, [status(t) for t in THREAD])
-    assert run(store, settings_for({"POSTBOT_CHANNELS": "mastodon", **env_for(fake.url)}), clock) == 1
+    delivery = add_statuses(store, [status(t) for t in THREAD])
+    assert run_once(store, settings_for({"POSTBOT_CHANNELS": "mastodon", **env_for(fake.url)}), clock) == 1
     assert fake.texts() == THREAD
     assert [fake.statuses[i]["in_reply_to_id"] for i in fake.order] == [None] + fake.order[:-1]
     keys = [r.headers["idempotency-key"] for r in fake.status_requests()]
@@ -297,18 +263,15 @@ def test_five_part_thread_is_chained_in_order(tmp_path, fake):
 def test_thread_survives_a_crash_mid_thread_without_duplicates(tmp_path, fake):
     """A daemon died after part 3 reached the instance but before it was recorded."""
     store = sqlite_store(tmp_path)
-    delivery = add_delivery(store, [status(t) for t in THREAD])
+    delivery = add_statuses(store, [status(t) for t in THREAD])
     publisher = MastodonPublisher(channel_for(env_for(fake.url)))
     key = delivery.idempotency_key
     first = publish(publisher, status(THREAD[0]), {"key": f"{key}-1"})
     second = publish(publisher, status(THREAD[1]), {"key": f"{key}-2", "part_index": 1, "parent": first})
     publish(publisher, status(THREAD[2]), {"key": f"{key}-3", "part_index": 2, "parent": second})
-    dead = "elsewhere:1:dead"
-    store.claim_due(NOW, worker=dead, lease_seconds=60)
-    assert store.save_progress(delivery.id, worker=dead, progress={
-        "done": [{"remote_id": p.remote_id, "remote_url": p.remote_url} for p in (first, second)]})
+    crash_mid_publish(store, thread_progress(first, second))
     clock = Clock(NOW + timedelta(seconds=61))
-    assert run(store, settings_for({"POSTBOT_CHANNELS": "mastodon", **env_for(fake.url)}), clock) == 1
+    assert run_once(store, settings_for({"POSTBOT_CHANNELS": "mastodon", **env_for(fake.url)}), clock) == 1
     assert fake.texts() == THREAD
     assert [fake.statuses[i]["in_reply_to_id"] for i in fake.order] == [None] + fake.order[:-1]
     assert len(fake.status_requests()) == 6                       # part 3 sent twice, created once
@@ -316,17 +279,13 @@ def test_thread_survives_a_crash_mid_thread_without_duplicates(tmp_path, fake):
 
 # ---- the real input --------------------------------------------------------------------------------------------
 def test_seed_post_is_published_end_to_end(tmp_path, fake):
-    from postbot.posts import load_post
-    from postbot.queueing import plan, queue
-    post = load_post(shared_dir() / "seeds" / "hip-thrust-post.txt")
     store, clock = sqlite_store(tmp_path), Clock()
     settings = settings_for({"POSTBOT_CHANNELS": "mastodon", **env_for(fake.url)})
-    planned = plan(post, list(settings.channels), settings, at="now", now=NOW, store=store)
-    (delivery,) = queue(post, planned, store, NOW)
-    assert run(store, settings, clock) == 1
+    delivery, render = queue_post(seed_post(), store, settings)
+    assert run_once(store, settings, clock) == 1
     done = store.get(delivery.id)
     assert done.state is State.PUBLISHED and done.remote_id == fake.order[0]
     sent = fake.status_requests()
-    assert len(sent) == len(planned[0].render.parts)
-    assert json.loads(sent[0].body)["status"] == planned[0].render.parts[0].text
+    assert len(sent) == len(render.parts)
+    assert json.loads(sent[0].body)["status"] == render.parts[0].text
     assert sent[0].headers["idempotency-key"].startswith(delivery.idempotency_key)

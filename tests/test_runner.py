@@ -1,18 +1,15 @@
 """The runner's outcome rules, against a real HTTP endpoint and a hand-moved clock."""
 from __future__ import annotations
 
-import asyncio
 import json
-import uuid
 from datetime import timedelta
 
 import pytest
 
 from postbot.models import State
-from postbot.runner import Backoff, Runner
 from tests.fakes.server import Reply
 from tests.fakes.webhook import WebhookReceiver
-from tests.helpers import NOW, Clock, settings_for, sqlite_store
+from tests.helpers import DEAD_WORKER, NOW, Clock, add_delivery, part, run_once, settings_for, sqlite_store
 
 
 @pytest.fixture
@@ -31,27 +28,13 @@ def env_for(url: str, channels=("hooks",), **extra) -> dict[str, str]:
 
 
 def add(store, channel="hooks", due=NOW, text="hello world", slug="post"):
-    parts = [{"text": text, "length": len(text), "payload": {"text": text}, "links": []}]
-    return store.add_post(slug=slug, title="T", source="t.md", snapshot={"slug": slug, "title": "T", "url": None},
-                          deliveries=[{"channel": channel, "platform": "generic", "due_at": due, "parts": parts,
-                                       "idempotency_key": uuid.uuid4().hex}], now=NOW)[0]
-
-
-def run(store, settings, clock, **kwargs):
-    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=30, jitter=0), **kwargs)
-
-    async def go():
-        try:
-            return await runner.run_once(clock())
-        finally:
-            await runner.close()
-    return asyncio.run(go())
+    return add_delivery(store, channel, [part(text, {"text": text})], platform="generic", slug=slug, due=due)
 
 
 def test_publishes_a_signed_document_with_the_delivery_key(tmp_path, receiver):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
-    assert run(store, settings_for(env_for(receiver.hook_url)), clock) == 1
+    assert run_once(store, settings_for(env_for(receiver.hook_url)), clock) == 1
     done = store.get(delivery.id)
     assert done.state is State.PUBLISHED
     assert done.remote_url == f"https://hooks.example/msg/{delivery.idempotency_key[:8]}"
@@ -65,7 +48,7 @@ def test_publishes_a_signed_document_with_the_delivery_key(tmp_path, receiver):
 def test_not_yet_due_is_left_alone(tmp_path, receiver):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store, due=NOW + timedelta(minutes=5))
-    assert run(store, settings_for(env_for(receiver.hook_url)), clock) == 0
+    assert run_once(store, settings_for(env_for(receiver.hook_url)), clock) == 0
     assert store.get(delivery.id).state is State.SCHEDULED
     assert store.next_run_at() == NOW + timedelta(minutes=5)
 
@@ -73,7 +56,7 @@ def test_not_yet_due_is_left_alone(tmp_path, receiver):
 def test_refused_connection_is_retried_with_backoff(tmp_path):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
-    run(store, settings_for(env_for("http://127.0.0.1:9/hook")), clock)
+    run_once(store, settings_for(env_for("http://127.0.0.1:9/hook")), clock)
     again = store.get(delivery.id)
     assert again.state is State.SCHEDULED
     assert again.next_attempt_at == NOW + timedelta(seconds=30)
@@ -85,12 +68,12 @@ def test_5xx_is_retried_with_the_same_key_and_stored_once(tmp_path, receiver):
     delivery = add(store)
     settings = settings_for(env_for(receiver.hook_url))
     receiver.script = [Reply(503, {"error": "busy"})]
-    run(store, settings, clock)
+    run_once(store, settings, clock)
     assert store.get(delivery.id).state is State.SCHEDULED
     clock.advance(seconds=29)
-    assert run(store, settings, clock) == 0               # backoff not over yet
+    assert run_once(store, settings, clock) == 0          # backoff not over yet
     clock.advance(seconds=1)
-    assert run(store, settings, clock) == 1
+    assert run_once(store, settings, clock) == 1
     assert receiver.keys_seen[delivery.idempotency_key] == 2
     assert list(receiver.stored) == [delivery.idempotency_key]
     assert [a.outcome for a in store.attempts(delivery.id)] == ["retry", "published"]
@@ -102,7 +85,7 @@ def test_gives_up_after_max_attempts(tmp_path, receiver):
     settings = settings_for(env_for(receiver.hook_url))
     receiver.script = [Reply(502, "bad gateway")] * 3
     for _ in range(3):
-        run(store, settings, clock)
+        run_once(store, settings, clock)
         clock.advance(hours=1)
     failed = store.get(delivery.id)
     assert failed.state is State.FAILED
@@ -115,16 +98,16 @@ def test_429_waits_exactly_for_retry_after_and_holds_the_channel(tmp_path, recei
     second = add(store, due=NOW + timedelta(seconds=10))
     settings = settings_for(env_for(receiver.hook_url))
     receiver.script = [Reply(429, {"error": "slow down"}, {"Retry-After": "120"})]
-    run(store, settings, clock)
+    run_once(store, settings, clock)
     held = store.get(first.id)
     assert held.state is State.SCHEDULED and held.next_attempt_at == NOW + timedelta(seconds=120)
     assert held.attempts == 0                               # waiting is not a failed attempt
     assert store.holds(clock())["hooks"][0] == NOW + timedelta(seconds=120)
     clock.advance(seconds=119)
-    assert run(store, settings, clock) == 0                 # the second one is held too
+    assert run_once(store, settings, clock) == 0            # the second one is held too
     assert store.get(second.id).state is State.SCHEDULED
     clock.advance(seconds=1)
-    assert run(store, settings, clock) == 2
+    assert run_once(store, settings, clock) == 2
     order = [json.loads(r.body)["text"] for r in receiver.requests]
     assert order == ["hello world"] * 3
 
@@ -133,7 +116,7 @@ def test_4xx_fails_at_once_with_the_platform_message(tmp_path, receiver):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
     receiver.script = [Reply(400, {"error": "text must not mention pizza"})]
-    run(store, settings_for(env_for(receiver.hook_url)), clock)
+    run_once(store, settings_for(env_for(receiver.hook_url)), clock)
     failed = store.get(delivery.id)
     assert failed.state is State.FAILED
     assert "400" in failed.error and "text must not mention pizza" in failed.error
@@ -144,23 +127,23 @@ def test_missed_posts_fail_past_the_grace_window_and_can_be_retried(tmp_path, re
     late = add(store, due=NOW - timedelta(hours=2))
     recent = add(store, channel="other", due=NOW - timedelta(minutes=5))
     settings = settings_for(env_for(receiver.hook_url, channels=("hooks", "other")))
-    run(store, settings, clock)
+    run_once(store, settings, clock)
     missed = store.get(late.id)
     assert missed.state is State.FAILED and missed.error.startswith("missed its time by 2h")
     assert store.get(recent.id).state is State.PUBLISHED
     store.retry(late.id, clock())
-    assert run(store, settings, clock) == 1
+    assert run_once(store, settings, clock) == 1
     assert store.get(late.id).state is State.PUBLISHED
 
 
 def test_stale_claim_of_a_dead_daemon_is_resent_with_the_same_key(tmp_path, receiver):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
-    store.claim_due(NOW, worker="elsewhere:1:dead", lease_seconds=60)
+    store.claim_due(NOW, worker=DEAD_WORKER, lease_seconds=60)
     settings = settings_for(env_for(receiver.hook_url))
-    assert run(store, settings, clock) == 0                 # lease still held by the other daemon
+    assert run_once(store, settings, clock) == 0            # lease still held by the other daemon
     clock.advance(seconds=61)
-    assert run(store, settings, clock) == 1
+    assert run_once(store, settings, clock) == 1
     assert receiver.keys_seen[delivery.idempotency_key] == 1
 
 
@@ -168,13 +151,13 @@ def test_one_channel_publishes_in_due_order(tmp_path, receiver):
     store, clock = sqlite_store(tmp_path), Clock()
     for index in range(5):
         add(store, due=NOW - timedelta(seconds=5 - index), text=f"message {index}")
-    run(store, settings_for(env_for(receiver.hook_url)), clock)
+    run_once(store, settings_for(env_for(receiver.hook_url)), clock)
     assert [json.loads(r.body)["text"] for r in receiver.requests] == [f"message {i}" for i in range(5)]
 
 
 def test_channel_removed_from_settings_fails_with_a_fix(tmp_path, receiver):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store, channel="gone")
-    run(store, settings_for(env_for(receiver.hook_url)), clock)
+    run_once(store, settings_for(env_for(receiver.hook_url)), clock)
     failed = store.get(delivery.id)
     assert failed.state is State.FAILED and "no longer configured" in failed.error

@@ -1,19 +1,17 @@
 """Slack incoming webhooks: the adapter against a strict local webhook, then the whole pipeline."""
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected
 from postbot.models import Post, State
-from postbot.publishers.base import MemoryState, Prepared, PublishContext
+from postbot.publishers.base import MemoryState, Prepared
 from postbot.publishers.slack import SlackPublisher
-from postbot.runner import Backoff, Runner
 from tests.fakes.slack import SECRET, FakeSlack, mangled_at
-from tests.helpers import NOW, Clock, settings_for, sqlite_store
+from tests.helpers import (NOW, Clock, assert_unknown, call_adapter, check, queue_seed, run_after_a_crash, run_once,
+                           run_through_an_outage, seed_post, settings_for)
 
 
 @pytest.fixture
@@ -28,12 +26,7 @@ def publisher(url: str) -> SlackPublisher:
 
 
 def publish(sender: SlackPublisher, payload: dict, key: str = "key-1"):
-    async def go():
-        async with httpx.AsyncClient() as client:
-            ctx = PublishContext(client=client, key=key, now=lambda: NOW, state=sender.state,
-                                 save_progress=lambda update: None)
-            return await sender.publish(payload, ctx)
-    return asyncio.run(go())
+    return call_adapter(sender, "publish", payload, key=key, state=sender.state)
 
 
 def test_fake_spots_what_slack_would_misread():
@@ -103,45 +96,16 @@ def test_second_message_within_a_second_is_rate_limited(fake):
 
 
 def test_check_validates_the_url_without_posting(fake):
-    async def check(sender):
-        async with httpx.AsyncClient() as client:
-            return await sender.check(client)
-    assert "not contacted" in asyncio.run(check(publisher(fake.webhook_url)))
+    assert "not contacted" in check(publisher(fake.webhook_url))
     assert not fake.requests
     with pytest.raises(ConfigError, match="SLACK_WEBHOOK_URL is not a Slack incoming webhook URL"):
-        asyncio.run(check(publisher("https://hooks.slack.com/workflows/abc")))
+        check(publisher("https://hooks.slack.com/workflows/abc"))
     with pytest.raises(Rejected) as caught:
         publish(publisher("https://hooks.slack.com/nope"), {"text": "x"})
     assert caught.value.sent is False
 
 
 # ---- the seed through the real pipeline: render, queue, run --------------------------------------------
-def seed_post():
-    from postbot.posts import load_post
-    from tests.services import shared_dir
-    return load_post(shared_dir() / "seeds" / "hip-thrust-post.txt")
-
-
-def queue_seed(tmp_path, settings):
-    from postbot.queueing import plan, queue
-    store = sqlite_store(tmp_path)
-    post = seed_post()
-    planned = plan(post, list(settings.channels), settings, at="now", now=NOW, store=store)
-    (delivery,) = queue(post, planned, store, NOW)
-    return store, delivery, planned[0].render
-
-
-def run(store, settings, clock) -> int:
-    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=30, jitter=0))
-
-    async def go():
-        try:
-            return await runner.run_once(clock())
-        finally:
-            await runner.close()
-    return asyncio.run(go())
-
-
 def env(fake):
     return {"POSTBOT_CHANNELS": "slack", "SLACK_WEBHOOK_URL": fake.webhook_url}
 
@@ -157,7 +121,7 @@ def test_seed_preview_fits_and_is_escaped_for_mrkdwn():
 def test_seed_is_published_once_by_the_runner(tmp_path, fake):
     settings = settings_for(env(fake))
     store, delivery, render = queue_seed(tmp_path, settings)
-    assert run(store, settings, Clock()) == 1
+    assert run_once(store, settings, Clock()) == 1
     done = store.get(delivery.id)
     assert done.state is State.PUBLISHED
     assert done.remote_id == delivery.idempotency_key and done.remote_url is None
@@ -168,19 +132,19 @@ def test_rate_limit_holds_the_channel(tmp_path, fake):
     settings, clock = settings_for(env(fake)), Clock()
     store, delivery, _ = queue_seed(tmp_path, settings)
     fake.one_per_second, fake.last_post_at = True, fake.clock()      # someone else just posted
-    run(store, settings, clock)
+    run_once(store, settings, clock)
     held = store.get(delivery.id)
     assert held.state is State.SCHEDULED and held.next_attempt_at == NOW + timedelta(seconds=1)
     fake.last_post_at = fake.clock() - 1
     clock.advance(seconds=1)
-    assert run(store, settings, clock) == 1 and len(fake.messages) == 1
+    assert run_once(store, settings, clock) == 1 and len(fake.messages) == 1
 
 
 def test_archived_channel_fails_at_once(tmp_path, fake):
     settings = settings_for(env(fake))
     store, delivery, _ = queue_seed(tmp_path, settings)
     fake.channel_state = "archived"
-    run(store, settings, Clock())
+    run_once(store, settings, Clock())
     failed = store.get(delivery.id)
     assert failed.state is State.FAILED and "channel_is_archived" in failed.error and SECRET not in failed.error
 
@@ -188,20 +152,13 @@ def test_archived_channel_fails_at_once(tmp_path, fake):
 def test_server_error_leaves_it_unknown_and_never_resends(tmp_path, fake):
     settings, clock = settings_for(env(fake)), Clock()
     store, delivery, _ = queue_seed(tmp_path, settings)
-    fake.outage = 500
-    run(store, settings, clock)
-    assert store.get(delivery.id).state is State.UNKNOWN
-    fake.outage = None
-    clock.advance(hours=1)
-    run(store, settings, clock)
+    run_through_an_outage(fake, 500, store, settings, clock, delivery.id)
     assert len(fake.requests) == 1 and not fake.messages
 
 
 def test_crash_mid_publish_becomes_unknown_without_a_second_post(tmp_path, fake):
     settings, clock = settings_for(env(fake)), Clock()
     store, delivery, _ = queue_seed(tmp_path, settings)
-    (claimed,) = store.claim_due(NOW, worker="elsewhere:1:dead", lease_seconds=60)
-    assert store.save_progress(claimed.id, worker="elsewhere:1:dead", progress={"sending": 0})
-    clock.advance(seconds=61)
-    run(store, settings, clock)
-    assert store.get(delivery.id).state is State.UNKNOWN and not fake.requests
+    run_after_a_crash(store, settings, clock)
+    assert_unknown(store, delivery.id)
+    assert not fake.requests

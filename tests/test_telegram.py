@@ -1,19 +1,17 @@
 """Telegram: the adapter against a strict local Bot API, then the whole pipeline through the runner."""
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Post, State
-from postbot.publishers.base import MemoryState, Prepared, PublishContext
+from postbot.publishers.base import MemoryState, Prepared
 from postbot.publishers.telegram import TelegramPublisher
-from postbot.runner import Backoff, Runner
 from tests.fakes.telegram import TOKEN, FakeTelegram, ParseError, parse_html, utf16_units
-from tests.helpers import NOW, Clock, settings_for, sqlite_store
+from tests.helpers import (NOW, Clock, assert_unknown, call_adapter, check, queue_seed, run_after_a_crash, run_once,
+                           run_through_an_outage, seed_post, settings_for)
 
 PRIVATE = "-1001234567890"
 
@@ -36,19 +34,7 @@ def publisher(fake, state=None, **extra) -> TelegramPublisher:
 
 
 def publish(sender: TelegramPublisher, payload: dict):
-    async def go():
-        async with httpx.AsyncClient() as client:
-            ctx = PublishContext(client=client, key="key-1", now=lambda: NOW, state=sender.state,
-                                 save_progress=lambda update: None)
-            return await sender.publish(payload, ctx)
-    return asyncio.run(go())
-
-
-def check(sender: TelegramPublisher) -> str:
-    async def go():
-        async with httpx.AsyncClient() as client:
-            return await sender.check(client)
-    return asyncio.run(go())
+    return call_adapter(sender, "publish", payload, state=sender.state)
 
 
 def message(text: str, chat: str = PRIVATE) -> dict:
@@ -208,32 +194,6 @@ def test_missing_local_image_is_refused_at_queue_time(fake, tmp_path):
 
 
 # ---- the seed through the real pipeline: render, queue, run --------------------------------------------
-def seed_post():
-    from postbot.posts import load_post
-    from tests.services import shared_dir
-    return load_post(shared_dir() / "seeds" / "hip-thrust-post.txt")
-
-
-def queue_seed(tmp_path, settings):
-    from postbot.queueing import plan, queue
-    store = sqlite_store(tmp_path)
-    post = seed_post()
-    planned = plan(post, list(settings.channels), settings, at="now", now=NOW, store=store)
-    (delivery,) = queue(post, planned, store, NOW)
-    return store, delivery, planned[0].render
-
-
-def run(store, settings, clock) -> int:
-    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=30, jitter=0))
-
-    async def go():
-        try:
-            return await runner.run_once(clock())
-        finally:
-            await runner.close()
-    return asyncio.run(go())
-
-
 def test_seed_preview_fits_as_telegram_counts_it():
     from postbot.render import Renderer
     channel = settings_for({"POSTBOT_CHANNELS": "telegram"}).channel("telegram")
@@ -246,7 +206,7 @@ def test_seed_preview_fits_as_telegram_counts_it():
 def test_seed_is_published_once_by_the_runner(tmp_path, fake):
     settings = settings_for(env(fake))
     store, delivery, render = queue_seed(tmp_path, settings)
-    assert run(store, settings, Clock()) == 1
+    assert run_once(store, settings, Clock()) == 1
     done = store.get(delivery.id)
     [sent] = fake.sent
     assert done.state is State.PUBLISHED and done.remote_id == str(sent.message_id)
@@ -259,7 +219,7 @@ def test_migration_is_remembered_in_the_store(tmp_path, fake):
     fake.migrations[-4001] = int(PRIVATE)
     settings = settings_for(env(fake, TELEGRAM_CHAT_ID="-4001"))
     store, delivery, _ = queue_seed(tmp_path, settings)
-    run(store, settings, Clock())
+    run_once(store, settings, Clock())
     assert store.get(delivery.id).state is State.PUBLISHED and len(fake.sent) == 1
     assert store.state_get("telegram", "migrated_chat") == {"from": "-4001", "to": PRIVATE}
 
@@ -268,21 +228,21 @@ def test_rate_limit_holds_the_channel_until_retry_after(tmp_path, fake):
     settings, clock = settings_for(env(fake)), Clock()
     store, delivery, _ = queue_seed(tmp_path, settings)
     fake.rate_limit = 30
-    run(store, settings, clock)
+    run_once(store, settings, clock)
     held = store.get(delivery.id)
     assert held.state is State.SCHEDULED and held.next_attempt_at == NOW + timedelta(seconds=30)
     assert store.holds(clock())["telegram"][0] == NOW + timedelta(seconds=30)
     fake.rate_limit = None
     clock.advance(seconds=29)
-    assert run(store, settings, clock) == 0
+    assert run_once(store, settings, clock) == 0
     clock.advance(seconds=1)
-    assert run(store, settings, clock) == 1 and len(fake.sent) == 1
+    assert run_once(store, settings, clock) == 1 and len(fake.sent) == 1
 
 
 def test_bad_chat_fails_at_once_with_telegrams_words(tmp_path, fake):
     settings = settings_for(env(fake, TELEGRAM_CHAT_ID="-100555"))
     store, delivery, _ = queue_seed(tmp_path, settings)
-    run(store, settings, Clock())
+    run_once(store, settings, Clock())
     failed = store.get(delivery.id)
     assert failed.state is State.FAILED and "chat not found" in failed.error and "TELEGRAM_CHAT_ID" in failed.error
     assert TOKEN not in failed.error
@@ -291,23 +251,13 @@ def test_bad_chat_fails_at_once_with_telegrams_words(tmp_path, fake):
 def test_server_error_leaves_it_unknown_and_never_resends(tmp_path, fake):
     settings, clock = settings_for(env(fake)), Clock()
     store, delivery, _ = queue_seed(tmp_path, settings)
-    fake.outage = 502
-    run(store, settings, clock)
-    assert store.get(delivery.id).state is State.UNKNOWN
-    fake.outage = None
-    clock.advance(hours=1)
-    run(store, settings, clock)
+    run_through_an_outage(fake, 502, store, settings, clock, delivery.id)
     assert len(fake.requests) == 1 and not fake.sent
 
 
 def test_crash_mid_publish_becomes_unknown_without_a_second_post(tmp_path, fake):
     settings, clock = settings_for(env(fake)), Clock()
     store, delivery, _ = queue_seed(tmp_path, settings)
-    (claimed,) = store.claim_due(NOW, worker="elsewhere:1:dead", lease_seconds=60)
-    assert store.save_progress(claimed.id, worker="elsewhere:1:dead", progress={"sending": 0})
-    assert run(store, settings, clock) == 0                # the lease is still the other daemon's
-    clock.advance(seconds=61)
-    run(store, settings, clock)
-    unknown = store.get(delivery.id)
-    assert unknown.state is State.UNKNOWN and f"postbot retry {delivery.id}" in unknown.error
+    run_after_a_crash(store, settings, clock)
+    assert_unknown(store, delivery.id, f"postbot retry {delivery.id}")
     assert not fake.requests

@@ -1,20 +1,17 @@
 """The Threads adapter against a strict local Threads API (tests/fakes/meta.py) and through the runner."""
 from __future__ import annotations
 
-import asyncio
-import uuid
 from datetime import timedelta
 
-import httpx
 import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
-from postbot.publishers.base import MemoryState, Prepared, PublishContext
+from postbot.publishers.base import Prepared
 from postbot.publishers.threads import ThreadsPublisher
-from postbot.runner import Backoff, Runner
-from tests.fakes.meta import ThreadsFake, graph_error, threads_length
-from tests.helpers import NOW, Clock, settings_for, sqlite_store
+from tests.fakes.meta import ThreadsFake, graph_error, sent_before_a_crash, threads_length
+from tests.helpers import (NOW, Clock, add_delivery, call_adapter, check, crash_mid_publish, part, queue_post,
+                           run_once, seed_post, settings_for, sqlite_store)
 
 TOKEN = "THQWJ-threads-token-1"
 USER = "25000000000001"
@@ -55,16 +52,8 @@ def create_calls(fake):
     return [r for r in fake.requests if r.method == "POST" and r.path.endswith("/threads")]
 
 
-def context(client, progress: Saved) -> PublishContext:
-    return PublishContext(client=client, key="key-1", now=lambda: NOW, state=MemoryState(),
-                          save_progress=progress.save, progress=progress)
-
-
 def call(publisher, method: str, payload, progress: Saved, timeout: float = 5.0):
-    async def go():
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            return await getattr(publisher, method)(payload, context(client, progress))
-    return asyncio.run(go())
+    return call_adapter(publisher, method, payload, progress, timeout=timeout, save_progress=progress.save)
 
 
 def payload(text="Hip thrusts, again https://example.com/hip-thrust"):
@@ -183,12 +172,9 @@ def test_recover_finds_a_published_container_and_knows_an_unsent_one(fake):
 
 # ---- check() ------------------------------------------------------------------------------------
 def test_check_good_and_bad_tokens(fake):
-    async def go(publisher):
-        async with httpx.AsyncClient() as client:
-            return await publisher.check(client)
-    assert asyncio.run(go(ThreadsPublisher(channel(fake)))) == f"@lewisrobinsonfitness ({USER})"
+    assert check(ThreadsPublisher(channel(fake))) == f"@lewisrobinsonfitness ({USER})"
     with pytest.raises(ConfigError, match="THREADS_ACCESS_TOKEN"):
-        asyncio.run(go(ThreadsPublisher(channel(fake, ACCESS_TOKEN="wrong"))))
+        check(ThreadsPublisher(channel(fake, ACCESS_TOKEN="wrong")))
 
 
 # ---- through the runner ----------------------------------------------------------------------------
@@ -198,22 +184,12 @@ def env_for(fake: ThreadsFake) -> dict[str, str]:
 
 
 def add(store, text="Through the runner https://example.com/hip-thrust"):
-    parts = [{"text": text, "length": len(text), "payload": payload(text), "links": []}]
-    return store.add_post(slug="hip-thrust", title="T", source="post.md",
-                          snapshot={"slug": "hip-thrust", "title": "T", "url": POST.url},
-                          deliveries=[{"channel": "threads", "platform": "threads", "due_at": NOW, "parts": parts,
-                                       "idempotency_key": uuid.uuid4().hex}], now=NOW)[0]
+    return add_delivery(store, "threads", [part(text, payload(text))], slug="hip-thrust", source="post.md",
+                        url=POST.url)
 
 
 def run(store, settings, clock):
-    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=5, jitter=0))
-
-    async def go():
-        try:
-            return await runner.run_once(clock())
-        finally:
-            await runner.close()
-    return asyncio.run(go())
+    return run_once(store, settings, clock, backoff_base=5)
 
 
 def test_runner_publishes_and_waits_30s_for_a_slow_container(tmp_path, fake):
@@ -232,26 +208,12 @@ def test_runner_publishes_and_waits_30s_for_a_slow_container(tmp_path, fake):
     assert len(create_calls(fake)) == 1
 
 
-def crash_with(store, progress):
-    [claimed] = store.claim_due(NOW, worker="elsewhere:1:dead", lease_seconds=60)
-    assert store.save_progress(claimed.id, worker="elsewhere:1:dead", progress=progress)
-
-
 def test_crash_after_publishing_is_recovered_by_the_container_lookup(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     text = "Crashed right after publishing https://example.com/hip-thrust"
     delivery = add(store, text)
-
-    async def crashed_daemon():
-        async with httpx.AsyncClient() as client:
-            created = await client.post(f"{fake.api_url}/{USER}/threads",
-                                        data={**payload(text), "access_token": TOKEN})
-            container = created.json()["id"]
-            await client.post(f"{fake.api_url}/{USER}/threads_publish",
-                              data={"creation_id": container, "access_token": TOKEN})
-            return container
-    container = asyncio.run(crashed_daemon())
-    crash_with(store, {"sending": 0, "threads_container": container})
+    container = sent_before_a_crash(fake, payload(text), TOKEN)
+    crash_mid_publish(store, {"sending": 0, "threads_container": container})
     clock.advance(minutes=5)
     run(store, settings_for(env_for(fake)), clock)
     done = store.get(delivery.id)
@@ -264,13 +226,8 @@ def test_crash_before_publishing_publishes_the_saved_container_once(tmp_path, fa
     store, clock = sqlite_store(tmp_path), Clock()
     text = "Crashed before publishing"
     delivery = add(store, text)
-
-    async def crashed_daemon():
-        async with httpx.AsyncClient() as client:
-            created = await client.post(f"{fake.api_url}/{USER}/threads", data={**payload(text), "access_token": TOKEN})
-            return created.json()["id"]
-    container = asyncio.run(crashed_daemon())
-    crash_with(store, {"sending": 0, "threads_container": container})
+    container = sent_before_a_crash(fake, payload(text), TOKEN, publish=False)
+    crash_mid_publish(store, {"sending": 0, "threads_container": container})
     clock.advance(minutes=5)
     assert run(store, settings_for(env_for(fake)), clock) == 1
     assert store.get(delivery.id).state is State.PUBLISHED
@@ -281,7 +238,7 @@ def test_crash_before_publishing_publishes_the_saved_container_once(tmp_path, fa
 def test_crash_before_any_container_starts_afresh(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
-    crash_with(store, {"sending": 0})
+    crash_mid_publish(store)
     clock.advance(minutes=5)
     assert run(store, settings_for(env_for(fake)), clock) == 1
     assert store.get(delivery.id).state is State.PUBLISHED and len(fake.media) == 1
@@ -290,13 +247,12 @@ def test_crash_before_any_container_starts_afresh(tmp_path, fake):
 # ---- rendered, queued and published: the whole pipeline ------------------------------------------
 def test_queued_render_reaches_threads_within_its_limits(tmp_path, fake):
     from postbot.models import CTA
-    from postbot.queueing import plan, queue
     store, clock = sqlite_store(tmp_path), Clock()
     settings = settings_for(env_for(fake))
     body = "Do I think the Hip Thrust is a good exercise? 💪 " * 30          # far over 500, emoji-heavy
     post = Post(source="post.md", slug="hip-thrust", title="T", body=body.strip(), url="https://example.com/hip-thrust",
                 ctas=[CTA("Personal Training", "https://example.com/pt")], tags=["fitness"])
-    [delivery] = queue(post, plan(post, list(settings.channels), settings, at="now", now=NOW, store=store), store, NOW)
+    delivery, _ = queue_post(post, store, settings)
     assert run(store, settings, clock) == 1
     [media] = fake.media.values()
     assert media["text"] == delivery.parts[0]["text"] and threads_length(media["text"]) <= 500
@@ -312,16 +268,12 @@ def test_link_attachment_never_makes_a_sixth_link():
 
 
 def test_the_seed_article_fits_and_reaches_threads(tmp_path, fake):
-    from postbot.posts import load_post
-    from postbot.queueing import plan, queue
     from postbot.render import Renderer
-    from tests.services import shared_dir
-    seed = shared_dir() / "seeds" / "hip-thrust-post.txt"
     settings = settings_for(env_for(fake))
-    assert Renderer().render(load_post(seed), settings.channel("threads")).fits
-    post = load_post(seed, repair=True)
+    assert Renderer().render(seed_post(), settings.channel("threads")).fits
+    post = seed_post(repair=True)
     store, clock = sqlite_store(tmp_path), Clock()
-    [delivery] = queue(post, plan(post, list(settings.channels), settings, at="now", now=NOW, store=store), store, NOW)
+    delivery, _ = queue_post(post, store, settings)
     assert run(store, settings, clock) == 1
     [media] = fake.media.values()
     assert media["text"] == delivery.parts[0]["text"] and threads_length(media["text"]) <= 500

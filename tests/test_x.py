@@ -1,7 +1,6 @@
 """The X adapter against a strict local X (tests/fakes/x.py) and through the real runner."""
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -11,13 +10,12 @@ import pytest
 
 from postbot.errors import Ambiguous, ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
-from postbot.publishers.base import MemoryState, PublishContext
+from postbot.publishers.base import PublishContext
 from postbot.publishers.x import UNSURE_KEY, XPublisher, oauth1_authorization
-from postbot.runner import Backoff, Runner
 from tests.fakes import x as fake_x
 from tests.fakes.x import FakeX, parse_oauth_header
-from tests.helpers import NOW, Clock, settings_for, sqlite_store
-from tests.services import shared_dir
+from tests.helpers import (NOW, Clock, add_delivery, assert_unknown, check, crash_mid_publish, part, publish_context,
+                           queue_post, run_once, seed_post, settings_for, sqlite_store, thread_progress, with_client)
 
 UTC = timezone.utc
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -51,36 +49,20 @@ def channel_for(env: dict[str, str]) -> Channel:
     return Channel("x", "x", "x", settings={k[2:]: v for k, v in env.items() if k.startswith("X_")})
 
 
-def context(client, progress=None, state=None, **kwargs) -> PublishContext:
-    progress = {} if progress is None else progress
-    return PublishContext(client=client, key=kwargs.pop("key", None) or uuid.uuid4().hex, now=lambda: NOW,
-                          state=state or MemoryState(), save_progress=progress.update, progress=progress, **kwargs)
+def context(client, **options) -> PublishContext:
+    return publish_context(client, **{"key": uuid.uuid4().hex, **options})
 
 
 def publish(publisher, payload, ctx_kwargs=None, timeout=5.0):
-    async def go():
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            ctx = context(client, **(ctx_kwargs or {}))
-            return await publisher.publish(payload, ctx), ctx
-    return asyncio.run(go())
+    """The post and the context it was published with (what the adapter saved there)."""
+    async def send(client):
+        ctx = context(client, **(ctx_kwargs or {}))
+        return await publisher.publish(payload, ctx), ctx
+    return with_client(send, timeout)
 
 
-def run(store, settings, clock, **kwargs):
-    runner = Runner(store, settings, clock=clock, backoff=Backoff(base=30, jitter=0), **kwargs)
-
-    async def go():
-        try:
-            return await runner.run_once(clock())
-        finally:
-            await runner.close()
-    return asyncio.run(go())
-
-
-def add_delivery(store, texts, channel="x", key=None):
-    parts = [{"text": t, "length": len(t), "payload": {"text": t}, "links": []} for t in texts]
-    return store.add_post(slug="post", title="T", source="t.md", snapshot={"slug": "post", "title": "T", "url": None},
-                          deliveries=[{"channel": channel, "platform": "x", "due_at": NOW, "parts": parts,
-                                       "idempotency_key": key or uuid.uuid4().hex}], now=NOW)[0]
+def add_tweets(store, texts):
+    return add_delivery(store, "x", [part(t, {"text": t}) for t in texts])
 
 
 # ---- OAuth 1.0a -------------------------------------------------------------------------------
@@ -170,14 +152,13 @@ def test_duplicate_after_a_timed_out_attempt_is_ambiguous_not_a_rejection(fake):
 
 def test_timeout_through_the_runner_becomes_unknown_and_is_not_resent(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
-    delivery = add_delivery(store, ["a post that times out"])
+    delivery = add_tweets(store, ["a post that times out"])
     settings = settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)})
     fake.delay_next_post = 1.0
-    run(store, settings, clock, client_factory=lambda kind: httpx.AsyncClient(timeout=0.3))
-    unknown = store.get(delivery.id)
-    assert unknown.state is State.UNKNOWN and "postbot retry" in unknown.error
+    run_once(store, settings, clock, client_factory=lambda kind: httpx.AsyncClient(timeout=0.3))
+    assert_unknown(store, delivery.id, "postbot retry")
     clock.advance(hours=1)
-    run(store, settings, clock)
+    run_once(store, settings, clock)
     assert len([r for r in fake.requests if r.path == "/2/tweets"]) == 1
 
 
@@ -191,17 +172,17 @@ def test_429_waits_until_x_rate_limit_reset(tmp_path, fake):
     assert caught.value.until == datetime.fromtimestamp(reset, UTC)
 
     store, clock = sqlite_store(tmp_path), Clock()
-    delivery = add_delivery(store, ["held back"])
+    delivery = add_tweets(store, ["held back"])
     settings = settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)})
-    run(store, settings, clock)
+    run_once(store, settings, clock)
     held = store.get(delivery.id)
     assert held.state is State.SCHEDULED and held.next_attempt_at == NOW + timedelta(minutes=7)
     assert store.holds(clock())["x"][0] == NOW + timedelta(minutes=7)
     fake.rate_limited_until = None
     clock.advance(minutes=6, seconds=59)
-    assert run(store, settings, clock) == 0
+    assert run_once(store, settings, clock) == 0
     clock.advance(seconds=1)
-    assert run(store, settings, clock) == 1
+    assert run_once(store, settings, clock) == 1
     assert fake.texts() == ["held back"]
 
 
@@ -211,8 +192,8 @@ THREAD = [f"Part {i} of the thread. {i}/5" for i in range(1, 6)]
 
 def test_five_part_thread_is_chained_in_order(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
-    delivery = add_delivery(store, THREAD)
-    run(store, settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)}), clock)
+    delivery = add_tweets(store, THREAD)
+    run_once(store, settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)}), clock)
     done = store.get(delivery.id)
     assert done.state is State.PUBLISHED and done.remote_id == fake.order[0]
     assert fake.texts() == THREAD
@@ -224,23 +205,21 @@ def test_five_part_thread_is_chained_in_order(tmp_path, fake):
 def crashed_after_two_parts(tmp_path, fake, sending_mark: bool):
     """What a daemon killed mid-thread leaves: two parts published and recorded, maybe a third marked."""
     store = sqlite_store(tmp_path)
-    delivery = add_delivery(store, THREAD)
+    delivery = add_tweets(store, THREAD)
     publisher = XPublisher(channel_for(oauth1_env(fake.url)))
     first, _ = publish(publisher, {"text": THREAD[0]})
     second, _ = publish(publisher, {"text": THREAD[1]}, {"part_index": 1, "parent": first, "root": first})
-    dead = "elsewhere:1:dead"
-    store.claim_due(NOW, worker=dead, lease_seconds=60)
-    progress = {"done": [{"remote_id": p.remote_id, "remote_url": p.remote_url} for p in (first, second)]}
+    progress = thread_progress(first, second)
     if sending_mark:
         progress["sending"] = 2
-    assert store.save_progress(delivery.id, worker=dead, progress=progress)
+    crash_mid_publish(store, progress)
     return store, delivery
 
 
 def test_thread_resumes_after_the_last_published_part_after_a_crash(tmp_path, fake):
     store, delivery = crashed_after_two_parts(tmp_path, fake, sending_mark=False)
     clock = Clock(NOW + timedelta(seconds=61))
-    assert run(store, settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)}), clock) == 1
+    assert run_once(store, settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)}), clock) == 1
     assert fake.texts() == THREAD
     assert [fake.tweets[i]["reply"] for i in fake.order] == [None] + fake.order[:-1]
     assert store.get(delivery.id).remote_id == fake.order[0]
@@ -250,9 +229,8 @@ def test_a_part_marked_sending_at_the_crash_becomes_unknown_and_is_never_reposte
     store, delivery = crashed_after_two_parts(tmp_path, fake, sending_mark=True)
     posts_before = len([r for r in fake.requests if r.path == "/2/tweets"])
     clock = Clock(NOW + timedelta(seconds=61))
-    run(store, settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)}), clock)
-    unknown = store.get(delivery.id)
-    assert unknown.state is State.UNKNOWN and "cannot look up" in unknown.error
+    run_once(store, settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)}), clock)
+    assert_unknown(store, delivery.id, "cannot look up")
     assert len([r for r in fake.requests if r.path == "/2/tweets"]) == posts_before
     assert fake.texts() == THREAD[:2]
 
@@ -292,19 +270,19 @@ def test_images_x_cannot_take_are_refused_at_queue_time(tmp_path):
 def test_expired_oauth2_token_is_refreshed_and_the_rotated_pair_kept(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     settings = settings_for({"POSTBOT_CHANNELS": "x", **oauth2_env(fake.url)})
-    first = add_delivery(store, ["before expiry"])
-    run(store, settings, clock)
+    first = add_tweets(store, ["before expiry"])
+    run_once(store, settings, clock)
     assert store.get(first.id).state is State.PUBLISHED and fake.refreshes == 0
     fake.expire_access_tokens()
-    second = add_delivery(store, ["after expiry"])
-    run(store, settings, clock)
+    second = add_tweets(store, ["after expiry"])
+    run_once(store, settings, clock)
     assert store.get(second.id).state is State.PUBLISHED and fake.refreshes == 1
     kept = store.state_get("x", "oauth2_tokens")
     assert kept["refresh_token"] == fake.refresh_token == "fake-oauth2-refresh-2"
     assert kept["access_token"] in fake.access_tokens
     fake.expire_access_tokens()                 # the next refresh must use the rotated token
-    third = add_delivery(store, ["after the second expiry"])
-    run(store, settings, clock)
+    third = add_tweets(store, ["after the second expiry"])
+    run_once(store, settings, clock)
     assert store.get(third.id).state is State.PUBLISHED and fake.refreshes == 2
     assert fake.texts() == ["before expiry", "after expiry", "after the second expiry"]
     refresh_forms = [r.form() for r in fake.requests if r.path == "/2/oauth2/token"]
@@ -316,13 +294,11 @@ def test_a_dead_refresh_token_fails_naming_the_settings(fake):
     fake.refresh_token = "someone-else-used-it"
     publisher = XPublisher(channel_for(oauth2_env(fake.url)))
 
-    async def go():
-        async with httpx.AsyncClient() as client:
-            ctx = context(client)
-            with pytest.raises(Rejected) as caught:
-                await publisher.refresh(ctx)
-            return str(caught.value)
-    message = asyncio.run(go())
+    async def refresh(client):
+        with pytest.raises(Rejected) as caught:
+            await publisher.refresh(context(client))
+        return str(caught.value)
+    message = with_client(refresh)
     assert "X_OAUTH2_REFRESH_TOKEN" in message and "fake-oauth2-refresh-1" not in message
 
 
@@ -337,13 +313,10 @@ def test_either_credential_set_is_enough():
 
 
 def test_check_names_the_account_or_the_wrong_setting(fake):
-    async def check(env):
-        async with httpx.AsyncClient() as client:
-            return await XPublisher(channel_for(env)).check(client)
-    assert asyncio.run(check(oauth1_env(fake.url))) == "@postbot_test (oauth1)"
-    assert asyncio.run(check(oauth2_env(fake.url))) == "@postbot_test (oauth2)"
+    assert check(XPublisher(channel_for(oauth1_env(fake.url)))) == "@postbot_test (oauth1)"
+    assert check(XPublisher(channel_for(oauth2_env(fake.url)))) == "@postbot_test (oauth2)"
     with pytest.raises(ConfigError) as caught:
-        asyncio.run(check(oauth1_env(fake.url, X_ACCESS_TOKEN_SECRET="stale")))
+        check(XPublisher(channel_for(oauth1_env(fake.url, X_ACCESS_TOKEN_SECRET="stale"))))
     assert "X_ACCESS_TOKEN_SECRET" in str(caught.value) and "stale" not in str(caught.value)
 
 
@@ -360,36 +333,29 @@ def test_preview_warns_about_url_pricing():
 
 
 def test_seed_post_is_published_end_to_end(tmp_path, fake):
-    from postbot.posts import load_post
-    from postbot.queueing import plan, queue
-    post = load_post(shared_dir() / "seeds" / "hip-thrust-post.txt")
     store, clock = sqlite_store(tmp_path), Clock()
     settings = settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url, X_USERNAME="postbot_test")})
-    planned = plan(post, list(settings.channels), settings, at="now", now=NOW, store=store)
-    (delivery,) = queue(post, planned, store, NOW)
-    assert run(store, settings, clock) == 1
+    delivery, render = queue_post(seed_post(), store, settings)
+    assert run_once(store, settings, clock) == 1
     done = store.get(delivery.id)
     assert done.state is State.PUBLISHED
     assert done.remote_url == f"https://x.com/postbot_test/status/{fake.order[0]}"
     posts = [r for r in fake.requests if r.path == "/2/tweets"]
-    assert len(posts) == len(planned[0].render.parts)
-    assert json.loads(posts[0].body)["text"] == planned[0].render.parts[0].text
-    assert fake.texts()[0] == planned[0].render.text
+    assert len(posts) == len(render.parts)
+    assert json.loads(posts[0].body)["text"] == render.parts[0].text
+    assert fake.texts()[0] == render.text
 
 
 def test_seed_post_as_a_thread_is_published_in_order(tmp_path, fake):
     import dataclasses
 
-    from postbot.posts import load_post
-    from postbot.queueing import plan, queue
-    post = dataclasses.replace(load_post(shared_dir() / "seeds" / "hip-thrust-post.txt"), thread=True)
+    post = dataclasses.replace(seed_post(), thread=True)
     store, clock = sqlite_store(tmp_path), Clock()
     settings = settings_for({"POSTBOT_CHANNELS": "x", **oauth1_env(fake.url)})
-    planned = plan(post, list(settings.channels), settings, at="now", now=NOW, store=store)
-    parts = [part.text for part in planned[0].render.parts]
+    delivery, render = queue_post(post, store, settings)
+    parts = [piece.text for piece in render.parts]
     assert len(parts) >= 2
-    (delivery,) = queue(post, planned, store, NOW)
-    assert run(store, settings, clock) == 1
+    assert run_once(store, settings, clock) == 1
     assert fake.texts() == parts                              # the fake measured each part itself
     assert [fake.tweets[i]["reply"] for i in fake.order] == [None] + fake.order[:-1]
     assert store.get(delivery.id).remote_id == fake.order[0]

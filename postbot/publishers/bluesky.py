@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from postbot import text as textlib
 from postbot.models import Post, Published
 from postbot.publishers.base import Prepared, PublishContext, Publisher
+from postbot.publishers.media import not_found, read_local_image
 
 log = logging.getLogger("postbot.publishers.bluesky")
 
@@ -102,11 +103,8 @@ def main_link(links: list[str], post_url_value: str | None) -> str | None:
 
 
 def _error_name(response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    return str(body.get("error") or "") if isinstance(body, dict) else ""
+    from postbot.publishers.http import json_object
+    return str(json_object(response).get("error") or "")
 
 
 def _reset(response) -> datetime | None:
@@ -156,7 +154,7 @@ class BlueskyPublisher(Publisher):
     def refuse(self, post: Post) -> str | None:
         source = image_source(post)
         if source and not is_web_url(source) and not Path(source).is_file():
-            return f"image {post.image!r} not found (read relative to {post.source}); fix the image: line"
+            return not_found(post)
         return None
 
     # ---- settings and endpoints ------------------------------------------------------------------
@@ -502,11 +500,7 @@ async def _image_for_upload(client, source: str, remote_only: bool = False) -> t
     elif remote_only:
         raise CardUnavailable(f"{source} is not an http(s) address")
     else:
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise Rejected(f"cannot read image {source} ({exc.strerror}); put the file back, then "
-                           f"`postbot retry`", sent=False) from None
+        data = read_local_image(source)
     try:
         return fit_image(data, BLOB_MAX_BYTES)
     except ValueError as exc:

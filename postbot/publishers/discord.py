@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from postbot.models import Post, Published
 from postbot.publishers.base import Prepared, PublishContext, Publisher
+from postbot.publishers.media import image_source, is_remote, mime_type, not_found, read_local_image
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT, DESCRIPTION_LIMIT, EMBEDS_TOTAL_LIMIT = 256, 4096, 6000
@@ -55,17 +56,6 @@ def with_wait(url: str) -> str:
     parts = urlsplit(url)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "wait"]
     return urlunsplit(parts._replace(query=urlencode(query + [("wait", "true")])))
-
-
-def is_remote(image: str) -> bool:
-    return image.startswith(("http://", "https://"))
-
-
-def local_image(post: Post) -> Path:
-    path = Path(post.image or "")
-    if not path.is_absolute():
-        path = Path(post.source).resolve().parent / path
-    return path
 
 
 def form_errors(errors: Any, where: str = "") -> list[str]:
@@ -109,7 +99,7 @@ class DiscordPublisher(Publisher):
             else:
                 embeds.append({"image": {"url": post.image}})
         elif post.image:
-            path = local_image(post)
+            path = Path(image_source(post))
             attachment: dict[str, Any] = {"id": 0, "filename": path.name}
             if post.image_alt:
                 attachment["description"] = clip(post.image_alt, ALT_LIMIT)
@@ -122,9 +112,9 @@ class DiscordPublisher(Publisher):
     def refuse(self, post: Post) -> str | None:
         if not post.image or is_remote(post.image):
             return None
-        path = local_image(post)
+        path = Path(image_source(post))
         if not path.is_file():
-            return f"image {post.image!r} not found (read relative to {post.source}); fix the image: line"
+            return not_found(post)
         if path.stat().st_size > UPLOAD_MAX_BYTES:
             return f"image {post.image!r} is over Discord's 10 MiB upload limit; use a smaller file"
         if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp", ".gif"):
@@ -176,9 +166,9 @@ class DiscordPublisher(Publisher):
 
     async def webhook_object(self, client, url: str, ctx_now) -> dict[str, Any] | None:
         """GET the webhook (cheap, and says whether it still exists). None when it cannot be read."""
-        from postbot.publishers.http import send
+        from postbot.publishers.http import json_object, send
         response = await send(client, "GET", url.split("?")[0], what="discord webhook lookup")
-        body = _json(response)
+        body = json_object(response)
         if response.status_code in (401, 404):
             reason = self.deleted(response.status_code, str(body.get("message") or response.reason_phrase))
             self.mark_broken(reason)
@@ -198,24 +188,19 @@ class DiscordPublisher(Publisher):
 
     # ---- publishing ---------------------------------------------------------------------------
     def _request(self, payload: dict[str, Any]) -> dict[str, Any]:
-        from postbot.errors import Rejected
         body = {key: value for key, value in payload.items() if key != "files"}
         paths = payload.get("files") or []
         if not paths:
             return {"json": body}
         files = []
         for index, path in enumerate(paths):
-            try:
-                data = Path(path).read_bytes()
-            except OSError as exc:
-                raise Rejected(f"discord: cannot read image {path} ({exc.strerror}); put the file back, then "
-                               f"`postbot retry`", sent=False) from None
-            files.append((f"files[{index}]", (Path(path).name, data, _mime(path))))
+            data = read_local_image(path, "discord")
+            files.append((f"files[{index}]", (Path(path).name, data, mime_type(path))))
         return {"data": {"payload_json": json.dumps(body, ensure_ascii=False)}, "files": files}
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
         from postbot.errors import Ambiguous, Rejected
-        from postbot.publishers.http import send
+        from postbot.publishers.http import json_object, send
         url = self.webhook_url()
         problem = self.shape_problem(url)
         if problem:
@@ -225,7 +210,7 @@ class DiscordPublisher(Publisher):
             raise Rejected(reason, sent=False)
         known = self.known_webhook() or await self.webhook_object(ctx.client, url, ctx.now) or {}
         response = await send(ctx.client, "POST", with_wait(url), what="discord webhook", **self._request(payload))
-        body = _json(response)
+        body = json_object(response)
         if response.status_code == 204:
             raise Ambiguous("discord answered 204 without the message although wait=true was sent; "
                             "it may or may not have been posted")
@@ -290,19 +275,6 @@ class DiscordPublisher(Publisher):
 def _utc_now():
     from datetime import datetime, timezone
     return datetime.now(timezone.utc)
-
-
-def _json(response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _mime(path: str) -> str:
-    import mimetypes
-    return mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 PUBLISHER = DiscordPublisher

@@ -27,11 +27,8 @@ THROTTLE_FALLBACK = timedelta(hours=1)
 
 # ---- Graph API conventions, shared by facebook, threads and instagram ---------------------
 def graph_error(response) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
+    from postbot.publishers.http import json_object
+    error = json_object(response).get("error")
     return error if isinstance(error, dict) else None
 
 

@@ -64,6 +64,15 @@ def iso_time(value: str | None) -> datetime | None:
     return parsed
 
 
+def json_object(response) -> dict[str, Any]:
+    """The answer's JSON object; {} when the body is not JSON or not an object."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def error_message(response) -> str:
     """The platform's own words, short enough for a status line."""
     try:

@@ -266,17 +266,10 @@ class LinkedInPublisher(Publisher):
         return warnings
 
 
-def _body(response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _error_code(response) -> str | None:
     """LinkedIn puts the code at the top (`code`) or per input error (`errorDetails.inputErrors[].code`)."""
-    body = _body(response)
+    from postbot.publishers.http import json_object
+    body = json_object(response)
     if isinstance(body.get("code"), str):
         return body["code"]
     details = body.get("errorDetails")

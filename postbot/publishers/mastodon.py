@@ -6,13 +6,13 @@ the way Mastodon's length validator counts them. Access tokens do not expire.
 """
 from __future__ import annotations
 
-import mimetypes
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from postbot.models import Post, Published
 from postbot.publishers.base import Prepared, PublishContext, Publisher
+from postbot.publishers.media import image_source, is_remote, not_found, read_image
 
 DEFAULT_LIMIT = 500
 DEFAULT_URL_LENGTH = 23
@@ -21,14 +21,6 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 LIMITS_MAX_AGE = timedelta(hours=24)
 MEDIA_STATE_KEY = "mastodon_media"       # in a delivery's progress: part index -> uploaded media id
 MEDIA_RECHECK = timedelta(seconds=15)
-
-
-def image_source(post: Post) -> str:
-    """A local image is read relative to the post file; URLs are fetched when publishing."""
-    image = post.image or ""
-    if not image or image.startswith(("http://", "https://")) or Path(image).is_absolute():
-        return image
-    return str(Path(post.source).resolve().parent / image)
 
 
 class MastodonPublisher(Publisher):
@@ -98,10 +90,10 @@ class MastodonPublisher(Publisher):
         if post.image_alt and len(post.image_alt) > alt_limit:
             return f"image_alt is {len(post.image_alt)} characters; this instance allows {alt_limit}, shorten it"
         source = image_source(post)
-        if source.startswith(("http://", "https://")):
+        if is_remote(source):
             return None
         if not Path(source).is_file():
-            return f"image {post.image!r} not found (read relative to {post.source}); fix the image: line"
+            return not_found(post)
         size_limit = self.state.get("image_size_limit")
         if size_limit and Path(source).stat().st_size > int(size_limit):
             return (f"image {post.image!r} is over this instance's {int(size_limit) // (1024 * 1024)} MB "
@@ -177,8 +169,7 @@ class MastodonPublisher(Publisher):
         media_id = uploaded.get(str(ctx.part_index))
         response = await self._media_status(media_id, ctx) if media_id else None
         if response is None:
-            data, name = await _read_image(ctx.client, str(media.get("path_or_url") or ""))
-            mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            data, name, mime = await read_image(ctx.client, str(media.get("path_or_url") or ""))
             form = {"description": media["alt"]} if media.get("alt") else {}
             try:
                 response = await send(ctx.client, "POST", f"{self.base_url()}/api/v2/media",
@@ -262,24 +253,6 @@ def _ready(response) -> bool:
         return bool((response.json() or {}).get("url"))
     except ValueError:
         return False
-
-
-async def _read_image(client, source: str) -> tuple[bytes, str]:
-    from postbot.errors import Rejected, Retryable
-    from postbot.publishers.http import send
-    if source.startswith(("http://", "https://")):
-        try:
-            response = await send(client, "GET", source, what="image download")
-        except Retryable as exc:
-            raise Retryable(str(exc), sent=False) from None
-        if response.status_code != 200:
-            raise Rejected(f"image {source} answered {response.status_code}; fix the image: line", sent=False)
-        return response.content, source.rsplit("/", 1)[-1].split("?")[0] or "image"
-    try:
-        return Path(source).read_bytes(), Path(source).name
-    except OSError as exc:
-        raise Rejected(f"cannot read image {source} ({exc.strerror}); put the file back, then "
-                       f"`postbot retry`", sent=False) from None
 
 
 PUBLISHER = MastodonPublisher

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from postbot.models import Post, Published
 from postbot.publishers.base import Prepared, PublishContext, Publisher
+from postbot.publishers.media import is_remote
 
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
 _HOOK_PATH = re.compile(r"^/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+/?$")
@@ -43,9 +44,6 @@ FIXES = {
 def escape_mrkdwn(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-
-def is_remote(image: str) -> bool:
-    return image.startswith(("http://", "https://"))
 
 
 class SlackPublisher(Publisher):

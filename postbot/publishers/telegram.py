@@ -13,6 +13,7 @@ from typing import Any
 
 from postbot.models import Post, Published
 from postbot.publishers.base import Prepared, PublishContext, Publisher
+from postbot.publishers.media import image_source, is_remote, mime_type, not_found, read_local_image
 
 CAPTION_LIMIT = 1024
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
@@ -29,17 +30,11 @@ def visible_text(markup: str) -> str:
     return html.unescape(_TAG.sub("", markup))
 
 
-def is_remote(image: str) -> bool:
-    return image.startswith(("http://", "https://"))
-
-
 def image_path(post: Post) -> str:
-    """A local image is read relative to the post file, as its author sees it."""
-    image = post.image or ""
-    if not image or is_remote(image) or Path(image).is_absolute():
-        return image
-    beside = Path(post.source).resolve().parent / image
-    return str(beside) if beside.exists() else image
+    """A local image is read relative to the post file, as its author sees it; one that is not
+    there stays as written, so refuse() names it as the author wrote it."""
+    beside = image_source(post)
+    return beside if Path(beside).exists() else post.image or ""
 
 
 def message_link(chat: dict[str, Any], configured: str, message_id: int) -> str | None:
@@ -106,7 +101,7 @@ class TelegramPublisher(Publisher):
             return None
         path = Path(image_path(post))
         if not path.is_file():
-            return f"image {post.image!r} not found (read relative to {post.source}); fix the image: line"
+            return not_found(post)
         if path.stat().st_size > PHOTO_MAX_BYTES:
             return f"image {post.image!r} is over Telegram's 10 MB photo limit; use a smaller file"
         return None
@@ -147,7 +142,6 @@ class TelegramPublisher(Publisher):
                            f"makes an invalid URL; check both", sent=False) from None
 
     def _request_for(self, payload: dict[str, Any], chat: str) -> tuple[str, dict[str, Any]]:
-        from postbot.errors import Rejected
         wire_chat: int | str = int(chat) if _NUMERIC.match(chat) else chat
         if "photo" not in payload:
             body = {key: value for key, value in payload.items() if key != "chat_id"}
@@ -156,16 +150,13 @@ class TelegramPublisher(Publisher):
         fields = {key: value for key, value in payload.items() if key not in ("chat_id", "photo")}
         if is_remote(photo):
             return "sendPhoto", {"json": {"chat_id": wire_chat, "photo": photo, **fields}}
-        try:
-            data = Path(photo).read_bytes()
-        except OSError as exc:
-            raise Rejected(f"telegram: cannot read image {photo} ({exc.strerror}); put the file back, then "
-                           f"`postbot retry`", sent=False) from None
+        data = read_local_image(photo, "telegram")
         form = {"chat_id": str(wire_chat), **{k: str(v) for k, v in fields.items()}}
-        return "sendPhoto", {"data": form, "files": {"photo": (Path(photo).name, data, _mime(photo))}}
+        return "sendPhoto", {"data": form, "files": {"photo": (Path(photo).name, data, mime_type(photo))}}
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
         from postbot.errors import Rejected
+        from postbot.publishers.http import json_object
         problem = self.token_problem()
         if problem:
             raise Rejected(f"telegram: {problem}", sent=False)
@@ -174,7 +165,7 @@ class TelegramPublisher(Publisher):
             chat = self.chat_id()
             method, kwargs = self._request_for(payload, chat)
             response = await self._call(ctx.client, method, **kwargs)
-            body = _json(response)
+            body = json_object(response)
             if response.status_code == 200 and body.get("ok"):
                 message = body.get("result") or {}
                 message_id = message.get("message_id")
@@ -224,6 +215,7 @@ class TelegramPublisher(Publisher):
 
     async def check(self, client) -> str:
         from postbot.errors import ConfigError, PublishError
+        from postbot.publishers.http import json_object
         missing = self.missing_settings()
         if missing:
             raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
@@ -234,7 +226,7 @@ class TelegramPublisher(Publisher):
             response = await self._call(client, "getMe")
         except PublishError as exc:
             raise ConfigError(f"channel {self.channel.name}: {exc}") from None
-        body = _json(response)
+        body = json_object(response)
         if response.status_code == 200 and body.get("ok"):
             bot = body.get("result") or {}
             return f"bot @{bot.get('username', '?')} posting to {self.chat_id()}"
@@ -244,19 +236,6 @@ class TelegramPublisher(Publisher):
                               f"{description}; {self.fix_for(401, description)}")
         raise ConfigError(f"channel {self.channel.name}: telegram getMe answered {response.status_code} "
                           f"{description}")
-
-
-def _json(response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _mime(path: str) -> str:
-    import mimetypes
-    return mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
 PUBLISHER = TelegramPublisher

@@ -12,7 +12,7 @@ from typing import Any
 from postbot.errors import ConfigError
 from postbot.models import Published
 from postbot.publishers.base import PublishContext, Publisher
-from postbot.publishers.http import raise_for_status, send
+from postbot.publishers.http import json_object, raise_for_status, send
 
 SIGNATURE_HEADER = "X-Postbot-Signature"
 
@@ -48,15 +48,8 @@ class WebhookPublisher(Publisher):
                                        SIGNATURE_HEADER: sign(secret, body)})
         raise_for_status(response, platform=f"webhook {self.channel.name}", now=ctx.now(),
                          fix=f"check {self.channel.var('URL')} and {self.channel.var('SECRET')}")
-        remote_id, remote_url = ctx.key, None
-        try:
-            answer = response.json()
-            if isinstance(answer, dict):
-                remote_id = str(answer.get("id") or remote_id)
-                remote_url = answer.get("url")
-        except ValueError:
-            pass
-        return Published(remote_id=remote_id, remote_url=remote_url)
+        answer = json_object(response)
+        return Published(remote_id=str(answer.get("id") or ctx.key), remote_url=answer.get("url"))
 
     async def check(self, client) -> str:
         missing = self.missing_settings()

@@ -7,13 +7,13 @@ have landed is never sent again blindly (dedupes=False, recover() raises Ambiguo
 """
 from __future__ import annotations
 
-import mimetypes
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from postbot.models import Post, Published
 from postbot.publishers.base import Prepared, PublishContext, Publisher
+from postbot.publishers.media import image_source, is_remote, not_found, read_image
 
 DEFAULT_API = "https://api.x.com"
 OAUTH1_SETTINGS = ("API_KEY", "API_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
@@ -47,14 +47,6 @@ def oauth1_authorization(method: str, url: str, *, consumer_key: str, consumer_s
     else:
         _, headers, _ = client.sign(url, http_method=method)
     return headers["Authorization"]
-
-
-def image_source(post: Post) -> str:
-    """A local image is read relative to the post file; URLs are fetched when publishing."""
-    image = post.image or ""
-    if not image or image.startswith(("http://", "https://")) or Path(image).is_absolute():
-        return image
-    return str(Path(post.source).resolve().parent / image)
 
 
 class XPublisher(Publisher):
@@ -93,12 +85,12 @@ class XPublisher(Publisher):
         if post.image_alt and len(post.image_alt) > ALT_TEXT_MAX:
             return f"image_alt is {len(post.image_alt)} characters; X allows {ALT_TEXT_MAX}, shorten it"
         source = image_source(post)
-        if source.startswith(("http://", "https://")):
+        if is_remote(source):
             return None
         if Path(source).suffix.lower() not in IMAGE_TYPES:
             return f"image {post.image!r}: X takes JPG, PNG, GIF or WEBP images"
         if not Path(source).is_file():
-            return f"image {post.image!r} not found (read relative to {post.source}); fix the image: line"
+            return not_found(post)
         if Path(source).stat().st_size > IMAGE_MAX_BYTES:
             return f"image {post.image!r} is over X's 5 MB image limit; use a smaller file"
         return None
@@ -224,8 +216,7 @@ class XPublisher(Publisher):
         failure here leaves the post unsent (an unused upload expires by itself)."""
         from postbot.errors import Rejected, Retryable
         source = str(media.get("path_or_url") or "")
-        data, name = await _read_image(ctx.client, source)
-        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        data, name, mime = await read_image(ctx.client, source)
         try:
             response = await self._request(ctx.client, "POST", "/2/media/upload", what="x media upload",
                                            data={"media_category": "tweet_image"},
@@ -303,24 +294,6 @@ class XPublisher(Publisher):
                               f"({error_message(response)}); check {self.channel.var('API_URL')}")
         user = (response.json() or {}).get("data") or {}
         return f"@{user.get('username', '?')} ({self.auth_mode()})"
-
-
-async def _read_image(client, source: str) -> tuple[bytes, str]:
-    from postbot.errors import Rejected, Retryable
-    from postbot.publishers.http import send
-    if source.startswith(("http://", "https://")):
-        try:
-            response = await send(client, "GET", source, what="image download")
-        except Retryable as exc:
-            raise Retryable(str(exc), sent=False) from None
-        if response.status_code != 200:
-            raise Rejected(f"image {source} answered {response.status_code}; fix the image: line", sent=False)
-        return response.content, source.rsplit("/", 1)[-1].split("?")[0] or "image"
-    try:
-        return Path(source).read_bytes(), Path(source).name
-    except OSError as exc:
-        raise Rejected(f"cannot read image {source} ({exc.strerror}); put the file back, then "
-                       f"`postbot retry`", sent=False) from None
 
 
 PUBLISHER = XPublisher

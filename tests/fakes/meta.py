@@ -386,3 +386,15 @@ class InstagramFake(ContainerFake):
 
     def permalink(self, media_id: str) -> str:
         return f"https://www.instagram.com/p/D{media_id[-8:]}/"
+
+
+def sent_before_a_crash(fake: ContainerFake, payload: dict[str, str], token: str, *, publish: bool = True) -> str:
+    """What a daemon killed mid-publish had already done over HTTP: the container created and, unless
+    `publish` is false, published. Returns the container id."""
+    import httpx
+    created = httpx.post(f"{fake.api_url}/{fake.user_id}/{fake.create_edge}", data={**payload, "access_token": token})
+    container = created.json()["id"]
+    if publish:
+        httpx.post(f"{fake.api_url}/{fake.user_id}/{fake.publish_edge}",
+                   data={"creation_id": container, "access_token": token})
+    return container
