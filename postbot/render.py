@@ -31,6 +31,7 @@ def templates_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))  # type: ignore[union-attr]
 
 
+@lru_cache(maxsize=1024)
 def add_utm(url: str, platform: str, campaign: str) -> str:
     """Tag a link for analytics without touching parameters the link already has."""
     parts = urlsplit(url)
@@ -144,15 +145,14 @@ class _Fitting:
         post, platform = self.post, self.channel.platform
         utm = self.channel.utm and self.override.get("utm", True) is not False
         tag: Callable[[str], str] = (lambda url: add_utm(url, platform, post.slug)) if utm else (lambda url: url)
-        ctas = [CTA(c.label, tag(c.url)) for c in post.ctas]
-        if not self.rules.all_ctas:
-            ctas = ctas[:1]
+        every_cta = [CTA(c.label, tag(c.url)) for c in post.ctas]
+        ctas = every_cta if self.rules.all_ctas else every_cta[:1]
         # A title derived from the first sentence would only repeat the teaser.
         source = (self.override.get("teaser") or post.teaser or post.body or "").lstrip()
         title = None if post.title and source.startswith(post.title.rstrip(".…!? ")) else post.title
         return {
             "title": title, "url": tag(post.url) if post.url else None,
-            "ctas": ctas, "all_ctas": [CTA(c.label, tag(c.url)) for c in post.ctas],
+            "ctas": ctas, "all_ctas": every_cta,
             "tags": post.tags, "hashtags": " ".join(f"#{t}" for t in post.tags),
             "post": post, "channel": self.channel.name, "platform": platform,
             "link_in_bio": self.rules.link_in_bio, "limit": self.limit,

@@ -39,6 +39,8 @@ def graphemes(text: str) -> list[str]:
 
 
 def grapheme_len(text: str) -> int:
+    if text.isascii():
+        return len(text) - text.count("\r\n")  # in ASCII only CR LF joins into one cluster
     return len(graphemes(text))
 
 
@@ -355,9 +357,30 @@ def _x_char_weight(char: str, options: dict[str, Any]) -> int:
     return options["default_weight"]
 
 
+_X_LIGHT_CHARS = "[\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]"  # v3 ranges of weight 100
+
+
 def x_length(text: str) -> int:
-    """X's weighted length (twitter-text v3): limit 280."""
-    return x_parse(text)["weightedLength"]
+    """X's weighted length (twitter-text v3): limit 280. The same sum as x_parse, taken over runs of
+    plain text at once instead of character by character (the renderer measures often)."""
+    normalized = nfc(text)
+    tokens = {start: (end, 2300) for start, end, _ in _x_extract_urls(normalized)}
+    for start, end in emoji_spans(normalized):
+        tokens.setdefault(start, (end, 200))
+    light = re.compile(_X_LIGHT_CHARS)
+    weighted = position = 0
+    for start in sorted(tokens) + [len(normalized)]:
+        if start < position:
+            continue  # inside a URL or emoji already counted
+        run = normalized[position:start]
+        light_count = len(light.findall(run))
+        weighted += light_count * 100 + (len(run) - light_count) * 200
+        if start == len(normalized):
+            break
+        end, weight = tokens[start]
+        weighted += weight
+        position = end
+    return weighted // 100 if weighted % 100 == 0 else weighted / 100
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,6 +410,8 @@ def threads_length(text: str) -> int:
     counted as bytes, text-style pictographs too: over-counting only makes posts a little shorter.
     """
     has_emoji = _compile(_EMOJI_PART)
+    if has_emoji.search(text) is None:
+        return len(text)  # no emoji: every cluster counts its code points, so the sum is the length
     return sum(utf8_len(cluster) if has_emoji.search(cluster) else len(cluster) for cluster in graphemes(text))
 
 
@@ -528,7 +553,7 @@ def sentence_cuts(text: str) -> list[int]:
         if _inside(end, urls) or _inside(match.start(), urls):
             continue
         if match.group() == ".":
-            word = _compile(r"[\w.]+$").search(text, 0, match.start())
+            word = _compile(r"[\w.]+$").search(text, max(0, match.start() - 40), match.start())  # abbreviations are short
             if word and (word.group().lower() in _ABBREVIATIONS or _compile(_INITIALS).fullmatch(word.group())):
                 continue
         if end > 0 and (not cuts or cuts[-1] != end):
@@ -539,7 +564,6 @@ def sentence_cuts(text: str) -> list[int]:
 _NO_SPACE_SCRIPT = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\u30fc\u3005]"
 
 
-@cache
 @cache
 def _budoux_parser(language: str):
     import budoux
