@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 from postbot.errors import StoreError
 from postbot.runner import Runner

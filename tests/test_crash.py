@@ -6,7 +6,6 @@ import signal
 import uuid
 from datetime import datetime, timezone
 
-import pytest
 
 from postbot.models import State
 from postbot.store import open_store
