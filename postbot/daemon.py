@@ -45,7 +45,7 @@ class Daemon:
 
     def _arm(self, scheduler) -> None:
         now = self.runner.clock()
-        upcoming = self.store.next_run_at()
+        upcoming = self.store.next_run_at(now)
         target = now + SAFETY_TICK
         if upcoming is not None and upcoming < target:
             target = max(upcoming, now)

@@ -142,7 +142,7 @@ async def status(settings, store, now: datetime, offline: bool = False) -> dict[
         if client is not None:
             await client.aclose()
     counts = store.counts()
-    upcoming = store.next_run_at()
+    upcoming = store.next_run_at(now)
     failed = store.list(State.FAILED, limit=10)
     unknown = store.list(State.UNKNOWN, limit=100)
     return {
@@ -178,7 +178,7 @@ def status_text(data: dict[str, Any]) -> str:
 def dry_run_text(store, settings, now: datetime) -> str:
     due = [d for d in store.list(State.SCHEDULED) if (d.next_attempt_at or d.due_at) <= now]
     if not due:
-        upcoming = store.next_run_at()
+        upcoming = store.next_run_at(now)
         return f"nothing due now; next at {local(upcoming, settings)}" if upcoming else "nothing queued"
     lines = [f"{len(due)} due now; would send:"]
     for d in due:

@@ -424,16 +424,16 @@ def test_get_list_and_counts(store):
 
 
 def test_next_run_at_counts_holds(store):
-    assert store.next_run_at() is None
+    assert store.next_run_at(NOW) is None
     queue(store, "a", NOW + timedelta(minutes=10))
     queue(store, "b", NOW + timedelta(minutes=20))
-    assert store.next_run_at() == NOW + timedelta(minutes=10)
+    assert store.next_run_at(NOW) == NOW + timedelta(minutes=10)
     store.hold_channel("a", NOW + timedelta(minutes=30), "rate limited")
-    assert store.next_run_at() == NOW + timedelta(minutes=20)
+    assert store.next_run_at(NOW) == NOW + timedelta(minutes=20)
     store.hold_channel("b", NOW + timedelta(minutes=5), "over already")
-    assert store.next_run_at() == NOW + timedelta(minutes=20)
+    assert store.next_run_at(NOW) == NOW + timedelta(minutes=20)
     store.hold_channel("b", NOW + timedelta(minutes=40), "longer")
-    assert store.next_run_at() == NOW + timedelta(minutes=30)
+    assert store.next_run_at(NOW) == NOW + timedelta(minutes=30)
 
 
 def test_taken_slots_are_live_deliveries_after_a_moment(store):

@@ -87,16 +87,13 @@ class SQLStore:
                                     "VALUES (?, ?, ?, ?, ?) RETURNING id",
                                (slug, title, source, json.dumps(snapshot), ms(now))).fetchone()
             post_id = row[0]
-            ids = []
-            for item in deliveries:
-                due = ms(item["due_at"])
-                got = self.execute(cur, "INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, "
-                                        "state, idempotency_key, parts, updated_at) VALUES "
-                                        "(?, ?, ?, ?, ?, 'scheduled', ?, ?, ?) RETURNING id",
-                                   (post_id, item["channel"], item["platform"], due, due,
-                                    item["idempotency_key"], json.dumps(item["parts"]), ms(now))).fetchone()
-                ids.append(got[0])
-        return [self.get(i) for i in ids]
+            cur.executemany(self.q("INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, state, "
+                                   "idempotency_key, parts, updated_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?, ?)"),
+                            [(post_id, item["channel"], item["platform"], ms(item["due_at"]), ms(item["due_at"]),
+                              item["idempotency_key"], json.dumps(item["parts"]), ms(now)) for item in deliveries])
+            rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.post_id = ? ORDER BY d.id",
+                                (post_id,)).fetchall()
+        return [self._delivery(r) for r in rows]
 
     def add_many(self, rows: list[tuple[int, str, str, datetime, str, list]], now: datetime) -> None:
         """Bulk insert deliveries for existing posts: (post_id, channel, platform, due_at, key, parts)."""
@@ -279,13 +276,23 @@ class SQLStore:
             rows = self.execute(cur, "SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall()
         return {state: count for state, count in rows}
 
-    def next_run_at(self) -> datetime | None:
-        """When the next scheduled delivery may go, holds included."""
+    def next_run_at(self, now: datetime | None = None) -> datetime | None:
+        """When the next scheduled delivery may go: the earliest on a channel that is not held, or
+        the end of the earliest hold. Both read an index, so a daemon can ask on every wake."""
+        now_ms = ms(now or datetime.now(UTC))
         with self.transaction() as cur:
-            row = self.execute(cur, "SELECT MIN(CASE WHEN h.until_at > d.run_at THEN h.until_at ELSE d.run_at END) "
-                                    "FROM deliveries d LEFT JOIN channel_holds h ON h.channel = d.channel "
-                                    "WHERE d.state = 'scheduled'").fetchone()
-        return from_ms(row[0]) if row and row[0] is not None else None
+            free = self.execute(cur, "SELECT MIN(run_at) FROM deliveries WHERE state = 'scheduled' AND channel "
+                                     "NOT IN (SELECT channel FROM channel_holds WHERE until_at > ?)",
+                                (now_ms,)).fetchone()[0]
+            candidates = [free] if free is not None else []
+            # Held channels are few: each one's earliest delivery goes when its hold ends.
+            for channel, until in self.execute(cur, "SELECT channel, until_at FROM channel_holds WHERE until_at > ?",
+                                               (now_ms,)).fetchall():
+                first = self.execute(cur, "SELECT MIN(run_at) FROM deliveries WHERE channel = ? "
+                                          "AND state = 'scheduled'", (channel,)).fetchone()[0]
+                if first is not None:
+                    candidates.append(max(first, until))
+        return from_ms(min(candidates)) if candidates else None
 
     def taken_slots(self, channel: str, after: datetime) -> set[datetime]:
         with self.transaction() as cur:
