@@ -105,7 +105,7 @@ def _logging(debug: bool, verbose: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)   # its lines carry URLs, which may hold tokens
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)   # "skipped: already running" is by design
 
 
 def _store(settings):
