@@ -50,7 +50,7 @@ class Row:
         else:
             off = self.value / self.target if self.target else 0
         gap = abs(self.value - self.target)
-        text = f"MISSED by {fmt(gap, self.unit)} ({off:.1f}x)" if off else f"MISSED by {fmt(gap, self.unit)}"
+        text = f"MISSED by {fmt(gap, self.unit)} ({off:.2f}x)" if off else f"MISSED by {fmt(gap, self.unit)}"
         return text + (f": {self.why}" if self.why else "")
 
     def to_json(self) -> dict[str, Any]:

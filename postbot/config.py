@@ -30,11 +30,18 @@ class Settings:
     channels_explicit: bool = False
 
     def channel(self, name: str) -> Channel:
-        for channel in self.channels:
-            if channel.name == name:
-                return channel
+        found = self._by_name().get(name)
+        if found is not None:
+            return found
         known = ", ".join(c.name for c in self.channels)
         raise ConfigError(f"unknown channel {name!r}; POSTBOT_CHANNELS defines: {known}")
+
+    def _by_name(self) -> dict[str, Channel]:
+        cache = self.__dict__.get("_channel_index")
+        if cache is None:
+            cache = {c.name: c for c in self.channels}
+            object.__setattr__(self, "_channel_index", cache)   # frozen dataclass: a derived cache only
+        return cache
 
     def zone(self):
         from zoneinfo import ZoneInfo

@@ -34,6 +34,10 @@ class Daemon:
         self.runner.stopping = True
         self.wake.set()
 
+    async def _wake(self) -> None:
+        # A coroutine, so APScheduler runs it on the event loop: asyncio.Event is not thread-safe.
+        self.wake.set()
+
     async def _watch(self) -> None:
         try:
             token = self.store.change_token()
@@ -49,7 +53,7 @@ class Daemon:
         target = now + SAFETY_TICK
         if upcoming is not None and upcoming < target:
             target = max(upcoming, now)
-        scheduler.add_job(self.wake.set, "date", run_date=target, id="wake", replace_existing=True,
+        scheduler.add_job(self._wake, "date", run_date=target, id="wake", replace_existing=True,
                           misfire_grace_time=None, coalesce=True, max_instances=1)
 
     async def serve(self) -> None:
@@ -76,7 +80,7 @@ class Daemon:
                 except StoreError as exc:
                     # The database is away (restart, network): keep what is in flight, try again soon.
                     log.error("store unavailable, retrying in %ss: %s", STORE_RETRY.seconds, exc)
-                    scheduler.add_job(self.wake.set, "date", run_date=self.runner.clock() + STORE_RETRY,
+                    scheduler.add_job(self._wake, "date", run_date=self.runner.clock() + STORE_RETRY,
                                       id="wake", replace_existing=True, misfire_grace_time=None)
                 await self.wake.wait()
             await self.runner.drain()

@@ -128,9 +128,12 @@ class SQLStore:
         return [self._delivery(r) for r in found]
 
     def _claim_select(self) -> str:
+        # NOT EXISTS reads the (channel, state) index per candidate; NOT IN would list every
+        # publishing row first, and planners may turn that into a scan.
         return ("SELECT id, channel FROM deliveries WHERE state = 'scheduled' AND run_at <= ? "
                 "AND channel NOT IN (SELECT channel FROM channel_holds WHERE until_at > ?) "
-                "AND channel NOT IN (SELECT channel FROM deliveries WHERE state = 'publishing') "
+                "AND NOT EXISTS (SELECT 1 FROM deliveries busy WHERE busy.channel = deliveries.channel "
+                "AND busy.state = 'publishing') "
                 "ORDER BY run_at, id LIMIT ?")
 
     def reclaim(self, now: datetime, *, worker: str, lease_seconds: int,
