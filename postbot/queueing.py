@@ -9,7 +9,7 @@ from pathlib import Path
 from postbot.config import Settings
 from postbot.errors import ConfigError, UsageError
 from postbot.models import Channel, Delivery, Post, Render
-from postbot.publishers import publisher_class
+from postbot.publishers import make_publisher
 from postbot.publishers.base import Publisher
 from postbot.render import Renderer
 from postbot.scheduling import next_free_slot, parse_slots, parse_when
@@ -17,14 +17,7 @@ from postbot.scheduling import next_free_slot, parse_slots, parse_when
 
 def rules_for(channels: list[Channel], store=None) -> dict[str, Publisher]:
     """The rules object per channel, remembering per-channel state (e.g. instance limits) in the store."""
-    from postbot.publishers.base import ChannelState, MemoryState
-    rules = {}
-    for channel in channels:
-        state = (ChannelState(lambda key, c=channel.name: store.state_get(c, key),
-                              lambda key, value, c=channel.name: store.state_set(c, key, value))
-                 if store is not None else MemoryState())
-        rules[channel.name] = publisher_class(channel.platform)(channel, state)
-    return rules
+    return {channel.name: make_publisher(channel, rules=True, store=store) for channel in channels}
 
 
 def load_limits(rules: dict[str, Publisher], channels: list[Channel]) -> list[str]:
@@ -89,7 +82,7 @@ def plan(post: Post, channels: list[Channel], settings: Settings, *, at: str | N
     when_text, what = (at, "--at") if at else (post.publish_at, f"{post.source}: publish_at")
     fixed = parse_when(when_text, now, zone, what=what) if when_text else None
     for channel in channels:
-        sender = publisher_class(channel.kind)(channel)
+        sender = make_publisher(channel, store=store, settings=settings)
         missing = sender.missing_settings()
         if missing:
             problems.append(f"channel {channel.name}: set {', '.join(missing)} (see .env.example)")

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from postbot import text as textlib
 from postbot.errors import RenderError
 from postbot.models import CTA, Channel, Part, Post, Render
-from postbot.publishers import publisher_class
+from postbot.publishers import make_publisher
 from postbot.publishers.base import Prepared, Publisher
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -127,7 +127,7 @@ class Renderer:
             raise RenderError(f"{exc.filename or name}:{exc.lineno}: template error: {exc.message}") from None
 
     def render(self, post: Post, channel: Channel, rules: Publisher | None = None) -> Render:
-        rules = rules or publisher_class(channel.platform)(channel)
+        rules = rules or make_publisher(channel, rules=True)
         return _Fitting(self, post, channel, rules).run()
 
 
@@ -263,8 +263,9 @@ class _Fitting:
         if not self.post.ctas or self.override.get("text"):
             return
         first = self.context["ctas"][0]
-        wanted = first.label if self.rules.link_in_bio else first.url
-        if wanted not in prepared.links and first.label not in prepared.text and wanted not in prepared.text:
+        # The link is what must survive (a label alone leads nowhere); on Instagram, the label.
+        carried = (first.label in prepared.text) if self.rules.link_in_bio else (first.url in prepared.links)
+        if not carried:
             raise RenderError(f"template for channel {self.channel.name} drops the first CTA "
                               f"({first.label}); every render must carry it", channel=self.channel.name)
 
@@ -273,7 +274,7 @@ class _Fitting:
         """Split the body at sentence ends into numbered parts; the last carries the template's CTAs."""
         max_parts = max_parts or self.rules.thread_max_parts
         source = self.source()
-        sentences = [i for i in textlib.sentence_cuts(source)] or [len(source)]
+        sentences = list(sentence_cuts(source)) or [len(source)]
         if sentences[-1] != len(source):
             sentences.append(len(source))
         for count_guess in range(2, max_parts + 1):
@@ -289,6 +290,7 @@ class _Fitting:
                 return self.finish(chunks[0], result, truncated=False)
             self.overflow()
         parts: list[Part] = []
+        prepared_parts: list[Prepared] = []
         for index, chunk in enumerate(chunks, start=1):
             marker = f"{index}/{total}"
             if index < total:
@@ -301,11 +303,11 @@ class _Fitting:
                 prepared, length, _ = result
                 self.check_first_cta(prepared)
             parts.append(Part(prepared.text, length, self.rules.build_payload(prepared, self.post)))
-        head = parts[0]
-        render = self.finish(chunks[0], (self.rules.prepare(head.text), head.length, []),
-                             truncated=False, parts=parts)
-        render.links = sorted({link for part in parts for link in self.rules.prepare(part.text).links},
-                              key=lambda l: [p.text.find(l) for p in parts])
+            prepared_parts.append(prepared)
+        # The head is what was prepared, not its text prepared again: that would escape twice or
+        # lose Bluesky's full link URIs behind the shortened ones.
+        render = self.finish(chunks[0], (prepared_parts[0], parts[0].length, []), truncated=False, parts=parts)
+        render.links = list(dict.fromkeys(link for prepared in prepared_parts for link in prepared.links))
         return render
 
     def pack(self, source: str, ends: list[int], count: int, allow_cut: bool = False) -> list[str] | None:

@@ -24,8 +24,8 @@ from typing import Any, Callable
 from postbot.config import Settings
 from postbot.errors import (Ambiguous, AuthExpired, PublishError, RateLimited, Rejected, Retryable)
 from postbot.models import Attempt, Channel, Delivery, Published, State
-from postbot.publishers import publisher_class
-from postbot.publishers.base import ChannelState, PublishContext, Publisher
+from postbot.publishers import make_publisher
+from postbot.publishers.base import PublishContext, Publisher
 from postbot.scheduling import describe_delta
 
 log = logging.getLogger("postbot.runner")
@@ -111,10 +111,7 @@ class Runner:
 
     def publisher(self, channel: Channel) -> Publisher:
         if channel.name not in self._publishers:
-            state = ChannelState(lambda key, c=channel.name: self.store.state_get(c, key),
-                                 lambda key, value, c=channel.name: self.store.state_set(c, key, value))
-            cls = publisher_class(channel.kind)
-            self._publishers[channel.name] = cls(channel, state, **_extra_args(cls, self.settings))
+            self._publishers[channel.name] = make_publisher(channel, store=self.store, settings=self.settings)
         return self._publishers[channel.name]
 
     async def close(self) -> None:
@@ -358,8 +355,3 @@ def _unknown_message(delivery: Delivery, exc: Exception) -> str:
     return (f"may or may not have been published ({exc}); check {delivery.channel} and then run "
             f"`postbot retry {delivery.id}` to send it or `postbot cancel {delivery.id}`")
 
-
-def _extra_args(cls: type[Publisher], settings: Settings) -> dict[str, Any]:
-    """Publishers that need global settings declare them by name (e.g. the outbox folder)."""
-    wanted = getattr(cls, "needs_settings", ())
-    return {"settings": settings} if wanted else {}

@@ -107,7 +107,7 @@ def delivery_preview_text(data: dict[str, Any]) -> str:
 
 async def status(settings, store, now: datetime, offline: bool = False) -> dict[str, Any]:
     import asyncio
-    from postbot.publishers import publisher_class
+    from postbot.publishers import make_publisher
     channels = []
     checks = []
     client = None
@@ -116,12 +116,7 @@ async def status(settings, store, now: datetime, offline: bool = False) -> dict[
         client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
     try:
         for channel in settings.channels:
-            from postbot.publishers.base import ChannelState
-            state = ChannelState(lambda key, c=channel.name: store.state_get(c, key),
-                                 lambda key, value, c=channel.name: store.state_set(c, key, value))
-            cls = publisher_class(channel.kind)
-            kwargs = {"settings": settings} if getattr(cls, "needs_settings", False) else {}
-            publisher = cls(channel, state, **kwargs)
+            publisher = make_publisher(channel, store=store, settings=settings)
             entry = {"name": channel.name, "kind": channel.kind, "platform": channel.platform,
                      "ready": True, "detail": "", "warnings": []}
             missing = publisher.missing_settings()

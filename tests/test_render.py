@@ -170,3 +170,20 @@ def test_any_post_fits_or_fails_with_a_clear_error(body, label, platform, tags):
 def _reprepared(rules, render):
     from postbot.publishers.base import Prepared
     return Prepared(render.text, render.links)
+
+
+def test_a_template_that_drops_the_first_cta_link_is_refused(tmp_path):
+    (tmp_path / "x.j2").write_text("{{ teaser }}\n\n{{ ctas[0].label }}")     # the label, but no link
+    with pytest.raises(RenderError, match="drops the first CTA"):
+        Renderer(tmp_path).render(post(), channel("x"))
+
+
+def test_a_bluesky_thread_keeps_full_links_in_its_facets_and_links():
+    body = "Read the research at https://example.com/studies/hip-thrust-emg-2024 before you decide. " + SENTENCES
+    render = RENDERER.render(post(body=body, thread=4), channel("bluesky"))
+    assert len(render.parts) == 4
+    assert render.payload == render.parts[0].payload
+    assert "https://example.com/studies/hip-thrust-emg-2024" in render.links
+    assert any(link.startswith("https://example.com/pt") for link in render.links)
+    uris = [f["features"][0].get("uri") for f in render.payload.get("facets", [])]
+    assert "https://example.com/studies/hip-thrust-emg-2024" in uris

@@ -25,3 +25,14 @@ def publisher_class(kind: str) -> type["Publisher"]:
         raise ConfigError(f"unknown platform {kind!r}; choose one of {', '.join(KINDS)}")
     module = importlib.import_module(f"postbot.publishers.{_MODULES[kind]}")
     return module.PUBLISHER
+
+
+def make_publisher(channel, *, rules: bool = False, store=None, settings=None) -> "Publisher":
+    """The one way to build a publisher: the sender for `channel.kind`, or with rules=True the text
+    rules of `channel.platform` (they differ for outbox and webhook channels). With a store, its
+    per-channel memory (sessions, instance limits, a broken webhook) is the store's."""
+    from postbot.publishers.base import ChannelState, MemoryState
+    cls = publisher_class(channel.platform if rules else channel.kind)
+    state = ChannelState.of(store, channel.name) if store is not None else MemoryState()
+    extra = {"settings": settings} if getattr(cls, "needs_settings", False) else {}
+    return cls(channel, state, **extra)

@@ -35,6 +35,12 @@ class ChannelState:
     def __init__(self, getter: Callable[[str], Any], setter: Callable[[str, Any], None]):
         self._get, self._set = getter, setter
 
+    @classmethod
+    def of(cls, store, channel: str) -> "ChannelState":
+        """The store's memory for one channel."""
+        return cls(lambda key: store.state_get(channel, key),
+                   lambda key, value: store.state_set(channel, key, value))
+
     def get(self, key: str, default: Any = None) -> Any:
         value = self._get(key)
         return default if value is None else value
