@@ -137,7 +137,7 @@ def _dispatch(args) -> int:
 
 # ---- commands --------------------------------------------------------------------------------
 def cmd_preview(args, settings) -> int:
-    from postbot import views
+    from postbot import output
     target = args.target
     if target.isdigit() and not Path(target).exists():
         store = _store(settings)
@@ -145,11 +145,11 @@ def cmd_preview(args, settings) -> int:
         if delivery is None:
             from postbot.errors import UsageError
             raise UsageError(f"no delivery with id {target}; see `postbot list`")
-        data = views.delivery_preview(delivery, store.post_snapshot(delivery.post_id))
+        data = output.delivery_preview(delivery, store.post_snapshot(delivery.post_id))
         if args.json:
             _print_json(data)
         else:
-            _out(views.delivery_preview_text(data))
+            _out(output.delivery_preview_text(data))
         return 0
     from postbot.posts import load_post
     from postbot.queueing import load_limits, rules_for, select_channels
@@ -159,23 +159,23 @@ def cmd_preview(args, settings) -> int:
     renderer = Renderer(settings.templates_dir)
     rules = rules_for(channels)
     limit_warnings = load_limits(rules, channels)
-    renders, failures = views.render_channels(post, channels, renderer, rules)
-    data = views.preview_json(post, renders)
+    renders, failures = output.render_channels(post, channels, renderer, rules)
+    data = output.preview_json(post, renders)
     data["post"]["warnings"].extend(limit_warnings)
     if args.html:
-        from postbot.html_preview import write_html
+        from postbot.output_html import write_html
         write_html(post, renders, Path(args.html))
     if args.json:
         _print_json(data)
     else:
-        _out(views.preview_text(data, settings))
+        _out(output.preview_text(data, settings))
     for failure in failures:
         _out(f"postbot: error: {failure}", err=True)
     return 2 if failures else 0
 
 
 def cmd_queue(args, settings) -> int:
-    from postbot import views
+    from postbot import output
     from postbot.posts import load_post
     from postbot.queueing import plan, queue, select_channels
     post = load_post(args.path, repair=args.repair)
@@ -188,24 +188,24 @@ def cmd_queue(args, settings) -> int:
     else:
         for warning in post.warnings:
             _out(f"warning: {warning}", err=True)
-        _out(views.deliveries_table(deliveries, settings))
+        _out(output.deliveries_table(deliveries, settings))
     return 0
 
 
 def cmd_list(args, settings) -> int:
-    from postbot import views
+    from postbot import output
     from postbot.models import State
     store = _store(settings)
     deliveries = store.list(State(args.state) if args.state else None)
     if args.json:
         _print_json([d.to_json() for d in deliveries])
     else:
-        _out(views.deliveries_table(deliveries, settings))
+        _out(output.deliveries_table(deliveries, settings))
     return 0
 
 
 def cmd_show(args, settings) -> int:
-    from postbot import views
+    from postbot import output
     from postbot.errors import UsageError
     store = _store(settings)
     delivery = store.get(args.id)
@@ -216,16 +216,16 @@ def cmd_show(args, settings) -> int:
     if args.json:
         _print_json(data)
     else:
-        _out(views.delivery_text(data, settings))
+        _out(output.delivery_text(data, settings))
     return 0
 
 
 def _changed(args, settings, delivery) -> int:
-    from postbot import views
+    from postbot import output
     if args.json:
         _print_json(delivery.to_json())
     else:
-        _out(views.deliveries_table([delivery], settings))
+        _out(output.deliveries_table([delivery], settings))
     return 0
 
 
@@ -238,7 +238,7 @@ def cmd_retry(args, settings) -> int:
 
 
 def cmd_reschedule(args, settings) -> int:
-    from postbot.scheduling import parse_when
+    from postbot.times import parse_when
     now = _now()
     when = parse_when(args.at, now, settings.zone())
     if when is None:
@@ -249,13 +249,13 @@ def cmd_reschedule(args, settings) -> int:
 
 def cmd_status(args, settings) -> int:
     import asyncio
-    from postbot import views
+    from postbot import output
     store = _store(settings)
-    data = asyncio.run(views.status(settings, store, _now(), offline=args.offline))
+    data = asyncio.run(output.status(settings, store, _now(), offline=args.offline))
     if args.json:
         _print_json(data)
     else:
-        _out(views.status_text(data))
+        _out(output.status_text(data))
     return 0 if all(c["ready"] for c in data["channels"]) else 1
 
 
@@ -265,10 +265,10 @@ def cmd_run(args, settings) -> int:
     # Until the daemon installs its own handlers, a stop request simply ends the start-up cleanly.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sys.exit(0))
-    from postbot import views
+    from postbot import output
     store = _store(settings)
     if args.dry_run:
-        _out(views.dry_run_text(store, settings, _now()))
+        _out(output.dry_run_text(store, settings, _now()))
         return 0
     from postbot.runner import Runner
     runner = Runner(store, settings)

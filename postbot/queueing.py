@@ -12,7 +12,7 @@ from postbot.models import Channel, Delivery, Post, Render
 from postbot.publishers import make_publisher
 from postbot.publishers.base import Publisher
 from postbot.render import Renderer
-from postbot.scheduling import next_free_slot, parse_slots, parse_when
+from postbot.times import next_free_slot, parse_slots, parse_when
 
 
 def rules_for(channels: list[Channel], store=None) -> dict[str, Publisher]:

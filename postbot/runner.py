@@ -26,7 +26,7 @@ from postbot.errors import (Ambiguous, AuthExpired, PublishError, RateLimited, R
 from postbot.models import Attempt, Channel, Delivery, Published, State
 from postbot.publishers import make_publisher
 from postbot.publishers.base import PublishContext, Publisher
-from postbot.scheduling import describe_delta
+from postbot.times import describe_delta
 
 log = logging.getLogger("postbot.runner")
 POOL_SIZE = 8      # connections per httpx pool

@@ -180,7 +180,7 @@ def test_rate_limit_holds_the_channel(tmp_path, fake):
 
 
 def test_deleted_webhook_fails_and_status_says_so(tmp_path, fake):
-    from postbot import views
+    from postbot import output
     settings = settings_for(env(fake))
     store, delivery, _ = queue_seed(tmp_path, settings)
     fake.delete_webhook()
@@ -188,7 +188,7 @@ def test_deleted_webhook_fails_and_status_says_so(tmp_path, fake):
     failed = store.get(delivery.id)
     assert failed.state is State.FAILED and "webhook was deleted" in failed.error
     assert WEBHOOK_TOKEN not in failed.error
-    status = asyncio.run(views.status(settings, store, NOW, offline=True))
+    status = asyncio.run(output.status(settings, store, NOW, offline=True))
     [channel] = status["channels"]
     assert channel["ready"] is False and "deleted" in channel["detail"]
 

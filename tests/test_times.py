@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from postbot.errors import UsageError
-from postbot.scheduling import next_free_slot, parse_slots, parse_when, slot_times
+from postbot.times import next_free_slot, parse_slots, parse_when, slot_times
 
 UTC = timezone.utc
 LONDON, NEW_YORK = ZoneInfo("Europe/London"), ZoneInfo("America/New_York")

@@ -3,7 +3,7 @@
 Two formats:
 
 * Markdown (`.md`, `.markdown`) with optional YAML front matter between `---` lines. The body
-  becomes plain-text paragraphs separated by blank lines (postbot/markdown_text.py).
+  becomes plain-text paragraphs separated by blank lines (postbot/posts/markdown.py).
 * A plain-text article like the real input this project started from (`.txt` or no extension):
   an optional leading date line (DD/MM/YYYY), one paragraph per line (or blank-line separated
   paragraphs, whose lines are then joined), and calls to action at the end, either
@@ -572,7 +572,7 @@ class _PostFile:
     # ---- bodies --------------------------------------------------------------------
     def markdown_body(self, source: str, first_line: int, ctas: list[CTA]) -> tuple[str, str | None]:
         """Plain-text paragraphs, and the text of a leading level-1 heading (used as the title)."""
-        from postbot.markdown_text import MarkdownText
+        from postbot.posts.markdown import MarkdownText
 
         blocks, heading = MarkdownText({c.url for c in ctas}, self.warn, first_line).convert(source)
         return "\n\n".join(blocks), heading

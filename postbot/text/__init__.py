@@ -68,7 +68,7 @@ def _utf8_offsets(text: str) -> list[int]:
 # Top-level domains
 
 def _x_tlds() -> tuple[list[str], list[str]]:
-    from postbot.x_tlds import COUNTRY_TLDS, GENERIC_TLDS
+    from postbot.text.x_tlds import COUNTRY_TLDS, GENERIC_TLDS
 
     return GENERIC_TLDS.split(), COUNTRY_TLDS.split()
 

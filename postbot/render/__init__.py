@@ -19,7 +19,7 @@ from postbot.models import CTA, Channel, Part, Post, Render
 from postbot.publishers import make_publisher
 from postbot.publishers.base import Prepared, Publisher
 
-PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+PACKAGE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 def templates_dir() -> Path:
