@@ -14,8 +14,14 @@
         └── Ambiguous       the request may or may not have landed; only a
                             deduplicating platform or a lookup may resolve it
 
-Every PublishError carries `sent`: whether any byte of the request may have
-reached the platform. Retrying something that was never sent is always safe.
+Every PublishError carries `sent`: whether the post may have reached the platform
+and been taken. False when no byte left this machine, or when the platform's own
+answer says it took nothing (a 429, a refusal before the post request). Retrying
+something that was not sent is always safe.
+
+A ConfigError from a sender means a setting is missing or malformed; senders check
+settings before their first request, so nothing was sent. The runner records it as
+a permanent failure naming the setting (fix it, then `postbot retry`).
 """
 from __future__ import annotations
 
@@ -69,9 +75,11 @@ class Retryable(PublishError):
 
 
 class RateLimited(PublishError):
-    def __init__(self, message: str, *, until: datetime, status: int | None = 429):
+    """The platform answered "not now": it took nothing, so by default nothing was sent."""
+
+    def __init__(self, message: str, *, until: datetime, status: int | None = 429, sent: bool = False):
         self.until = until
-        super().__init__(message, status=status, sent=True)
+        super().__init__(message, status=status, sent=sent)
 
 
 class AuthExpired(PublishError):
@@ -84,3 +92,10 @@ class Rejected(PublishError):
 
 class Ambiguous(PublishError):
     pass
+
+
+def unsent(error: PublishError) -> PublishError:
+    """`error`, marked as not sent (it came from a step before the post itself, such as an upload or
+    a token refresh). The same object: its type, `status`, `after` and `until` stay as they were."""
+    error.sent = False
+    return error

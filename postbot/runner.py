@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from postbot.config import Settings
-from postbot.errors import (Ambiguous, AuthExpired, PublishError, RateLimited, Rejected, Retryable)
+from postbot.errors import Ambiguous, AuthExpired, ConfigError, PublishError, RateLimited, Rejected, Retryable
 from postbot.models import Attempt, Channel, Delivery, Published, State
 from postbot.publishers import make_publisher
 from postbot.publishers.base import PublishContext, Publisher
@@ -241,6 +241,13 @@ class Runner:
             except PublishError as exc:
                 self._after_error(delivery, publisher, exc, progress)
                 return
+            except ConfigError as exc:
+                # Senders check their settings before any request: nothing of this part was sent.
+                self._clear_sending(delivery, progress)
+                self._finish(delivery, State.FAILED, error=_config_message(delivery, exc, len(done)),
+                             attempt=Attempt(delivery.id, self.clock(), None, str(exc),
+                                             progress.get("latency_ms"), "failed"))
+                return
             if published is None:
                 return
             done.append({"remote_id": published.remote_id, "remote_url": published.remote_url,
@@ -287,6 +294,11 @@ class Runner:
         attempt = Attempt(delivery.id, now, exc.status, message, progress.get("latency_ms"), "")
         if isinstance(exc, RateLimited):
             self.store.hold_channel(delivery.channel, exc.until, message)
+            if exc.sent and not publisher.dedupes:
+                # A limit reported after the request may have been taken (rare): never resend blindly.
+                attempt.outcome = "unknown"
+                self._finish(delivery, State.UNKNOWN, error=_unknown_message(delivery, exc), attempt=attempt)
+                return
             self._clear_sending(delivery, progress)
             attempt.outcome = "rate_limited"
             self.store.requeue(delivery.id, worker=self.worker, run_at=exc.until, now=now,
@@ -349,6 +361,12 @@ class _LostClaim(Exception):
 def _published(entry: dict[str, Any]) -> Published:
     extra = {k: v for k, v in entry.items() if k not in ("remote_id", "remote_url")}
     return Published(entry["remote_id"], entry.get("remote_url"), extra)
+
+
+def _config_message(delivery: Delivery, exc: ConfigError, published_parts: int) -> str:
+    kept = (f"; the {published_parts} part(s) already published stay published and are not sent again"
+            if published_parts else "")
+    return (f"not sent: {exc}{kept}; fix the setting, then `postbot retry {delivery.id}`")
 
 
 def _unknown_message(delivery: Delivery, exc: Exception) -> str:

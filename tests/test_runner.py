@@ -161,3 +161,54 @@ def test_channel_removed_from_settings_fails_with_a_fix(tmp_path, receiver):
     run_once(store, settings_for(env_for(receiver.hook_url)), clock)
     failed = store.get(delivery.id)
     assert failed.state is State.FAILED and "no longer configured" in failed.error
+
+
+# ---- the error path: what was not sent is never reported as an internal error ---------------------------------
+def test_a_setting_removed_after_queueing_fails_naming_it_and_nothing_is_sent(tmp_path, receiver):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add(store)
+    env = env_for(receiver.hook_url)
+    del env["HOOKS_SECRET"]
+    run_once(store, settings_for(env), clock)
+    failed = store.get(delivery.id)
+    assert failed.state is State.FAILED, (failed.state, failed.error)
+    assert "HOOKS_SECRET" in failed.error and f"postbot retry {delivery.id}" in failed.error
+    assert "internal error" not in failed.error
+    assert receiver.requests == []
+    assert [a.outcome for a in store.attempts(delivery.id)] == ["failed"]
+    store.retry(delivery.id, clock())                       # the fix, then a retry, publishes it once
+    assert run_once(store, settings_for(env_for(receiver.hook_url)), clock) == 1
+    assert receiver.keys_seen[delivery.idempotency_key] == 1
+
+
+def test_a_setting_missing_mid_thread_keeps_the_published_parts(tmp_path, receiver):
+    """Part 1 goes out; the setting is gone before part 2: failed, and a retry sends only part 2."""
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add_delivery(store, "hooks", [part("one", {"text": "one"}), part("two", {"text": "two"})],
+                            platform="generic")
+    env = env_for(receiver.hook_url)
+    store.claim_due(NOW, worker=DEAD_WORKER, lease_seconds=60)     # a daemon died after part 1
+    assert store.save_progress(delivery.id, worker=DEAD_WORKER,
+                               progress={"done": [{"remote_id": "r1", "remote_url": None}]})
+    clock.advance(seconds=61)
+    del env["HOOKS_URL"]
+    run_once(store, settings_for(env), clock)
+    failed = store.get(delivery.id)
+    assert failed.state is State.FAILED and "HOOKS_URL" in failed.error
+    assert "1 part(s) already published" in failed.error
+    store.retry(delivery.id, clock())
+    assert run_once(store, settings_for(env_for(receiver.hook_url)), clock) == 1
+    assert [json.loads(r.body)["text"] for r in receiver.requests] == ["two"]
+    assert store.get(delivery.id).remote_id == "r1"
+
+
+def test_a_429_is_reported_as_not_sent(tmp_path, receiver):
+    from postbot.errors import RateLimited
+    from postbot.publishers import make_publisher
+    from tests.helpers import publish as publish_through
+    receiver.script = [Reply(429, {"error": "slow down"}, {"Retry-After": "60"})]
+    channel = settings_for(env_for(receiver.hook_url)).channel("hooks")
+    with pytest.raises(RateLimited) as caught:
+        publish_through(make_publisher(channel), {"text": "hi"}, part={"text": "hi"})
+    assert caught.value.sent is False                   # the platform said "not now": it took nothing
+    assert caught.value.until == NOW + timedelta(seconds=60)

@@ -359,3 +359,23 @@ def test_seed_post_as_a_thread_is_published_in_order(tmp_path, fake):
     assert fake.texts() == parts                              # the fake measured each part itself
     assert [fake.tweets[i]["reply"] for i in fake.order] == [None] + fake.order[:-1]
     assert store.get(delivery.id).remote_id == fake.order[0]
+
+
+def test_credentials_removed_after_queueing_fail_naming_them_without_a_request(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add_tweets(store, ["queued while the keys were set"])
+    run_once(store, settings_for({"POSTBOT_CHANNELS": "x", "X_API_URL": fake.url}), clock)
+    failed = store.get(delivery.id)
+    assert failed.state is State.FAILED, (failed.state, failed.error)
+    assert "X_API_KEY" in failed.error and "internal error" not in failed.error
+    assert fake.requests == []
+
+
+def test_an_unsent_step_keeps_the_retry_time_and_status_of_its_error():
+    """Uploads and token refreshes come before the post: their errors are marked unsent, not rebuilt."""
+    from postbot.errors import unsent
+    after = NOW + timedelta(minutes=3)
+    error = unsent(Retryable("x media upload answered 503", after=after, status=503))
+    assert (type(error), error.after, error.status, error.sent) == (Retryable, after, 503, False)
+    limited = unsent(RateLimited("x answered 429", until=after, sent=True))
+    assert (limited.until, limited.status, limited.sent) == (after, 429, False)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
+from postbot.errors import Ambiguous, Rejected
 from postbot.models import Channel, Post, Published
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -143,12 +144,10 @@ class Publisher:
     async def recover(self, payload: dict[str, Any], ctx: PublishContext) -> Published | None:
         """After a crash or an ambiguous failure: the post if it landed, None if it did not.
         Raise Ambiguous when it cannot be known."""
-        from postbot.errors import Ambiguous
         raise Ambiguous(f"{self.platform} cannot look up whether the post landed")
 
     async def refresh(self, ctx: PublishContext) -> None:
         """Renew expired credentials. Default: nothing can be renewed."""
-        from postbot.errors import Rejected
         raise Rejected(f"{self.platform} credentials expired; renew them in the settings of "
                        f"channel {self.channel.name}")
 

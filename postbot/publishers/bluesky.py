@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from postbot import text as textlib
+from postbot.errors import Ambiguous, AuthExpired, ConfigError, PublishError, RateLimited, Rejected, Retryable
 from postbot.models import Post, Published
 from postbot.publishers.base import Prepared, PublishContext, Publisher
 from postbot.publishers.media import not_found, read_local_image
@@ -168,7 +169,6 @@ class BlueskyPublisher(Publisher):
         return f"{self.service()}/xrpc/{method}"
 
     def _require_settings(self) -> None:
-        from postbot.errors import ConfigError
         missing = self.missing_settings()
         if missing:
             raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
@@ -190,14 +190,12 @@ class BlueskyPublisher(Publisher):
     def _keep(self, answer: dict[str, Any]) -> dict[str, Any]:
         session = {key: answer.get(key) for key in ("accessJwt", "refreshJwt", "did", "handle")}
         if not session["accessJwt"] or not session["did"]:
-            from postbot.errors import Rejected
             raise Rejected("bluesky answered a session without accessJwt or did", sent=False)
         session["for"] = [self.service(), self.handle()]
         self.state.set(SESSION_KEY, session)
         return session
 
     async def _create_session(self, client, now: datetime) -> dict[str, Any]:
-        from postbot.errors import Rejected
         from postbot.publishers.http import error_message, raise_for_status, send
         self._require_settings()
         response = await send(client, "POST", self.xrpc("com.atproto.server.createSession"),
@@ -235,7 +233,6 @@ class BlueskyPublisher(Publisher):
 
     def _raise(self, response, now: datetime, *, what: str = "bluesky", sent: bool = True) -> None:
         """Bluesky's quirk first: an expired access token is a 400, not a 401."""
-        from postbot.errors import AuthExpired, PublishError
         from postbot.publishers.http import error_message, raise_for_status
         if _error_name(response) in TOKEN_ERRORS:
             raise AuthExpired(f"{what} answered {response.status_code}: {error_message(response)}",
@@ -264,7 +261,6 @@ class BlueskyPublisher(Publisher):
         return Published(remote_id=uri, remote_url=post_url(author, rkey), extra={"uri": uri, "cid": cid})
 
     async def recover(self, payload: dict[str, Any], ctx: PublishContext) -> Published | None:
-        from postbot.errors import Ambiguous, PublishError
         rkey = (ctx.progress.get(RKEYS_KEY) or {}).get(str(ctx.part_index))
         repo = ctx.progress.get("repo")
         if not rkey or not repo:
@@ -280,7 +276,6 @@ class BlueskyPublisher(Publisher):
 
     # ---- publishing -------------------------------------------------------------------------------
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.errors import PublishError, Rejected, Retryable
         from postbot.publishers.http import send
         session = await self.session(ctx.client, ctx.now())
         rkeys = dict(ctx.progress.get(RKEYS_KEY) or {})
@@ -322,7 +317,6 @@ class BlueskyPublisher(Publisher):
         return self._published(answer["uri"], answer["cid"], session.get("handle"))
 
     def _reply(self, ctx: PublishContext) -> dict[str, Any]:
-        from postbot.errors import Rejected
         refs = []
         for published in (ctx.root, ctx.parent):
             extra = published.extra if published else {}
@@ -347,7 +341,6 @@ class BlueskyPublisher(Publisher):
         return None
 
     async def _upload(self, ctx: PublishContext, session: dict[str, Any], data: bytes, mime: str) -> dict[str, Any]:
-        from postbot.errors import Rejected
         from postbot.publishers.http import send
         response = await send(ctx.client, "POST", self.xrpc("com.atproto.repo.uploadBlob"), what="bluesky upload",
                               content=data, headers={**self._auth(session), "Content-Type": mime})
@@ -380,7 +373,6 @@ class BlueskyPublisher(Publisher):
 
     # ---- status ----------------------------------------------------------------------------------
     async def check(self, client) -> str:
-        from postbot.errors import ConfigError, PublishError, RateLimited, Rejected
         self._require_settings()
         now = datetime.now(UTC)
         try:
@@ -488,7 +480,6 @@ def parse_page(html: str, base_url: str) -> dict[str, str]:
 
 async def _image_for_upload(client, source: str, remote_only: bool = False) -> tuple[bytes, str, int, int]:
     """(bytes, mime, width, height) ready for uploadBlob: at most 1,000,000 bytes, no EXIF."""
-    from postbot.errors import Rejected, Retryable
     if is_web_url(source):
         try:
             data = await _fetch(client, source, DOWNLOAD_MAX_BYTES, accept="image/*")

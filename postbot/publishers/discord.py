@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from postbot.errors import Ambiguous, ConfigError, PublishError, RateLimited, Rejected
 from postbot.models import Post, Published
 from postbot.publishers.base import Prepared, PublishContext, Publisher
 from postbot.publishers.media import image_source, is_remote, mime_type, not_found, read_local_image
@@ -172,7 +173,6 @@ class DiscordPublisher(Publisher):
         if response.status_code in (401, 404):
             reason = self.deleted(response.status_code, str(body.get("message") or response.reason_phrase))
             self.mark_broken(reason)
-            from postbot.errors import Rejected
             raise Rejected(reason, status=response.status_code, sent=False)
         if response.status_code == 429:
             self._raise(response, body, ctx_now())
@@ -199,7 +199,6 @@ class DiscordPublisher(Publisher):
         return {"data": {"payload_json": json.dumps(body, ensure_ascii=False)}, "files": files}
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.errors import Ambiguous, Rejected
         from postbot.publishers.http import json_object, send
         url = self.webhook_url()
         problem = self.shape_problem(url)
@@ -225,7 +224,6 @@ class DiscordPublisher(Publisher):
         return Published(str(message_id), remote_url, {"channel_id": channel_id} if channel_id else {})
 
     def _raise(self, response, body: dict[str, Any], now) -> None:
-        from postbot.errors import RateLimited, Rejected
         from postbot.publishers.http import raise_for_status, retry_after
         status = response.status_code
         message = str(body.get("message") or response.reason_phrase)[:200]
@@ -256,7 +254,6 @@ class DiscordPublisher(Publisher):
         raise_for_status(response, platform="discord", now=now)
 
     async def check(self, client) -> str:
-        from postbot.errors import ConfigError, PublishError
         problem = self.shape_problem(self.webhook_url())
         if problem:
             raise ConfigError(f"channel {self.channel.name}: {problem}")

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from postbot.errors import ConfigError, PublishError, Rejected, Retryable, unsent
 from postbot.models import Post, Published
 from postbot.publishers.base import Prepared, PublishContext, Publisher
 from postbot.publishers.media import image_source, is_remote, not_found, read_image
@@ -145,7 +146,6 @@ class MastodonPublisher(Publisher):
         return {"Authorization": f"Bearer {self.channel.setting('ACCESS_TOKEN')}"}
 
     def _raise(self, response, now: datetime, *, sent: bool = True) -> None:
-        from postbot.errors import PublishError, Rejected
         from postbot.publishers.http import error_message, iso_time, raise_for_status
         if response.status_code == 401:
             # Mastodon tokens never expire: a 401 means revoked or mistyped, nothing to refresh.
@@ -163,7 +163,6 @@ class MastodonPublisher(Publisher):
     async def _media_id(self, media: dict[str, Any], ctx: PublishContext) -> str:
         """Upload once per delivery (the id is kept in progress), then wait for processing by
         retrying the delivery later instead of sleeping here."""
-        from postbot.errors import Rejected, Retryable
         from postbot.publishers.http import send
         uploaded = dict(ctx.progress.get(MEDIA_STATE_KEY) or {})
         media_id = uploaded.get(str(ctx.part_index))
@@ -176,7 +175,7 @@ class MastodonPublisher(Publisher):
                                       what="mastodon media upload", headers=self.headers(),
                                       data=form, files={"file": (name, data, mime)})
             except Retryable as exc:
-                raise Retryable(str(exc), sent=False) from None
+                raise unsent(exc) from None
             self._raise(response, ctx.now(), sent=False)
             media_id = str((response.json() or {}).get("id") or "")
             if not media_id:
@@ -192,20 +191,18 @@ class MastodonPublisher(Publisher):
 
     async def _media_status(self, media_id: str, ctx: PublishContext):
         """GET /api/v1/media/:id: 206 while processing, 200 when ready; None when it is gone."""
-        from postbot.errors import Retryable
         from postbot.publishers.http import send
         try:
             response = await send(ctx.client, "GET", f"{self.base_url()}/api/v1/media/{media_id}",
                                   what="mastodon media status", headers=self.headers())
         except Retryable as exc:
-            raise Retryable(str(exc), sent=False) from None
+            raise unsent(exc) from None
         if response.status_code == 404:
             return None
         self._raise(response, ctx.now(), sent=False)
         return response
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.errors import ConfigError, Rejected
         from postbot.publishers.http import send
         missing = self.missing_settings()
         if missing:
@@ -225,7 +222,6 @@ class MastodonPublisher(Publisher):
         return Published(str(status["id"]), status.get("url") or status.get("uri"))
 
     async def check(self, client) -> str:
-        from postbot.errors import ConfigError, Retryable
         from postbot.publishers.http import error_message, send
         missing = self.missing_settings()
         if missing:

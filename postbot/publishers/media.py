@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from postbot.errors import Rejected, Retryable, unsent
 from postbot.models import Post
 
 
@@ -34,7 +35,6 @@ def mime_type(name: str) -> str:
 
 def read_local_image(path: str, platform: str = "") -> bytes:
     """The file's bytes; a file that cannot be read is Rejected before anything was sent."""
-    from postbot.errors import Rejected
     try:
         return Path(path).read_bytes()
     except OSError as exc:
@@ -46,7 +46,6 @@ def read_local_image(path: str, platform: str = "") -> bytes:
 async def read_image(client, source: str) -> tuple[bytes, str, str]:
     """(bytes, file name, MIME type) of a local file or an http(s) URL, for an upload.
     Nothing has been posted yet, so every failure here says `sent=False`."""
-    from postbot.errors import Rejected, Retryable
     from postbot.publishers.http import send
     if not is_remote(source):
         name = Path(source).name
@@ -54,7 +53,7 @@ async def read_image(client, source: str) -> tuple[bytes, str, str]:
     try:
         response = await send(client, "GET", source, what="image download")
     except Retryable as exc:
-        raise Retryable(str(exc), sent=False) from None
+        raise unsent(exc) from None
     if response.status_code != 200:
         raise Rejected(f"image {source} answered {response.status_code}; fix the image: line", sent=False)
     name = source.rsplit("/", 1)[-1].split("?")[0] or "image"

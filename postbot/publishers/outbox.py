@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from postbot.errors import Rejected
 from postbot.models import Channel, Published
 from postbot.publishers.base import ChannelState, PublishContext, Publisher
 
@@ -35,7 +36,6 @@ class OutboxPublisher(Publisher):
                  "due_at": ctx.due_at.isoformat() if ctx.due_at else None, "payload": payload},
                 ensure_ascii=False, indent=2) + "\n")
         except OSError as exc:
-            from postbot.errors import Rejected
             raise Rejected(f"cannot write to the outbox {self.folder}: {exc.strerror}; fix OUTBOX_DIR") from None
         path = base.with_suffix(".txt").resolve()
         return Published(remote_id=str(path), remote_url=path.as_uri())

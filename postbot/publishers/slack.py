@@ -13,6 +13,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from postbot.errors import Ambiguous, ConfigError, Rejected
 from postbot.models import Post, Published
 from postbot.publishers.base import Prepared, PublishContext, Publisher
 from postbot.publishers.media import is_remote
@@ -104,7 +105,6 @@ class SlackPublisher(Publisher):
         return None
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.errors import Ambiguous, Rejected
         from postbot.publishers.http import raise_for_status, send
         problem = self.shape_problem()
         if problem:
@@ -124,7 +124,6 @@ class SlackPublisher(Publisher):
                        (f"; {fix.format(var=var)}" if fix else f"; check {var}"), status=response.status_code)
 
     async def check(self, client) -> str:
-        from postbot.errors import ConfigError
         problem = self.shape_problem()
         if problem:
             raise ConfigError(f"channel {self.channel.name}: {problem}")

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from postbot.errors import ConfigError, PublishError, Rejected
 from postbot.models import Post, Published
 from postbot.publishers.base import Prepared, PublishContext, Publisher
 from postbot.publishers.media import image_source, is_remote, mime_type, not_found, read_local_image
@@ -133,7 +134,6 @@ class TelegramPublisher(Publisher):
         """One Bot API request. Errors name the method, never the URL (it holds the token)."""
         import httpx
 
-        from postbot.errors import Rejected
         from postbot.publishers.http import send
         try:
             return await send(client, "POST", self.method_url(method), what=f"telegram {method}", **kwargs)
@@ -155,7 +155,6 @@ class TelegramPublisher(Publisher):
         return "sendPhoto", {"data": form, "files": {"photo": (Path(photo).name, data, mime_type(photo))}}
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.errors import Rejected
         from postbot.publishers.http import json_object
         problem = self.token_problem()
         if problem:
@@ -183,7 +182,6 @@ class TelegramPublisher(Publisher):
                        f"supergroup's id", sent=False)
 
     def _raise(self, response, body: dict[str, Any], ctx: PublishContext) -> None:
-        from postbot.errors import Rejected
         from postbot.publishers.http import raise_for_status
         status = response.status_code
         description = str(body.get("description") or response.reason_phrase)[:300]
@@ -214,7 +212,6 @@ class TelegramPublisher(Publisher):
         return f"check {chat} and the post"
 
     async def check(self, client) -> str:
-        from postbot.errors import ConfigError, PublishError
         from postbot.publishers.http import json_object
         missing = self.missing_settings()
         if missing:

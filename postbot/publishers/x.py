@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from postbot.errors import Ambiguous, ConfigError, PublishError, Rejected, Retryable, unsent
 from postbot.models import Post, Published
 from postbot.publishers.base import Prepared, PublishContext, Publisher
 from postbot.publishers.media import image_source, is_remote, not_found, read_image
@@ -141,7 +142,6 @@ class XPublisher(Publisher):
     async def _refresh_tokens(self, client, now) -> None:
         import httpx
 
-        from postbot.errors import Rejected, Retryable
         from postbot.publishers.http import error_message, send
         tokens = self.oauth2_tokens()
         form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"] or "",
@@ -153,7 +153,7 @@ class XPublisher(Publisher):
                                   data=form, auth=auth)
         except Retryable as exc:
             # The post itself got a 401, so it was not created whatever happened to the refresh.
-            raise Retryable(str(exc), sent=False) from None
+            raise unsent(exc) from None
         if response.status_code >= 500 or response.status_code == 429:
             raise Retryable(f"x token refresh answered {response.status_code}", sent=False,
                             status=response.status_code)
@@ -171,7 +171,6 @@ class XPublisher(Publisher):
             "granted_from": self.channel.setting("OAUTH2_REFRESH_TOKEN")})
 
     async def refresh(self, ctx: PublishContext) -> None:
-        from postbot.errors import Rejected
         if self.auth_mode() != "oauth2":
             raise Rejected(f"x rejected the OAuth 1.0a credentials; {self.credentials_fix()}", sent=False)
         await self._refresh_tokens(ctx.client, ctx.now())
@@ -197,7 +196,6 @@ class XPublisher(Publisher):
         return await send(client, method, url, what=what, headers=headers, **kwargs)
 
     def _raise(self, response, now, *, sent: bool = True) -> None:
-        from postbot.errors import PublishError, Rejected
         from postbot.publishers.http import epoch, error_message, raise_for_status
         if response.status_code == 401 and self.auth_mode() != "oauth2":
             raise Rejected(f"x answered 401: {error_message(response)}; {self.credentials_fix()}",
@@ -207,14 +205,11 @@ class XPublisher(Publisher):
                              reset=epoch(response.headers.get("x-rate-limit-reset")),
                              fix=self.credentials_fix() if response.status_code in (401, 403) else "")
         except PublishError as exc:
-            if not sent:
-                exc.sent = False
-            raise
+            raise exc if sent else unsent(exc)
 
     async def _upload(self, media: dict[str, Any], ctx: PublishContext) -> str:
         """Upload the image and its alt text; returns the media id. Nothing is posted yet, so any
         failure here leaves the post unsent (an unused upload expires by itself)."""
-        from postbot.errors import Rejected, Retryable
         source = str(media.get("path_or_url") or "")
         data, name, mime = await read_image(ctx.client, source)
         try:
@@ -222,7 +217,7 @@ class XPublisher(Publisher):
                                            data={"media_category": "tweet_image"},
                                            files={"media": (name, data, mime)})
         except Retryable as exc:
-            raise Retryable(str(exc), sent=False) from None
+            raise unsent(exc) from None
         self._raise(response, ctx.now(), sent=False)
         media_id = str(((response.json() or {}).get("data") or {}).get("id") or "")
         if not media_id:
@@ -234,12 +229,11 @@ class XPublisher(Publisher):
                 response = await self._request(ctx.client, "POST", "/2/media/metadata",
                                                what="x media alt text", json=body)
             except Retryable as exc:
-                raise Retryable(str(exc), sent=False) from None
+                raise unsent(exc) from None
             self._raise(response, ctx.now(), sent=False)
         return media_id
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.errors import Ambiguous, ConfigError, Rejected, Retryable
         from postbot.publishers.http import error_message
         if not self.auth_mode():
             raise ConfigError(f"channel {self.channel.name}: set {', '.join(self.missing_settings())}")
@@ -275,7 +269,6 @@ class XPublisher(Publisher):
     async def check(self, client) -> str:
         from datetime import datetime, timezone
 
-        from postbot.errors import ConfigError, PublishError
         from postbot.publishers.http import error_message
         if not self.auth_mode():
             raise ConfigError(f"channel {self.channel.name}: set {', '.join(self.missing_settings())}")
