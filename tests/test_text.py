@@ -193,7 +193,8 @@ def test_short_url():
 
 
 def test_bluesky_length():
-    assert textlib.bluesky_length(f"{FAMILY} 日本") == (4, 32)
+    text = f"{FAMILY} 日本"
+    assert (textlib.grapheme_len(text), textlib.utf8_len(text)) == (4, 32)
 
 
 # --- cut points ------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def test_all_44_weighted_cases_are_there():
 def test_url_extraction_conformance(group, case):
     if case is None:
         load("extract.yml")
-    found = textlib._x_extract_urls(case["text"])
+    found = textlib.x_extract_urls(case["text"])
     if isinstance(case["expected"][0] if case["expected"] else "", dict):
         assert [{"url": url, "indices": [start, end]} for start, end, url in found] == case["expected"]
     else:
@@ -69,7 +69,7 @@ def test_every_tld_of_twitter_text_is_extracted():
     tests = load("tlds.yml")
     all_cases = tests["country"] + tests["generic"]
     # One text with every case, space separated, extracts the same URLs in one pass.
-    found = [url for _, _, url in textlib._x_extract_urls(" ".join(case["text"] for case in all_cases))]
+    found = [url for _, _, url in textlib.x_extract_urls(" ".join(case["text"] for case in all_cases))]
     assert found == [url for case in all_cases for url in case["expected"]]
     assert len(tests["country"]) + len(tests["generic"]) == 1574
 
@@ -135,7 +135,7 @@ def test_parse_tweet_matches_npm_twitter_text(reference, index):
     assert textlib.x_parse(text) == reference[index]["parsed"]
     expected_urls = [(u["indices"][0], u["indices"][1], u["url"]) for u in reference[index]["urls"]]
     assert [(textlib.utf16_len(text[:s]), textlib.utf16_len(text[:e]), url)
-            for s, e, url in textlib._x_extract_urls(text)] == expected_urls
+            for s, e, url in textlib.x_extract_urls(text)] == expected_urls
 
 
 def test_known_differences_from_twitter_text_3_1_0(reference):

@@ -1,0 +1,140 @@
+"""Basic units of text: graphemes, UTF-8/UTF-16 lengths, top-level domains, plain URL and emoji spans.
+
+`regex` and publicsuffixlist are imported on first use (the CLI's preview path must start fast).
+Indices are Python `str` indices (code points) unless a name says otherwise.
+"""
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+
+
+@cache
+def _regex():
+    import regex
+
+    return regex
+
+
+@cache
+def _compile(pattern: str, flags: int = 0):
+    return _regex().compile(pattern, flags)
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def graphemes(text: str) -> list[str]:
+    """Extended grapheme clusters (what a reader sees as one character)."""
+    return _compile(r"\X").findall(text)
+
+
+def grapheme_len(text: str) -> int:
+    if text.isascii():
+        return len(text) - text.count("\r\n")  # in ASCII only CR LF joins into one cluster
+    return len(graphemes(text))
+
+
+def grapheme_starts(text: str) -> set[int]:
+    return {match.start() for match in _compile(r"\X").finditer(text)}
+
+
+def utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def utf8_offsets(text: str) -> list[int]:
+    """offsets[i] = UTF-8 byte offset of str index i (one entry past the end as well)."""
+    offsets = [0]
+    for char in text:
+        offsets.append(offsets[-1] + len(char.encode("utf-8")))
+    return offsets
+
+
+@cache
+def iana_tlds() -> frozenset[str]:
+    """Every top-level domain in the root zone, from the Public Suffix List's ICANN section.
+
+    The PSL writes some country TLDs only as wildcard rules (`*.ck`), so the last label of every
+    rule is taken, not only the single-label rules.
+    """
+    from importlib.resources import files
+
+    listing = files("publicsuffixlist").joinpath("public_suffix_list.dat").read_text("utf-8")
+    tlds: set[str] = set()
+    in_icann = False
+    for line in listing.splitlines():
+        line = line.strip()
+        if "===BEGIN ICANN DOMAINS===" in line:
+            in_icann = True
+        elif "===END ICANN DOMAINS===" in line:
+            break
+        elif in_icann and line and not line.startswith("//"):
+            tlds.add(line.rsplit(".", 1)[-1].lstrip("!*").lower())
+    tlds.discard("")
+    return frozenset(tlds)
+
+
+# Generic URL detection (links shown to readers on platforms that autolink plainly)
+
+_TRAILING_URL_PUNCTUATION = ".,;:!?'\"…’”»。、，．！？：；」』】"
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
+
+
+def _trim_url_end(url: str) -> str:
+    while url:
+        last = url[-1]
+        if last in _TRAILING_URL_PUNCTUATION:
+            url = url[:-1]
+        elif last in _CLOSERS and url.count(_CLOSERS[last]) < url.count(last):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+_SCHEME_URL = r"(?<![A-Za-z0-9@.])https?://[^\s<>\"\u201c\u201d\u00ab\u00bb]+"
+_BARE_DOMAIN = (r"(?<![\w@.\-/:])(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+(?P<tld>[a-z]{2,63}|xn--[a-z0-9\-]+)"
+                r"(?![\w\-@])(?::\d{1,5})?(?:[/?#][^\s<>\"\u201c\u201d\u00ab\u00bb]*)?")
+
+
+def url_spans(text: str, schemeless: bool = False) -> list[tuple[int, int, str]]:
+    """(start, end, full_url) of each URL; bare domains only with schemeless=True (https:// added)."""
+    spans: list[tuple[int, int, str]] = []
+    for match in _compile(_SCHEME_URL, _regex().IGNORECASE).finditer(text):
+        url = _trim_url_end(match.group())
+        if "://" in url and url.split("://", 1)[1].strip("/"):
+            spans.append((match.start(), match.start() + len(url), url))
+    if schemeless:
+        taken = list(spans)
+        for match in _compile(_BARE_DOMAIN, _regex().IGNORECASE).finditer(text):
+            if match.group("tld").lower() not in iana_tlds():
+                continue
+            start = match.start()
+            if any(s <= start < e for s, e, _ in taken):
+                continue
+            url = _trim_url_end(match.group())
+            spans.append((start, start + len(url), "https://" + url))
+        spans.sort()
+    return spans
+
+
+def find_urls(text: str, schemeless: bool = False) -> list[str]:
+    return [url for _, _, url in url_spans(text, schemeless)]
+
+
+_EMOJI_ELEMENT = (r"(?:\p{Emoji_Modifier_Base}\p{Emoji_Modifier}|(?![#*0-9])\p{Emoji}\ufe0f"
+                  r"|\p{Emoji_Presentation}\p{Emoji_Modifier}?)")
+# Keycaps, subdivision flags, country flags, then any (ZWJ-joined) emoji with its modifiers.
+_EMOJI_SEQUENCE = (r"[#*0-9]\ufe0f?\u20e3|\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f|\p{RI}\p{RI}"
+                   rf"|{_EMOJI_ELEMENT}(?:\u200d{_EMOJI_ELEMENT})*")
+
+
+def emoji_spans(text: str) -> list[tuple[int, int]]:
+    """Fully qualified emoji sequences; text-style characters like a bare © are not emoji."""
+    return [match.span() for match in _compile(_EMOJI_SEQUENCE).finditer(text)]
