@@ -1,0 +1,179 @@
+"""Fitting a render: the template context, and the search for the longest teaser the platform allows."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Callable
+
+from postbot import text as textlib
+from postbot.errors import RenderError
+from postbot.models import CTA, Channel, Part, Post, Render
+from postbot.publishers.base import Prepared, Publisher
+from postbot.render.templates import add_utm
+
+if TYPE_CHECKING:
+    from postbot.render.templates import Renderer
+
+
+@lru_cache(maxsize=256)
+def sentence_cuts(source: str) -> tuple[int, ...]:
+    """Cached: every channel of a post looks for cuts in the same text."""
+    return tuple(textlib.sentence_cuts(source))
+
+
+@lru_cache(maxsize=256)
+def word_cuts(source: str, lang: str | None) -> tuple[int, ...]:
+    return tuple(textlib.word_cuts(source, lang))
+
+
+def cut_teaser(source: str, index: int, ellipsis: bool) -> str:
+    """A prefix of the teaser; an ellipsis right after a URL would read as part of it."""
+    teaser = textlib.cut(source, index, ellipsis=ellipsis)
+    if ellipsis and teaser.endswith("…"):
+        body = teaser[:-1]
+        spans = textlib.url_spans(body, schemeless=True)
+        if spans and spans[-1][1] >= len(body.rstrip()):
+            teaser = body.rstrip() + " …"
+    return teaser
+
+
+class Fitting:
+    """One post on one channel: composes candidates and keeps the longest that fits."""
+
+    def __init__(self, renderer: Renderer, post: Post, channel: Channel, rules: Publisher):
+        self.post, self.channel, self.rules = post, channel, rules
+        self.override = post.override(channel.name, channel.platform)
+        name = self.override.get("template") or channel.template or f"{channel.platform}.j2"
+        self.template = renderer.template(rules, name)
+        self.limit = int(self.override.get("limit") or rules.limit_for(post))
+        self.context = self._context()
+
+    # ---- template context ---------------------------------------------------------
+    def _context(self) -> dict[str, Any]:
+        post, platform = self.post, self.channel.platform
+        utm = self.channel.utm and self.override.get("utm", True) is not False
+        tag: Callable[[str], str] = (lambda url: add_utm(url, platform, post.slug)) if utm else (lambda url: url)
+        every_cta = [CTA(c.label, tag(c.url)) for c in post.ctas]
+        ctas = every_cta if self.rules.all_ctas else every_cta[:1]
+        # A title derived from the first sentence would only repeat the teaser.
+        source = (self.override.get("teaser") or post.teaser or post.body or "").lstrip()
+        title = None if post.title and source.startswith(post.title.rstrip(".…!? ")) else post.title
+        return {
+            "title": title, "url": tag(post.url) if post.url else None,
+            "ctas": ctas, "all_ctas": every_cta,
+            "tags": post.tags, "hashtags": " ".join(f"#{t}" for t in post.tags),
+            "post": post, "channel": self.channel.name, "platform": platform,
+            "link_in_bio": self.rules.link_in_bio, "limit": self.limit,
+        }
+
+    def compose(self, teaser: str, **extra: Any) -> tuple[Prepared, int, list[str]]:
+        rendered = self.template.render(self.context, teaser=teaser, **extra).strip()
+        prepared = self.rules.prepare(rendered)
+        return prepared, self.rules.measure(prepared), self.rules.violations(prepared)
+
+    def fits(self, teaser: str, **extra: Any) -> tuple[Prepared, int, list[str]] | None:
+        prepared, length, problems = self.compose(teaser, **extra)
+        return (prepared, length, problems) if length <= self.limit and not problems else None
+
+    # ---- the search ----------------------------------------------------------------
+    def source(self) -> str:
+        return (self.override.get("teaser") or self.post.teaser or self.post.body or "").strip()
+
+    def window(self, source: str) -> str:
+        """The part of a long body a teaser could ever come from. A teaser cap bounds it exactly;
+        otherwise no platform counts a character as less than one, so the room plus slack for links
+        counted shorter than they are (X, Mastodon) is enough."""
+        if self.rules.teaser_max is not None:
+            return source[:self.rules.teaser_max + 1]
+        return source[:self.limit + 400]
+
+    def cap(self, cuts: tuple[int, ...], source: str) -> list[int]:
+        limit = min(len(source), self.rules.teaser_max or len(source))
+        return [i for i in cuts if i <= limit and i < len(source)]
+
+    def longest_fit(self, source: str, cuts: list[int], ellipsis: bool):
+        """Binary search over ascending cut points; longer teasers never measure shorter."""
+        found, lo, hi = None, 0, len(cuts) - 1
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            teaser = cut_teaser(source, cuts[mid], ellipsis)
+            result = self.fits(teaser)
+            if result:
+                found, lo = (teaser, result), mid + 1
+            else:
+                hi = mid - 1
+        return found
+
+    def run(self) -> Render:
+        if self.override.get("text"):
+            return self.fixed(self.override["text"])
+        thread = self.override.get("thread", self.post.thread)
+        if thread and self.rules.supports_threads:
+            from postbot.render.threads import fit_thread   # threads build on this module
+
+            return fit_thread(self, int(thread) if not isinstance(thread, bool) else None)
+        source = self.source()
+        window = self.window(source)
+        whole_fits = window == source and (self.rules.teaser_max is None or len(source) <= self.rules.teaser_max)
+        result = self.fits(source) if whole_fits else None
+        if result:
+            return self.finish(source, result, truncated=False)
+        source = window
+        sentences = self.cap(sentence_cuts(source), source)
+        found = self.longest_fit(source, sentences, ellipsis=False)
+        if not found:
+            # Word (or phrase) cuts are dearer to find; only needed when no whole sentence fits.
+            first_sentence = sentences[0] if sentences else len(source)
+            words = [i for i in self.cap(word_cuts(source, self.post.lang), source) if i < first_sentence]
+            found = self.longest_fit(source, words, ellipsis=True)
+        if not found:
+            found_empty = self.fits("")
+            if found_empty:
+                found = ("", found_empty)
+        if not found:
+            self.overflow()
+        teaser, result = found
+        return self.finish(teaser, result, truncated=True)
+
+    def overflow(self):
+        prepared, length, problems = self.compose("")
+        name = self.channel.name
+        if length > self.limit:
+            raise RenderError(
+                f"channel {name} ({self.channel.platform}): even without a teaser the text is "
+                f"{length}/{self.limit}, {length - self.limit} over the limit; shorten the CTAs or "
+                f"tags, or use a shorter template", channel=name, overflow=length - self.limit)
+        raise RenderError(f"channel {name} ({self.channel.platform}): cannot fit: {'; '.join(problems)}",
+                          channel=name, overflow=0)
+
+    def fixed(self, text: str) -> Render:
+        prepared = self.rules.prepare(text.strip())
+        length, problems = self.rules.measure(prepared), self.rules.violations(prepared)
+        if length > self.limit or problems:
+            over = max(0, length - self.limit)
+            raise RenderError(f"channel {self.channel.name}: the hand-written text in {self.post.source} "
+                              f"is {length}/{self.limit} ({over} over){'; ' + '; '.join(problems) if problems else ''}; "
+                              f"shorten it", channel=self.channel.name, overflow=over)
+        return self.finish(text, (prepared, length, problems), truncated=False)
+
+    def finish(self, teaser: str, result, truncated: bool, parts: list[Part] | None = None) -> Render:
+        prepared, length, problems = result
+        if parts is None:
+            self.check_first_cta(prepared)   # a thread carries its CTAs in the last part, checked there
+        warnings = list(self.rules.warnings(prepared, self.post))
+        payload = self.rules.build_payload(prepared, self.post)
+        return Render(
+            channel=self.channel.name, platform=self.channel.platform, text=prepared.text,
+            length=length, limit=self.limit, fits=length <= self.limit and not problems,
+            truncated=truncated, links=prepared.links, warnings=warnings, payload=payload,
+            fold=self.rules.fold_index(prepared),
+            parts=parts or [Part(prepared.text, length, payload)])
+
+    def check_first_cta(self, prepared: Prepared) -> None:
+        if not self.post.ctas or self.override.get("text"):
+            return
+        first = self.context["ctas"][0]
+        # The link is what must survive (a label alone leads nowhere); on Instagram, the label.
+        carried = (first.label in prepared.text) if self.rules.link_in_bio else (first.url in prepared.links)
+        if not carried:
+            raise RenderError(f"template for channel {self.channel.name} drops the first CTA "
+                              f"({first.label}); every render must carry it", channel=self.channel.name)
