@@ -1,4 +1,4 @@
-"""The `postbot` command: parse arguments, call the core, print text or JSON. No logic lives here.
+"""The `postbot` command: parse arguments, call postbot.app, print text or JSON (postbot.output).
 
 Exit codes: 0 success, 1 runtime failure, 2 bad input (file, setting or argument)."""
 from __future__ import annotations
@@ -6,11 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-UTC = timezone.utc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,25 +105,14 @@ def _logging(debug: bool, verbose: bool) -> None:
     logging.getLogger("apscheduler").setLevel(logging.ERROR)   # "skipped: already running" is by design
 
 
-def _store(settings):
-    from postbot.store import open_store
-    store = open_store(settings.database_url)
-    store.migrate()
-    return store
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _out(text: str, err: bool = False) -> None:
     """Every line postbot prints goes through the secret filter."""
     from postbot.redact import redact
     print(redact(text), file=sys.stderr if err else sys.stdout)
 
 
-def _print_json(data: Any) -> None:
-    _out(json.dumps(data, ensure_ascii=False, indent=2))
+def _json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
 
 
 def _dispatch(args) -> int:
@@ -135,56 +121,34 @@ def _dispatch(args) -> int:
     return handler(args, settings)
 
 
-# ---- commands --------------------------------------------------------------------------------
+# ---- commands: parse -> call app -> print ------------------------------------------------------
 def cmd_preview(args, settings) -> int:
-    from postbot import output
+    from postbot import app, output
+    store = app.open_store(settings)
     target = args.target
     if target.isdigit() and not Path(target).exists():
-        store = _store(settings)
-        delivery = store.get(int(target))
-        if delivery is None:
-            from postbot.errors import UsageError
-            raise UsageError(f"no delivery with id {target}; see `postbot list`")
-        data = output.delivery_preview(delivery, store.post_snapshot(delivery.post_id))
-        if args.json:
-            _print_json(data)
-        else:
-            _out(output.delivery_preview_text(data))
+        data = output.delivery_preview(*app.preview_delivery(store, int(target)))
+        _out(_json(data) if args.json else output.delivery_preview_text(data))
         return 0
     from postbot.posts import load_post
-    from postbot.queueing import load_limits, rules_for, select_channels
-    from postbot.render import Renderer
-    post = load_post(target, repair=args.repair)
-    channels = select_channels(settings, args.channel, post)
-    renderer = Renderer(settings.templates_dir)
-    rules = rules_for(channels)
-    limit_warnings = load_limits(rules, channels)
-    renders, failures = output.render_channels(post, channels, renderer, rules)
-    data = output.preview_json(post, renders)
-    data["post"]["warnings"].extend(limit_warnings)
+    preview = app.preview(settings, store, load_post(target, repair=args.repair), args.channel)
     if args.html:
         from postbot.output_html import write_html
-        write_html(post, renders, Path(args.html))
-    if args.json:
-        _print_json(data)
-    else:
-        _out(output.preview_text(data, settings))
-    for failure in failures:
+        write_html(preview.post, preview.renders, Path(args.html))
+    data = output.preview_json(preview)
+    _out(_json(data) if args.json else output.preview_text(data, settings))
+    for failure in preview.failures:
         _out(f"postbot: error: {failure}", err=True)
-    return 2 if failures else 0
+    return 0 if preview.ok else 2
 
 
 def cmd_queue(args, settings) -> int:
-    from postbot import output
+    from postbot import app, output
     from postbot.posts import load_post
-    from postbot.queueing import plan, queue, select_channels
     post = load_post(args.path, repair=args.repair)
-    store = _store(settings)
-    now = _now()
-    planned = plan(post, select_channels(settings, args.channel, post), settings, at=args.at, now=now, store=store)
-    deliveries = queue(post, planned, store, now)
+    deliveries = app.queue(settings, app.open_store(settings), post, args.channel, at=args.at)
     if args.json:
-        _print_json([d.to_json() for d in deliveries])
+        _out(_json([d.to_json() for d in deliveries]))
     else:
         for warning in post.warnings:
             _out(f"warning: {warning}", err=True)
@@ -193,98 +157,61 @@ def cmd_queue(args, settings) -> int:
 
 
 def cmd_list(args, settings) -> int:
-    from postbot import output
-    from postbot.models import State
-    store = _store(settings)
-    deliveries = store.list(State(args.state) if args.state else None)
-    if args.json:
-        _print_json([d.to_json() for d in deliveries])
-    else:
-        _out(output.deliveries_table(deliveries, settings))
+    from postbot import app, output
+    deliveries = app.list_deliveries(app.open_store(settings), args.state)
+    _out(_json([d.to_json() for d in deliveries]) if args.json else output.deliveries_table(deliveries, settings))
     return 0
 
 
 def cmd_show(args, settings) -> int:
-    from postbot import output
-    from postbot.errors import UsageError
-    store = _store(settings)
-    delivery = store.get(args.id)
-    if delivery is None:
-        raise UsageError(f"no delivery with id {args.id}; see `postbot list`")
-    data = delivery.to_json() | {"attempts_log": [a.to_json() for a in store.attempts(args.id)],
-                                 "parts": delivery.parts}
-    if args.json:
-        _print_json(data)
-    else:
-        _out(output.delivery_text(data, settings))
+    from postbot import app, output
+    data = output.show_json(*app.show(app.open_store(settings), args.id))
+    _out(_json(data) if args.json else output.delivery_text(data, settings))
     return 0
 
 
 def _changed(args, settings, delivery) -> int:
     from postbot import output
-    if args.json:
-        _print_json(delivery.to_json())
-    else:
-        _out(output.deliveries_table([delivery], settings))
+    _out(_json(delivery.to_json()) if args.json else output.deliveries_table([delivery], settings))
     return 0
 
 
 def cmd_cancel(args, settings) -> int:
-    return _changed(args, settings, _store(settings).cancel(args.id, _now()))
+    from postbot import app
+    return _changed(args, settings, app.cancel(app.open_store(settings), args.id))
 
 
 def cmd_retry(args, settings) -> int:
-    return _changed(args, settings, _store(settings).retry(args.id, _now()))
+    from postbot import app
+    return _changed(args, settings, app.retry(app.open_store(settings), args.id))
 
 
 def cmd_reschedule(args, settings) -> int:
-    from postbot.times import parse_when
-    now = _now()
-    when = parse_when(args.at, now, settings.zone())
-    if when is None:
-        from postbot.errors import UsageError
-        raise UsageError("--at next is only for queue; give a time")
-    return _changed(args, settings, _store(settings).reschedule(args.id, when, now))
+    from postbot import app
+    return _changed(args, settings, app.reschedule(settings, app.open_store(settings), args.id, args.at))
 
 
 def cmd_status(args, settings) -> int:
-    import asyncio
-    from postbot import output
-    store = _store(settings)
-    data = asyncio.run(output.status(settings, store, _now(), offline=args.offline))
-    if args.json:
-        _print_json(data)
-    else:
-        _out(output.status_text(data))
-    return 0 if all(c["ready"] for c in data["channels"]) else 1
+    from postbot import app, output
+    status = app.status(settings, app.open_store(settings), offline=args.offline)
+    data = output.status_json(status)
+    _out(_json(data) if args.json else output.status_text(data))
+    return 0 if status.ready else 1
 
 
 def cmd_run(args, settings) -> int:
-    import asyncio
     import signal
     # Until the daemon installs its own handlers, a stop request simply ends the start-up cleanly.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sys.exit(0))
-    from postbot import output
-    store = _store(settings)
+    from postbot import app, output
+    store = app.open_store(settings)
     if args.dry_run:
-        _out(output.dry_run_text(store, settings, _now()))
-        return 0
-    from postbot.runner import Runner
-    runner = Runner(store, settings)
-    if args.once:
-        async def once() -> None:
-            try:
-                await runner.run_once()
-            finally:
-                await runner.close()
-        asyncio.run(once())
-        counts = store.counts()
-        _out(f"published {runner.published}; queue now: " +
-              ", ".join(f"{state} {count}" for state, count in sorted(counts.items())))
-        return 0
-    from postbot.daemon import Daemon
-    asyncio.run(Daemon(runner, store).serve())
+        _out(output.dry_run_text(app.due_now(store), settings))
+    elif args.once:
+        _out(output.run_once_text(app.run_once(settings, store)))
+    else:
+        app.serve(settings, store)
     return 0
 
 

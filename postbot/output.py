@@ -1,26 +1,22 @@
-"""What the CLI shows: JSON shapes and terminal text. Formatting only."""
+"""What the faces show: the stable JSON shapes and the terminal text. Formatting only: no I/O.
+
+JSON first, text from the JSON, so `--json` and the text never disagree.
+"""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from postbot.errors import RenderError
-from postbot.models import Channel, Delivery, Post, Render, State
+from postbot.models import Attempt, Delivery, iso_utc
 
-
-def render_channels(post: Post, channels: list[Channel], renderer, rules=None) -> tuple[list[Render], list[str]]:
-    renders, failures = [], []
-    for channel in channels:
-        try:
-            renders.append(renderer.render(post, channel, rules[channel.name] if rules else None))
-        except RenderError as exc:
-            failures.append(str(exc))
-    return renders, failures
+if TYPE_CHECKING:  # pragma: no cover
+    from postbot.app import Due, Preview, RunOnce, Status
 
 
-def preview_json(post: Post, renders: list[Render]) -> dict[str, Any]:
-    return {"post": {"title": post.title, "slug": post.slug, "source": post.source, "warnings": post.warnings},
-            "renders": [r.to_dict() for r in renders]}
+def preview_json(preview: "Preview") -> dict[str, Any]:
+    post = preview.post
+    return {"post": {"title": post.title, "slug": post.slug, "source": post.source, "warnings": preview.warnings},
+            "renders": [r.to_dict() for r in preview.renders]}
 
 
 def preview_text(data: dict[str, Any], settings=None) -> str:
@@ -66,6 +62,10 @@ def deliveries_table(deliveries: list[Delivery], settings) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows)
 
 
+def show_json(delivery: Delivery, attempts: list[Attempt]) -> dict[str, Any]:
+    return delivery.to_json() | {"attempts_log": [a.to_json() for a in attempts], "parts": delivery.parts}
+
+
 def delivery_text(data: dict[str, Any], settings) -> str:
     lines = [f"delivery {data['id']}: {data['post']} -> {data['channel']} ({data['platform']})",
              f"  due      {data['due_at']}", f"  state    {data['state']}  (attempts {data['attempts']})"]
@@ -105,48 +105,15 @@ def delivery_preview_text(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def status(settings, store, now: datetime, offline: bool = False) -> dict[str, Any]:
-    import asyncio
-    from postbot.publishers import make_publisher
-    channels = []
-    checks = []
-    client = None
-    if not offline:
-        import httpx
-        client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
-    try:
-        for channel in settings.channels:
-            publisher = make_publisher(channel, store=store, settings=settings)
-            entry = {"name": channel.name, "kind": channel.kind, "platform": channel.platform,
-                     "ready": True, "detail": "", "warnings": []}
-            missing = publisher.missing_settings()
-            if missing:
-                entry.update(ready=False, detail=f"set {', '.join(missing)}")
-            elif client is not None:
-                checks.append((entry, publisher.check(client)))
-            channels.append(entry)
-        results = await asyncio.gather(*(c for _, c in checks), return_exceptions=True)
-        for (entry, _), result in zip(checks, results):
-            if isinstance(result, BaseException):
-                from postbot.redact import redact
-                entry.update(ready=False, detail=redact(str(result)))
-            else:
-                entry["detail"] = str(result)
-                entry["warnings"] = list(getattr(result, "warnings", []))
-    finally:
-        if client is not None:
-            await client.aclose()
-    counts = store.counts()
-    upcoming = store.next_run_at(now)
-    failed = store.list(State.FAILED, limit=10)
-    unknown = store.list(State.UNKNOWN, limit=100)
+def status_json(status: "Status") -> dict[str, Any]:
     return {
-        "channels": channels,
-        "counts": {s.value: counts.get(s.value, 0) for s in State},
-        "next_due": upcoming.isoformat().replace("+00:00", "Z") if upcoming else None,
-        "recent_failures": [d.to_json() for d in failed],
-        "unknown": [d.to_json() for d in unknown],
-        "holds": {c: {"until": u.isoformat(), "reason": r} for c, (u, r) in store.holds(now).items()},
+        "channels": [{"name": c.name, "kind": c.kind, "platform": c.platform, "ready": c.ready,
+                      "detail": c.detail, "warnings": c.warnings} for c in status.channels],
+        "counts": status.counts,
+        "next_due": iso_utc(status.next_due),
+        "recent_failures": [d.to_json() for d in status.recent_failures],
+        "unknown": [d.to_json() for d in status.unknown],
+        "holds": {c: {"until": u.isoformat(), "reason": r} for c, (u, r) in status.holds.items()},
     }
 
 
@@ -170,14 +137,17 @@ def status_text(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def dry_run_text(store, settings, now: datetime) -> str:
-    due = [d for d in store.list(State.SCHEDULED) if (d.next_attempt_at or d.due_at) <= now]
-    if not due:
-        upcoming = store.next_run_at(now)
-        return f"nothing due now; next at {local(upcoming, settings)}" if upcoming else "nothing queued"
-    lines = [f"{len(due)} due now; would send:"]
-    for d in due:
+def dry_run_text(due: "Due", settings) -> str:
+    if not due.deliveries:
+        return f"nothing due now; next at {local(due.next_at, settings)}" if due.next_at else "nothing queued"
+    lines = [f"{len(due.deliveries)} due now; would send:"]
+    for d in due.deliveries:
         lines.append(f"  #{d.id} -> {d.channel} ({d.platform}):")
         for part in d.parts:
             lines.extend("    │ " + line for line in part["text"].split("\n"))
     return "\n".join(lines)
+
+
+def run_once_text(result: "RunOnce") -> str:
+    return (f"published {result.published}; queue now: "
+            + ", ".join(f"{state} {count}" for state, count in sorted(result.counts.items())))

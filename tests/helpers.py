@@ -100,9 +100,9 @@ def seed_post(repair: bool = False):
 
 def queue_post(post, store, settings, now: datetime = NOW):
     """Plan `post` for the one configured channel and queue it; returns the delivery and its render."""
-    from postbot.queueing import plan, queue
+    from postbot.app import add_planned, plan
     planned = plan(post, list(settings.channels), settings, at="now", now=now, store=store)
-    (delivery,) = queue(post, planned, store, now)
+    (delivery,) = add_planned(post, planned, store, now)
     return delivery, planned[0].render
 
 

@@ -7,6 +7,8 @@ import sqlite3
 import pytest
 
 from postbot.publishers import PLATFORMS
+from tests.fakes.mastodon import TOKEN, FakeMastodon
+from tests.helpers import write_post
 from tests.process import REPO, postbot
 
 EXAMPLE = REPO / "posts" / "hip-thrust-alternatives.md"
@@ -87,6 +89,25 @@ def test_preview_of_a_queued_delivery_is_what_will_be_sent(env, tmp_path):
     shown = json.loads(postbot(["preview", str(queued[0]["id"]), "--json"], env, tmp_path).stdout)
     assert shown["renders"][0]["text"] == expected["renders"][0]["text"]
     assert shown["renders"][0]["payload"] == expected["renders"][0]["payload"]
+
+
+def test_preview_uses_the_limits_queue_uses_when_the_instance_is_unreachable(env, tmp_path):
+    # Mastodon limits differ per instance; once read they are kept in the store. Preview must render
+    # with those same limits, not fall back to the default while queue uses the stored ones.
+    body = " ".join(f"Sentence {i} explains one more thing about training the posterior chain." for i in range(40))
+    post = str(write_post(tmp_path, body, title="Long"))
+    with FakeMastodon(max_characters=1000) as instance:
+        env = env | {"POSTBOT_CHANNELS": "mastodon", "MASTODON_URL": instance.url, "MASTODON_ACCESS_TOKEN": TOKEN}
+        first = postbot(["queue", post, "--at", "+1d", "--json"], env, tmp_path)
+        assert first.returncode == 0, first.stderr
+    previewed = postbot(["preview", post, "--json"], env, tmp_path)              # the instance is gone now
+    assert previewed.returncode == 0, previewed.stderr
+    [render] = json.loads(previewed.stdout)["renders"]
+    [queued] = json.loads(postbot(["queue", post, "--at", "+1d", "--json"], env, tmp_path).stdout)
+    shown = json.loads(postbot(["show", str(queued["id"]), "--json"], env, tmp_path).stdout)
+    assert render["limit"] == 1000 and 500 < render["length"] <= 1000
+    assert shown["parts"][0]["text"] == render["text"]
+    assert shown["parts"][0]["payload"] == render["payload"]
 
 
 @pytest.mark.parametrize("args,needle", [

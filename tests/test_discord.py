@@ -1,7 +1,6 @@
 """Discord webhooks: the adapter against a strict local webhook, then the whole pipeline through the runner."""
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import httpx
@@ -180,7 +179,7 @@ def test_rate_limit_holds_the_channel(tmp_path, fake):
 
 
 def test_deleted_webhook_fails_and_status_says_so(tmp_path, fake):
-    from postbot import output
+    from postbot import app
     settings = settings_for(env(fake))
     store, delivery, _ = queue_seed(tmp_path, settings)
     fake.delete_webhook()
@@ -188,9 +187,9 @@ def test_deleted_webhook_fails_and_status_says_so(tmp_path, fake):
     failed = store.get(delivery.id)
     assert failed.state is State.FAILED and "webhook was deleted" in failed.error
     assert WEBHOOK_TOKEN not in failed.error
-    status = asyncio.run(output.status(settings, store, NOW, offline=True))
-    [channel] = status["channels"]
-    assert channel["ready"] is False and "deleted" in channel["detail"]
+    status = app.status(settings, store, NOW, offline=True)
+    [channel] = status.channels
+    assert channel.ready is False and "deleted" in channel.detail and not status.ready
 
 
 def test_server_error_leaves_it_unknown_and_never_resends(tmp_path, fake):

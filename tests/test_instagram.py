@@ -209,7 +209,7 @@ def test_crash_after_publishing_is_resolved_by_the_container_lookup(tmp_path, fa
 # ---- rendered, queued and published: the whole pipeline ------------------------------------------
 def test_queued_render_reaches_instagram_and_a_post_without_image_is_refused(tmp_path, fake):
     from postbot.models import CTA
-    from postbot.queueing import plan
+    from postbot.app import plan
     store, clock = sqlite_store(tmp_path), Clock()
     settings = settings_for(dict(env_for(fake), INSTAGRAM_IMAGE_BASE_URL="https://cdn.example.com/up"))
     post = Post(source=str(tmp_path / "post.md"), slug="hip-thrust", title="T", body="Love it or hate it.",
@@ -228,7 +228,7 @@ def test_queued_render_reaches_instagram_and_a_post_without_image_is_refused(tmp
 
 
 def test_the_seed_article_with_an_image_fits_and_reaches_instagram(tmp_path, fake):
-    from postbot.queueing import plan
+    from postbot.app import plan
     from postbot.render import Renderer
     settings = settings_for(env_for(fake))
     bare = seed_post()

@@ -308,7 +308,7 @@ def test_queued_render_reaches_linkedin_exactly_as_written(tmp_path, fake):
 
 
 def test_bad_author_stops_the_queue_with_the_variable_named(tmp_path, fake):
-    from postbot.queueing import plan
+    from postbot.app import plan
     settings = settings_for(env_for(fake, LINKEDIN_AUTHOR="lewis"))
     with pytest.raises(ConfigError, match="LINKEDIN_AUTHOR='lewis' is not a LinkedIn author URN"):
         plan(rendered_post(), list(settings.channels), settings, at="now", now=NOW, store=sqlite_store(tmp_path))

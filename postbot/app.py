@@ -1,0 +1,322 @@
+"""The use cases every face calls (the CLI now, a web dashboard next): preview, queue, list, show,
+cancel, retry, reschedule, status, run once, serve.
+
+A face parses its input, calls one function here and formats what comes back with postbot.output;
+it never reaches into the renderer, the store or a publisher itself. So an action that exists in
+one face exists in the other through the same function, and what you preview is what is queued:
+both take every channel's rules and limits from `channel_rules`, backed by the store.
+"""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from postbot.config import Settings
+from postbot.errors import ConfigError, RenderError, UsageError
+from postbot.models import Attempt, Channel, Delivery, Post, Render, State
+from postbot.publishers import make_publisher
+from postbot.publishers.base import Publisher
+from postbot.render import Renderer
+from postbot.times import next_free_slot, parse_slots, parse_when
+
+UTC = timezone.utc
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_store(settings: Settings):
+    """The configured store, migrated to the current schema."""
+    from postbot.store import open_store as open_url
+
+    store = open_url(settings.database_url)
+    store.migrate()
+    return store
+
+
+# ---- channels and their rules ----------------------------------------------------------------
+def select_channels(settings: Settings, names: list[str] | None, post: Post | None = None) -> list[Channel]:
+    """The channels asked for by name, else the post's `channels:`, else every configured one."""
+    wanted = names or (post.channels if post and post.channels else None)
+    if not wanted:
+        return list(settings.channels)
+    return [settings.channel(name) for name in dict.fromkeys(wanted)]
+
+
+def channel_rules(channels: list[Channel], store) -> tuple[dict[str, Publisher], list[str]]:
+    """Each channel's text rules with its state in the store, and warnings about limits.
+
+    Platforms whose limits differ per instance (Mastodon) are asked first, for channels that
+    really publish there; a failure keeps what the store already knows, with a warning.
+    """
+    rules = {channel.name: make_publisher(channel, rules=True, store=store) for channel in channels}
+    wanted = [rules[c.name] for c in channels
+              if c.kind == c.platform and type(rules[c.name]).load_limits is not Publisher.load_limits
+              and not rules[c.name].missing_settings()]
+    if not wanted:
+        return rules, []
+    import httpx
+
+    async def fetch() -> list[str]:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=3.0)) as client:
+            results = await asyncio.gather(*(r.load_limits(client) for r in wanted), return_exceptions=True)
+        warnings = []
+        for rule, result in zip(wanted, results):
+            if isinstance(result, BaseException):
+                warnings.append(f"channel {rule.channel.name}: could not read its limits ({result}); "
+                                f"using {rule.limit_for()}")
+            else:
+                warnings.extend(f"channel {rule.channel.name}: {w}" for w in result)
+        return warnings
+    return rules, asyncio.run(fetch())
+
+
+# ---- preview ---------------------------------------------------------------------------------
+@dataclass
+class Preview:
+    post: Post
+    renders: list[Render]
+    failures: list[str] = field(default_factory=list)      # one RenderError message per channel that cannot fit
+    warnings: list[str] = field(default_factory=list)      # the post's own, then the channels' limits
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def preview(settings: Settings, store, post: Post, channel_names: list[str] | None = None,
+            renderer: Renderer | None = None) -> Preview:
+    """Render `post` for each channel exactly as `queue` would, without queueing anything."""
+    renderer = renderer or Renderer(settings.templates_dir)
+    channels = select_channels(settings, channel_names, post)
+    rules, limit_warnings = channel_rules(channels, store)
+    renders, failures = [], []
+    for channel in channels:
+        try:
+            renders.append(renderer.render(post, channel, rules[channel.name]))
+        except RenderError as exc:
+            failures.append(str(exc))
+    return Preview(post, renders, failures, list(post.warnings) + limit_warnings)
+
+
+def find_delivery(store, delivery_id: int) -> Delivery:
+    delivery = store.get(delivery_id)
+    if delivery is None:
+        raise UsageError(f"no delivery with id {delivery_id}; see `postbot list`")
+    return delivery
+
+
+def preview_delivery(store, delivery_id: int) -> tuple[Delivery, dict]:
+    """A queued delivery as the daemon will send it, and the snapshot of its post."""
+    delivery = find_delivery(store, delivery_id)
+    return delivery, store.post_snapshot(delivery.post_id)
+
+
+# ---- queue -----------------------------------------------------------------------------------
+@dataclass
+class Planned:
+    channel: Channel
+    render: Render
+    due_at: datetime
+
+
+def plan(post: Post, channels: list[Channel], settings: Settings, *, at: str | None, now: datetime,
+         store, renderer: Renderer | None = None) -> list[Planned]:
+    """Render and time `post` for every channel. Everything that can be wrong is found here, before
+    anything is written: missing settings, posts a platform refuses, renders that cannot fit."""
+    renderer = renderer or Renderer(settings.templates_dir)
+    rules, _ = channel_rules(channels, store)
+    problems: list[str] = []
+    planned: list[Planned] = []
+    zone = settings.zone()
+    when_text, what = (at, "--at") if at else (post.publish_at, f"{post.source}: publish_at")
+    fixed = parse_when(when_text, now, zone, what=what) if when_text else None
+    for channel in channels:
+        sender = make_publisher(channel, store=store, settings=settings)
+        missing = sender.missing_settings()
+        if missing:
+            problems.append(f"channel {channel.name}: set {', '.join(missing)} (see .env.example)")
+            continue
+        refusal = sender.refuse(post)
+        if refusal:
+            problems.append(f"channel {channel.name}: {refusal}")
+            continue
+        render = renderer.render(post, channel, rules[channel.name])
+        if fixed is not None:
+            due = fixed
+        elif channel.slots:
+            slots = parse_slots(channel.slots, channel.var("SLOTS"))
+            due = next_free_slot(slots, now, zone, store.taken_slots(channel.name, now))
+        else:
+            due = now
+        planned.append(Planned(channel, render, due))
+    if problems:
+        raise ConfigError("cannot queue " + post.source + ":\n  " + "\n  ".join(problems))
+    return planned
+
+
+def stored_parts(render: Render) -> list[dict]:
+    """What the store keeps per part: the exact text and payload, and the render's links on the head."""
+    return [{"text": part.text, "length": part.length, "payload": part.payload,
+             "links": render.links if index == 0 else []}
+            for index, part in enumerate(render.parts)]
+
+
+def add_planned(post: Post, planned: list[Planned], store, now: datetime) -> list[Delivery]:
+    """Store the post's snapshot and one delivery per planned channel, in one transaction."""
+    items = [{"channel": p.channel.name, "platform": p.render.platform, "due_at": p.due_at,
+              "parts": stored_parts(p.render), "idempotency_key": uuid.uuid4().hex} for p in planned]
+    if not items:
+        raise UsageError("no channel to queue to")
+    return store.add_post(slug=post.slug, title=post.title, source=str(Path(post.source)),
+                          snapshot=post.to_dict(), deliveries=items, now=now)
+
+
+def queue(settings: Settings, store, post: Post, channel_names: list[str] | None = None, *,
+          at: str | None = None, now: datetime | None = None) -> list[Delivery]:
+    """Validate `post` for every channel, then queue it: all channels or none."""
+    now = now or utcnow()
+    planned = plan(post, select_channels(settings, channel_names, post), settings, at=at, now=now, store=store)
+    return add_planned(post, planned, store, now)
+
+
+# ---- deciding about deliveries ---------------------------------------------------------------
+def list_deliveries(store, state: str | None = None) -> list[Delivery]:
+    return store.list(State(state) if state else None)
+
+
+def show(store, delivery_id: int) -> tuple[Delivery, list[Attempt]]:
+    """One delivery and every attempt at it."""
+    return find_delivery(store, delivery_id), store.attempts(delivery_id)
+
+
+def cancel(store, delivery_id: int, now: datetime | None = None) -> Delivery:
+    return store.cancel(delivery_id, now or utcnow())
+
+
+def retry(store, delivery_id: int, now: datetime | None = None) -> Delivery:
+    """Send a failed or unknown delivery again now."""
+    return store.retry(delivery_id, now or utcnow())
+
+
+def reschedule(settings: Settings, store, delivery_id: int, at: str, now: datetime | None = None) -> Delivery:
+    now = now or utcnow()
+    when = parse_when(at, now, settings.zone())
+    if when is None:
+        raise UsageError("--at next is only for queue; give a time")
+    return store.reschedule(delivery_id, when, now)
+
+
+# ---- status ----------------------------------------------------------------------------------
+@dataclass
+class ChannelStatus:
+    name: str
+    kind: str
+    platform: str
+    ready: bool = True
+    detail: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Status:
+    channels: list[ChannelStatus]
+    counts: dict[str, int]                          # every state, 0 included
+    next_due: datetime | None
+    recent_failures: list[Delivery]
+    unknown: list[Delivery]                         # may or may not have been published: a human decides
+    holds: dict[str, tuple[datetime, str]]          # channel -> (until, reason)
+
+    @property
+    def ready(self) -> bool:
+        return all(channel.ready for channel in self.channels)
+
+
+async def check_channels(settings: Settings, store, *, offline: bool = False) -> list[ChannelStatus]:
+    """Each channel's settings, and unless offline its credentials (one cheap call each)."""
+    from postbot.redact import redact
+
+    entries: list[ChannelStatus] = []
+    checks = []
+    client = None
+    if not offline:
+        import httpx
+        client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+    try:
+        for channel in settings.channels:
+            publisher = make_publisher(channel, store=store, settings=settings)
+            entry = ChannelStatus(channel.name, channel.kind, channel.platform)
+            missing = publisher.missing_settings()
+            if missing:
+                entry.ready, entry.detail = False, f"set {', '.join(missing)}"
+            elif client is not None:
+                checks.append((entry, publisher.check(client)))
+            entries.append(entry)
+        results = await asyncio.gather(*(check for _, check in checks), return_exceptions=True)
+        for (entry, _), result in zip(checks, results):
+            if isinstance(result, BaseException):
+                entry.ready, entry.detail = False, redact(str(result))
+            else:
+                entry.detail = str(result)
+                entry.warnings = list(getattr(result, "warnings", []))
+    finally:
+        if client is not None:
+            await client.aclose()
+    return entries
+
+
+def status(settings: Settings, store, now: datetime | None = None, *, offline: bool = False) -> Status:
+    """Channels and their credentials, and the queue at a glance."""
+    now = now or utcnow()
+    channels = asyncio.run(check_channels(settings, store, offline=offline))
+    counts = store.counts()
+    return Status(channels=channels, counts={s.value: counts.get(s.value, 0) for s in State},
+                  next_due=store.next_run_at(now), recent_failures=store.list(State.FAILED, limit=10),
+                  unknown=store.list(State.UNKNOWN, limit=100), holds=store.holds(now))
+
+
+# ---- publishing ------------------------------------------------------------------------------
+@dataclass
+class Due:
+    deliveries: list[Delivery]          # due now, in due order
+    next_at: datetime | None            # when something is next due, if nothing is now
+
+
+def due_now(store, now: datetime | None = None) -> Due:
+    """What `run --once` would send now, changing nothing (`run --dry-run`)."""
+    now = now or utcnow()
+    due = [d for d in store.list(State.SCHEDULED) if (d.next_attempt_at or d.due_at) <= now]
+    return Due(due, None if due else store.next_run_at(now))
+
+
+@dataclass
+class RunOnce:
+    published: int
+    counts: dict[str, int]              # the queue afterwards, per state
+
+
+def run_once(settings: Settings, store) -> RunOnce:
+    """Publish everything due now through the daemon's own path (cron, tests)."""
+    from postbot.runner import Runner
+
+    runner = Runner(store, settings)
+
+    async def once() -> None:
+        try:
+            await runner.run_once()
+        finally:
+            await runner.close()
+    asyncio.run(once())
+    return RunOnce(runner.published, store.counts())
+
+
+def serve(settings: Settings, store) -> None:
+    """The daemon: publish each delivery when it is due, until stopped."""
+    from postbot.daemon import Daemon
+    from postbot.runner import Runner
+
+    asyncio.run(Daemon(Runner(store, settings), store).serve())
