@@ -17,8 +17,8 @@ from pathlib import Path
 from postbot.config import Settings
 from postbot.errors import ConfigError, RenderError, UsageError
 from postbot.models import Attempt, Channel, Delivery, Post, Render, State
-from postbot.publishers import make_publisher
-from postbot.publishers.base import Publisher
+from postbot.platforms import make_publisher
+from postbot.platforms.base import Publisher
 from postbot.render import Renderer
 from postbot.times import next_free_slot, parse_slots, parse_when
 

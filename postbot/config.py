@@ -9,7 +9,7 @@ from typing import Mapping
 
 from postbot.errors import ConfigError
 from postbot.models import Channel, env_prefix
-from postbot.publishers import GENERIC, KINDS, PLATFORMS
+from postbot.platforms import GENERIC, KINDS, PLATFORMS
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 # Settings every channel may have; the rest are the adapter's own (documented in .env.example).

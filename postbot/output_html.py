@@ -38,10 +38,10 @@ h1{font-size:20px;margin:0 0 4px}.meta{color:#555;margin-bottom:16px}.warn{color
 def shown_text(render: Render, text: str) -> str:
     """What a reader sees: markup and escapes of the wire format removed."""
     if render.platform == "telegram":
-        from postbot.publishers.telegram import visible_text
+        from postbot.platforms.telegram import visible_text
         return visible_text(text)
     if render.platform == "linkedin":
-        from postbot.publishers.linkedin import unescape_little_text
+        from postbot.platforms.linkedin import unescape_little_text
         return unescape_little_text(text)
     if render.platform == "slack":
         text = re.sub(r"<(https?://[^|>]+)\|([^>]*)>", r"\2 (\1)", text)
@@ -57,7 +57,7 @@ def _linkify(escaped: str) -> str:
 def _body(render: Render, text: str, fold: int | None) -> str:
     visible = shown_text(render, text)
     if fold is not None and render.platform == "linkedin":
-        from postbot.publishers.linkedin import unescape_little_text
+        from postbot.platforms.linkedin import unescape_little_text
         fold = len(unescape_little_text(text[:fold]))
     if fold is None or fold >= len(visible):
         return _linkify(html.escape(visible))

@@ -24,8 +24,8 @@ from typing import Any, Callable
 from postbot.config import Settings
 from postbot.errors import Ambiguous, AuthExpired, ConfigError, PublishError, RateLimited, Rejected, Retryable
 from postbot.models import Attempt, Channel, Delivery, Published, State
-from postbot.publishers import make_publisher
-from postbot.publishers.base import PublishContext, Publisher
+from postbot.platforms import make_publisher
+from postbot.platforms.base import PublishContext, Publisher
 from postbot.times import describe_delta
 
 log = logging.getLogger("postbot.runner")

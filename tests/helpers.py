@@ -66,7 +66,7 @@ def with_client(use, timeout: float = 5.0):
 def publish_context(client, progress: dict | None = None, *, key: str = "key-1", state=None, save_progress=None,
                     **options):
     """A PublishContext at NOW whose saved progress lands in `progress` unless `save_progress` says otherwise."""
-    from postbot.publishers.base import MemoryState, PublishContext
+    from postbot.platforms.base import MemoryState, PublishContext
     progress = {} if progress is None else progress
     return PublishContext(client=client, key=key, now=lambda: NOW, state=state or MemoryState(),
                           save_progress=save_progress or progress.update, progress=progress, **options)

@@ -18,8 +18,8 @@ import pytest
 from postbot.errors import ConfigError
 from postbot.models import Channel, State
 from postbot.posts import load_post
-from postbot.publishers.base import MemoryState
-from postbot.publishers.bluesky import (BLOB_MAX_BYTES, BlueskyPublisher, fit_image, lexicon_datetime, new_tid,
+from postbot.platforms.base import MemoryState
+from postbot.platforms.bluesky import (BLOB_MAX_BYTES, BlueskyPublisher, fit_image, lexicon_datetime, new_tid,
                                         parse_page)
 from postbot.runner import Runner
 from tests.fakes.webpages import WebSite, og_page, png
@@ -171,7 +171,7 @@ def test_seed_post_lands_exactly_as_previewed(tmp_path, store, pds_url, pds_acco
     settings = settings_for(bluesky_env(pds_url, pds_account))
     delivery, render = queue_file(seed_path(), store, settings)
     assert render.payload["facets"], "the seed's CTA link must be a facet"
-    with caplog.at_level(logging.WARNING, logger="postbot.publishers.bluesky"):
+    with caplog.at_level(logging.WARNING, logger="postbot.platforms.bluesky"):
         assert run_runner(runner_for(store, settings, Clock()), NOW) == 1
     done = store.get(delivery.id)
     assert done.state is State.PUBLISHED, done.error
@@ -278,7 +278,7 @@ def test_page_that_cannot_be_fetched_means_no_card_and_a_warning(tmp_path, store
     path = write_post(tmp_path, "The page behind this link is gone.", title="Gone", url=article)
     settings = settings_for(bluesky_env(pds_url, pds_account))
     delivery, render = queue_file(path, store, settings)
-    with caplog.at_level(logging.WARNING, logger="postbot.publishers.bluesky"):
+    with caplog.at_level(logging.WARNING, logger="postbot.platforms.bluesky"):
         assert run_runner(runner_for(store, settings, Clock()), NOW) == 1
     (stored,) = records(pds_url, pds_account["did"])
     assert "embed" not in stored["value"] and stored["value"]["text"] == render.text

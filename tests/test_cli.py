@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from postbot.publishers import PLATFORMS
+from postbot.platforms import PLATFORMS
 from tests.fakes.mastodon import TOKEN, FakeMastodon
 from tests.helpers import write_post
 from tests.process import REPO, postbot

@@ -2,7 +2,7 @@ import pytest
 
 from postbot.config import load_settings
 from postbot.errors import ConfigError
-from postbot.publishers import PLATFORMS
+from postbot.platforms import PLATFORMS
 
 
 def test_default_is_one_outbox_per_platform():

@@ -8,8 +8,8 @@ import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected
 from postbot.models import Post, State
-from postbot.publishers.base import MemoryState, Prepared
-from postbot.publishers.discord import DiscordPublisher, with_wait
+from postbot.platforms.base import MemoryState, Prepared
+from postbot.platforms.discord import DiscordPublisher, with_wait
 from tests.fakes.discord import CHANNEL_ID, GUILD_ID, WEBHOOK_TOKEN, FakeDiscord, units
 from tests.helpers import (NOW, Clock, assert_unknown, call_adapter, check, queue_seed, run_after_a_crash, run_once,
                            run_through_an_outage, seed_post, settings_for)

@@ -8,8 +8,8 @@ import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
-from postbot.publishers.base import Prepared
-from postbot.publishers.facebook import FacebookPublisher, public_image_url
+from postbot.platforms.base import Prepared
+from postbot.platforms.facebook import FacebookPublisher, public_image_url
 from tests.fakes.meta import FacebookFake, graph_error
 from tests.helpers import (NOW, Clock, add_delivery, assert_unknown, check, crash_mid_publish, part, publish,
                            queue_post, run_once, seed_post, settings_for, sqlite_store)

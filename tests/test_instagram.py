@@ -8,8 +8,8 @@ import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
-from postbot.publishers.base import Prepared
-from postbot.publishers.instagram import InstagramPublisher
+from postbot.platforms.base import Prepared
+from postbot.platforms.instagram import InstagramPublisher
 from tests.fakes.meta import InstagramFake, graph_error, sent_before_a_crash
 from tests.helpers import (NOW, Clock, add_delivery, call_adapter, check, crash_mid_publish, part, queue_post,
                            run_once, seed_post, settings_for, sqlite_store)

@@ -7,8 +7,8 @@ import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
-from postbot.publishers.base import Prepared
-from postbot.publishers.linkedin import (LinkedInPublisher, escape_little_text, next_midnight_utc,
+from postbot.platforms.base import Prepared
+from postbot.platforms.linkedin import (LinkedInPublisher, escape_little_text, next_midnight_utc,
                                          unescape_little_text)
 from tests.fakes.linkedin import LinkedInFake, parse_little_text
 from tests.fakes.server import Reply

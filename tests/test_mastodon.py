@@ -10,8 +10,8 @@ import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected
 from postbot.models import Channel, Post, State
-from postbot.publishers.base import MemoryState
-from postbot.publishers.mastodon import MastodonPublisher
+from postbot.platforms.base import MemoryState
+from postbot.platforms.mastodon import MastodonPublisher
 from tests.fakes.mastodon import TOKEN, FakeMastodon, countable_length
 from tests.helpers import (NOW, Clock, add_delivery, call_adapter, check, crash_mid_publish, part, queue_post,
                            run_once, seed_post, settings_for, sqlite_store, thread_progress,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import subprocess
 
-from postbot.publishers import PLATFORMS
+from postbot.platforms import PLATFORMS
 from tests.process import REPO, postbot
 from tests.services import chromium_command
 

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from postbot import text as textlib
 from postbot.errors import RenderError
 from postbot.models import CTA, Channel, Post
-from postbot.publishers import PLATFORMS, publisher_class
+from postbot.platforms import PLATFORMS, publisher_class
 from postbot.render import Renderer, add_utm
 
 RENDERER = Renderer()
@@ -168,7 +168,7 @@ def test_any_post_fits_or_fails_with_a_clear_error(body, label, platform, tags):
 
 
 def _reprepared(rules, render):
-    from postbot.publishers.base import Prepared
+    from postbot.platforms.base import Prepared
     return Prepared(render.text, render.links)
 
 

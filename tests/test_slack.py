@@ -7,8 +7,8 @@ import pytest
 
 from postbot.errors import ConfigError, RateLimited, Rejected
 from postbot.models import Post, State
-from postbot.publishers.base import MemoryState, Prepared
-from postbot.publishers.slack import SlackPublisher
+from postbot.platforms.base import MemoryState, Prepared
+from postbot.platforms.slack import SlackPublisher
 from tests.fakes.slack import SECRET, FakeSlack, mangled_at
 from tests.helpers import (NOW, Clock, assert_unknown, call_adapter, check, queue_seed, run_after_a_crash, run_once,
                            run_through_an_outage, seed_post, settings_for)

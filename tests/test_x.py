@@ -10,8 +10,8 @@ import pytest
 
 from postbot.errors import Ambiguous, ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
-from postbot.publishers.base import PublishContext
-from postbot.publishers.x import UNSURE_KEY, XPublisher, oauth1_authorization
+from postbot.platforms.base import PublishContext
+from postbot.platforms.x import UNSURE_KEY, XPublisher, oauth1_authorization
 from tests.fakes import x as fake_x
 from tests.fakes.x import FakeX, parse_oauth_header
 from tests.helpers import (NOW, Clock, add_delivery, assert_unknown, check, crash_mid_publish, part, publish_context,

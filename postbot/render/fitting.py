@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from postbot import text as textlib
 from postbot.errors import RenderError
 from postbot.models import CTA, Channel, Part, Post, Render
-from postbot.publishers.base import Prepared, Publisher
+from postbot.platforms.base import Prepared, Publisher
 from postbot.render.templates import add_utm
 
 if TYPE_CHECKING:

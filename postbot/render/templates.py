@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from postbot.errors import RenderError
 from postbot.models import Channel, Post, Render
-from postbot.publishers import make_publisher
-from postbot.publishers.base import Publisher
+from postbot.platforms import make_publisher
+from postbot.platforms.base import Publisher
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 

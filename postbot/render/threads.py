@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from postbot import text as textlib
 from postbot.errors import RenderError
 from postbot.models import Part, Render
-from postbot.publishers.base import Prepared
+from postbot.platforms.base import Prepared
 from postbot.render.fitting import sentence_cuts
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from postbot.models import Post
-from postbot.publishers.base import Prepared
-from postbot.publishers.facebook import is_remote, public_image_url
-from postbot.publishers.threads import ContainerPublisher
+from postbot.platforms.base import Prepared
+from postbot.platforms.facebook import is_remote, public_image_url
+from postbot.platforms.threads import ContainerPublisher
 
 DEFAULT_API_URL = "https://graph.instagram.com/v25.0"
 MAX_HASHTAGS = 30

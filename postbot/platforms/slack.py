@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 from postbot.errors import Ambiguous, ConfigError, Rejected
 from postbot.models import Post, Published
-from postbot.publishers.base import Prepared, PublishContext, Publisher
-from postbot.publishers.media import is_remote
+from postbot.platforms.base import Prepared, PublishContext, Publisher
+from postbot.platforms.media import is_remote
 
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
 _HOOK_PATH = re.compile(r"^/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+/?$")
@@ -105,7 +105,7 @@ class SlackPublisher(Publisher):
         return None
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.publishers.http import raise_for_status, send
+        from postbot.platforms.outcomes import raise_for_status, send
         problem = self.shape_problem()
         if problem:
             raise Rejected(f"slack: {problem}", sent=False)

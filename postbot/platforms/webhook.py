@@ -11,8 +11,8 @@ from typing import Any
 
 from postbot.errors import ConfigError
 from postbot.models import Published
-from postbot.publishers.base import PublishContext, Publisher
-from postbot.publishers.http import json_object, raise_for_status, send
+from postbot.platforms.base import PublishContext, Publisher
+from postbot.platforms.outcomes import json_object, raise_for_status, send
 
 SIGNATURE_HEADER = "X-Postbot-Signature"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from postbot.errors import ConfigError, PublishError, Rejected
 from postbot.models import Post, Published
-from postbot.publishers.base import Prepared, PublishContext, Publisher
-from postbot.publishers.media import image_source, is_remote, mime_type, not_found, read_local_image
+from postbot.platforms.base import Prepared, PublishContext, Publisher
+from postbot.platforms.media import image_source, is_remote, mime_type, not_found, read_local_image
 
 CAPTION_LIMIT = 1024
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
@@ -134,7 +134,7 @@ class TelegramPublisher(Publisher):
         """One Bot API request. Errors name the method, never the URL (it holds the token)."""
         import httpx
 
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
         try:
             return await send(client, "POST", self.method_url(method), what=f"telegram {method}", **kwargs)
         except httpx.InvalidURL:
@@ -155,7 +155,7 @@ class TelegramPublisher(Publisher):
         return "sendPhoto", {"data": form, "files": {"photo": (Path(photo).name, data, mime_type(photo))}}
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.publishers.http import json_object
+        from postbot.platforms.outcomes import json_object
         problem = self.token_problem()
         if problem:
             raise Rejected(f"telegram: {problem}", sent=False)
@@ -182,7 +182,7 @@ class TelegramPublisher(Publisher):
                        f"supergroup's id", sent=False)
 
     def _raise(self, response, body: dict[str, Any], ctx: PublishContext) -> None:
-        from postbot.publishers.http import raise_for_status
+        from postbot.platforms.outcomes import raise_for_status
         status = response.status_code
         description = str(body.get("description") or response.reason_phrase)[:300]
         now = ctx.now()
@@ -212,7 +212,7 @@ class TelegramPublisher(Publisher):
         return f"check {chat} and the post"
 
     async def check(self, client) -> str:
-        from postbot.publishers.http import json_object
+        from postbot.platforms.outcomes import json_object
         missing = self.missing_settings()
         if missing:
             raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")

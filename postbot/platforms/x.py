@@ -13,8 +13,8 @@ from typing import Any
 
 from postbot.errors import Ambiguous, ConfigError, PublishError, Rejected, Retryable, unsent
 from postbot.models import Post, Published
-from postbot.publishers.base import Prepared, PublishContext, Publisher
-from postbot.publishers.media import image_source, is_remote, not_found, read_image
+from postbot.platforms.base import Prepared, PublishContext, Publisher
+from postbot.platforms.media import image_source, is_remote, not_found, read_image
 
 DEFAULT_API = "https://api.x.com"
 OAUTH1_SETTINGS = ("API_KEY", "API_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
@@ -142,7 +142,7 @@ class XPublisher(Publisher):
     async def _refresh_tokens(self, client, now) -> None:
         import httpx
 
-        from postbot.publishers.http import error_message, send
+        from postbot.platforms.outcomes import error_message, send
         tokens = self.oauth2_tokens()
         form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"] or "",
                 "client_id": self.channel.setting("CLIENT_ID") or ""}
@@ -176,7 +176,7 @@ class XPublisher(Publisher):
         await self._refresh_tokens(ctx.client, ctx.now())
 
     def _token_expired(self, now) -> bool:
-        from postbot.publishers.http import iso_time
+        from postbot.platforms.outcomes import iso_time
         expires = iso_time(self.oauth2_tokens().get("expires_at"))
         return expires is not None and expires <= now + timedelta(seconds=30)
 
@@ -190,13 +190,13 @@ class XPublisher(Publisher):
 
     # ---- requests ------------------------------------------------------------------------------
     async def _request(self, client, method: str, path: str, *, what: str, **kwargs: Any):
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
         url = self.api(path)
         headers = {**kwargs.pop("headers", {}), "Authorization": self.authorization(method, url)}
         return await send(client, method, url, what=what, headers=headers, **kwargs)
 
     def _raise(self, response, now, *, sent: bool = True) -> None:
-        from postbot.publishers.http import epoch, error_message, raise_for_status
+        from postbot.platforms.outcomes import epoch, error_message, raise_for_status
         if response.status_code == 401 and self.auth_mode() != "oauth2":
             raise Rejected(f"x answered 401: {error_message(response)}; {self.credentials_fix()}",
                            status=401, sent=False)
@@ -234,7 +234,7 @@ class XPublisher(Publisher):
         return media_id
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.publishers.http import error_message
+        from postbot.platforms.outcomes import error_message
         if not self.auth_mode():
             raise ConfigError(f"channel {self.channel.name}: set {', '.join(self.missing_settings())}")
         if self.auth_mode() == "oauth2" and self._token_expired(ctx.now()):
@@ -269,7 +269,7 @@ class XPublisher(Publisher):
     async def check(self, client) -> str:
         from datetime import datetime, timezone
 
-        from postbot.publishers.http import error_message
+        from postbot.platforms.outcomes import error_message
         if not self.auth_mode():
             raise ConfigError(f"channel {self.channel.name}: set {', '.join(self.missing_settings())}")
         response = await self._request(client, "GET", "/2/users/me", what="x credentials check")

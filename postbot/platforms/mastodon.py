@@ -12,8 +12,8 @@ from typing import Any
 
 from postbot.errors import ConfigError, PublishError, Rejected, Retryable, unsent
 from postbot.models import Post, Published
-from postbot.publishers.base import Prepared, PublishContext, Publisher
-from postbot.publishers.media import image_source, is_remote, not_found, read_image
+from postbot.platforms.base import Prepared, PublishContext, Publisher
+from postbot.platforms.media import image_source, is_remote, not_found, read_image
 
 DEFAULT_LIMIT = 500
 DEFAULT_URL_LENGTH = 23
@@ -107,7 +107,7 @@ class MastodonPublisher(Publisher):
 
     async def load_limits(self, client, now: datetime | None = None) -> list[str]:
         """Read the instance's limits unless a fresh copy is cached; on failure keep what is known."""
-        from postbot.publishers.http import iso_time, send
+        from postbot.platforms.outcomes import iso_time, send
         now = now or datetime.now(timezone.utc)
         fetched = iso_time(self.state.get("limits_fetched_at"))
         if fetched and now - fetched < LIMITS_MAX_AGE and self.state.get("max_characters") is not None:
@@ -146,7 +146,7 @@ class MastodonPublisher(Publisher):
         return {"Authorization": f"Bearer {self.channel.setting('ACCESS_TOKEN')}"}
 
     def _raise(self, response, now: datetime, *, sent: bool = True) -> None:
-        from postbot.publishers.http import error_message, iso_time, raise_for_status
+        from postbot.platforms.outcomes import error_message, iso_time, raise_for_status
         if response.status_code == 401:
             # Mastodon tokens never expire: a 401 means revoked or mistyped, nothing to refresh.
             raise Rejected(f"mastodon answered 401: {error_message(response)}; check "
@@ -163,7 +163,7 @@ class MastodonPublisher(Publisher):
     async def _media_id(self, media: dict[str, Any], ctx: PublishContext) -> str:
         """Upload once per delivery (the id is kept in progress), then wait for processing by
         retrying the delivery later instead of sleeping here."""
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
         uploaded = dict(ctx.progress.get(MEDIA_STATE_KEY) or {})
         media_id = uploaded.get(str(ctx.part_index))
         response = await self._media_status(media_id, ctx) if media_id else None
@@ -191,7 +191,7 @@ class MastodonPublisher(Publisher):
 
     async def _media_status(self, media_id: str, ctx: PublishContext):
         """GET /api/v1/media/:id: 206 while processing, 200 when ready; None when it is gone."""
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
         try:
             response = await send(ctx.client, "GET", f"{self.base_url()}/api/v1/media/{media_id}",
                                   what="mastodon media status", headers=self.headers())
@@ -203,7 +203,7 @@ class MastodonPublisher(Publisher):
         return response
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
         missing = self.missing_settings()
         if missing:
             raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
@@ -222,7 +222,7 @@ class MastodonPublisher(Publisher):
         return Published(str(status["id"]), status.get("url") or status.get("uri"))
 
     async def check(self, client) -> str:
-        from postbot.publishers.http import error_message, send
+        from postbot.platforms.outcomes import error_message, send
         missing = self.missing_settings()
         if missing:
             raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")

@@ -15,8 +15,8 @@ from typing import Any
 
 from postbot.errors import ConfigError, PublishError, Rejected, Retryable
 from postbot.models import Post, Published
-from postbot.publishers.base import Prepared, PublishContext, Publisher
-from postbot.publishers.facebook import bearer, graph_error, graph_message, raise_for_graph
+from postbot.platforms.base import Prepared, PublishContext, Publisher
+from postbot.platforms.facebook import bearer, graph_error, graph_message, raise_for_graph
 
 MAX_LINKS = 5
 DEFAULT_API_URL = "https://graph.threads.net/v1.0"
@@ -56,7 +56,7 @@ class ContainerPublisher(Publisher):
         return self.channel.var("ACCESS_TOKEN")
 
     async def _post(self, ctx: PublishContext, edge: str, form: dict[str, str], *, what: str, sent: bool):
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
 
         try:
             response = await send(ctx.client, "POST", f"{self.api_url()}/{self.user_id()}/{edge}", what=what,
@@ -69,7 +69,7 @@ class ContainerPublisher(Publisher):
 
     async def _get(self, ctx: PublishContext, object_id: str, fields: str, *, what: str,
                    params: dict[str, str] | None = None) -> dict[str, Any]:
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
 
         try:
             response = await send(ctx.client, "GET", f"{self.api_url()}/{object_id}", what=what,
@@ -182,7 +182,7 @@ class ContainerPublisher(Publisher):
         return None
 
     async def check(self, client) -> str:
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
 
         missing = self.missing_settings()
         if missing:

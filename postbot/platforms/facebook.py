@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Post, Published
-from postbot.publishers.base import Prepared, PublishContext, Publisher
+from postbot.platforms.base import Prepared, PublishContext, Publisher
 
 DEFAULT_API_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = "v25.0"
@@ -27,7 +27,7 @@ THROTTLE_FALLBACK = timedelta(hours=1)
 
 # ---- Graph API conventions, shared by facebook, threads and instagram ---------------------
 def graph_error(response) -> dict[str, Any] | None:
-    from postbot.publishers.http import json_object
+    from postbot.platforms.outcomes import json_object
     error = json_object(response).get("error")
     return error if isinstance(error, dict) else None
 
@@ -57,7 +57,7 @@ def regain_access_at(response, now: datetime) -> datetime | None:
 def raise_for_graph(response, *, platform: str, now: datetime, token_var: str, sent: bool = True) -> None:
     """Map a Graph API error object to the outcome tree. `sent=False` for steps that cannot post
     anything (creating or reading a container), so a failure there is always safe to retry."""
-    from postbot.publishers.http import raise_for_status
+    from postbot.platforms.outcomes import raise_for_status
 
     status = response.status_code
     if status < 300:
@@ -150,7 +150,7 @@ class FacebookPublisher(Publisher):
         return f"{base}/{version}/{self.channel.setting('PAGE_ID')}"
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
 
         missing = self.missing_settings()
         if missing:
@@ -170,7 +170,7 @@ class FacebookPublisher(Publisher):
         return Published(remote_id=post_id, remote_url=f"https://www.facebook.com/{post_id}", extra=extra)
 
     async def check(self, client) -> str:
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
 
         missing = self.missing_settings()
         if missing:

@@ -11,7 +11,7 @@ from typing import Any
 
 from postbot.errors import Rejected
 from postbot.models import Channel, Published
-from postbot.publishers.base import ChannelState, PublishContext, Publisher
+from postbot.platforms.base import ChannelState, PublishContext, Publisher
 
 
 class OutboxPublisher(Publisher):

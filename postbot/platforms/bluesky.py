@@ -26,10 +26,10 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from postbot import text as textlib
 from postbot.errors import Ambiguous, AuthExpired, ConfigError, PublishError, RateLimited, Rejected, Retryable
 from postbot.models import Post, Published
-from postbot.publishers.base import Prepared, PublishContext, Publisher
-from postbot.publishers.media import not_found, read_local_image
+from postbot.platforms.base import Prepared, PublishContext, Publisher
+from postbot.platforms.media import not_found, read_local_image
 
-log = logging.getLogger("postbot.publishers.bluesky")
+log = logging.getLogger("postbot.platforms.bluesky")
 
 MAX_BYTES = 3000
 DEFAULT_SERVICE = "https://bsky.social"
@@ -104,12 +104,12 @@ def main_link(links: list[str], post_url_value: str | None) -> str | None:
 
 
 def _error_name(response) -> str:
-    from postbot.publishers.http import json_object
+    from postbot.platforms.outcomes import json_object
     return str(json_object(response).get("error") or "")
 
 
 def _reset(response) -> datetime | None:
-    from postbot.publishers.http import epoch
+    from postbot.platforms.outcomes import epoch
     return epoch(response.headers.get("ratelimit-reset"))
 
 
@@ -196,7 +196,7 @@ class BlueskyPublisher(Publisher):
         return session
 
     async def _create_session(self, client, now: datetime) -> dict[str, Any]:
-        from postbot.publishers.http import error_message, raise_for_status, send
+        from postbot.platforms.outcomes import error_message, raise_for_status, send
         self._require_settings()
         response = await send(client, "POST", self.xrpc("com.atproto.server.createSession"),
                               what="bluesky login", json={"identifier": self.handle(),
@@ -210,7 +210,7 @@ class BlueskyPublisher(Publisher):
 
     async def _refresh_session(self, client, now: datetime) -> dict[str, Any]:
         """refreshSession with the refresh token as bearer; a new login when that token is dead too."""
-        from postbot.publishers.http import raise_for_status, send
+        from postbot.platforms.outcomes import raise_for_status, send
         session = self._stored_session()
         if not session or not session.get("refreshJwt"):
             return await self._create_session(client, now)
@@ -233,7 +233,7 @@ class BlueskyPublisher(Publisher):
 
     def _raise(self, response, now: datetime, *, what: str = "bluesky", sent: bool = True) -> None:
         """Bluesky's quirk first: an expired access token is a 400, not a 401."""
-        from postbot.publishers.http import error_message, raise_for_status
+        from postbot.platforms.outcomes import error_message, raise_for_status
         if _error_name(response) in TOKEN_ERRORS:
             raise AuthExpired(f"{what} answered {response.status_code}: {error_message(response)}",
                               status=response.status_code, sent=False)
@@ -247,7 +247,7 @@ class BlueskyPublisher(Publisher):
     # ---- lookup ---------------------------------------------------------------------------------
     async def _get_record(self, client, repo: str, rkey: str, now: datetime) -> dict[str, Any] | None:
         """The record at repo/rkey, None when there is none. getRecord needs no session."""
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
         response = await send(client, "GET", self.xrpc("com.atproto.repo.getRecord"), what="bluesky lookup",
                               params={"repo": repo, "collection": POST_COLLECTION, "rkey": rkey})
         if response.status_code == 400 and _error_name(response) == "RecordNotFound":
@@ -276,7 +276,7 @@ class BlueskyPublisher(Publisher):
 
     # ---- publishing -------------------------------------------------------------------------------
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
         session = await self.session(ctx.client, ctx.now())
         rkeys = dict(ctx.progress.get(RKEYS_KEY) or {})
         rkey = rkeys.get(str(ctx.part_index))
@@ -341,7 +341,7 @@ class BlueskyPublisher(Publisher):
         return None
 
     async def _upload(self, ctx: PublishContext, session: dict[str, Any], data: bytes, mime: str) -> dict[str, Any]:
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
         response = await send(ctx.client, "POST", self.xrpc("com.atproto.repo.uploadBlob"), what="bluesky upload",
                               content=data, headers={**self._auth(session), "Content-Type": mime})
         self._raise(response, ctx.now(), what="bluesky upload", sent=False)

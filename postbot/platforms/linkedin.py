@@ -16,7 +16,7 @@ from typing import Any
 
 from postbot.errors import ConfigError, RateLimited, Rejected
 from postbot.models import Post, Published
-from postbot.publishers.base import Prepared, PublishContext, Publisher
+from postbot.platforms.base import Prepared, PublishContext, Publisher
 
 UTC = timezone.utc
 
@@ -176,7 +176,7 @@ class LinkedInPublisher(Publisher):
 
     # ---- publishing --------------------------------------------------------------------
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.publishers.http import raise_for_status, retry_after, send
+        from postbot.platforms.outcomes import raise_for_status, retry_after, send
 
         # A bad expiry date only spoils a warning; a bad author or version spoils the post.
         problems = [p for p in self.settings_problems() if "TOKEN_EXPIRES_AT" not in p]
@@ -212,7 +212,7 @@ class LinkedInPublisher(Publisher):
         original = POST_URN.search(_message(response))
         note = ("LinkedIn rejected the post as a duplicate of an earlier one (422 DUPLICATE_POST); "
                 "treated as already published")
-        logging.getLogger("postbot.publishers.linkedin").warning(
+        logging.getLogger("postbot.platforms.linkedin").warning(
             "channel %s: %s%s", self.channel.name, note, f" ({original.group(0)})" if original else "")
         if original:
             urn = original.group(0)
@@ -223,7 +223,7 @@ class LinkedInPublisher(Publisher):
     async def check(self, client, now: datetime | None = None) -> str:
         """GET /v2/userinfo: cheap, needs only a valid token. A token without the `openid` scope
         gets 403 there, which still proves the token is accepted."""
-        from postbot.publishers.http import send
+        from postbot.platforms.outcomes import send
 
         now = now or datetime.now(UTC)
         missing = self.missing_settings()
@@ -268,7 +268,7 @@ class LinkedInPublisher(Publisher):
 
 def _error_code(response) -> str | None:
     """LinkedIn puts the code at the top (`code`) or per input error (`errorDetails.inputErrors[].code`)."""
-    from postbot.publishers.http import json_object
+    from postbot.platforms.outcomes import json_object
     body = json_object(response)
     if isinstance(body.get("code"), str):
         return body["code"]
@@ -281,7 +281,7 @@ def _error_code(response) -> str | None:
 
 
 def _message(response) -> str:
-    from postbot.publishers.http import error_message
+    from postbot.platforms.outcomes import error_message
     return error_message(response)
 
 

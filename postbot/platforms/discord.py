@@ -23,8 +23,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from postbot.errors import Ambiguous, ConfigError, PublishError, RateLimited, Rejected
 from postbot.models import Post, Published
-from postbot.publishers.base import Prepared, PublishContext, Publisher
-from postbot.publishers.media import image_source, is_remote, mime_type, not_found, read_local_image
+from postbot.platforms.base import Prepared, PublishContext, Publisher
+from postbot.platforms.media import image_source, is_remote, mime_type, not_found, read_local_image
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT, DESCRIPTION_LIMIT, EMBEDS_TOTAL_LIMIT = 256, 4096, 6000
@@ -167,7 +167,7 @@ class DiscordPublisher(Publisher):
 
     async def webhook_object(self, client, url: str, ctx_now) -> dict[str, Any] | None:
         """GET the webhook (cheap, and says whether it still exists). None when it cannot be read."""
-        from postbot.publishers.http import json_object, send
+        from postbot.platforms.outcomes import json_object, send
         response = await send(client, "GET", url.split("?")[0], what="discord webhook lookup")
         body = json_object(response)
         if response.status_code in (401, 404):
@@ -199,7 +199,7 @@ class DiscordPublisher(Publisher):
         return {"data": {"payload_json": json.dumps(body, ensure_ascii=False)}, "files": files}
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.publishers.http import json_object, send
+        from postbot.platforms.outcomes import json_object, send
         url = self.webhook_url()
         problem = self.shape_problem(url)
         if problem:
@@ -224,7 +224,7 @@ class DiscordPublisher(Publisher):
         return Published(str(message_id), remote_url, {"channel_id": channel_id} if channel_id else {})
 
     def _raise(self, response, body: dict[str, Any], now) -> None:
-        from postbot.publishers.http import raise_for_status, retry_after
+        from postbot.platforms.outcomes import raise_for_status, retry_after
         status = response.status_code
         message = str(body.get("message") or response.reason_phrase)[:200]
         if status == 429:

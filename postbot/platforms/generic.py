@@ -1,7 +1,7 @@
 """Rules for channels that render for no particular network (a webhook by default)."""
 from __future__ import annotations
 
-from postbot.publishers.base import Publisher
+from postbot.platforms.base import Publisher
 
 
 class GenericRules(Publisher):

@@ -46,7 +46,7 @@ def read_local_image(path: str, platform: str = "") -> bytes:
 async def read_image(client, source: str) -> tuple[bytes, str, str]:
     """(bytes, file name, MIME type) of a local file or an http(s) URL, for an upload.
     Nothing has been posted yet, so every failure here says `sent=False`."""
-    from postbot.publishers.http import send
+    from postbot.platforms.outcomes import send
     if not is_remote(source):
         name = Path(source).name
         return read_local_image(source), name, mime_type(name)
