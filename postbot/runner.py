@@ -1,4 +1,4 @@
-"""Claim -> publish -> record. The runner decides what every outcome means; publishers only report.
+"""Claim -> publish -> record. Platforms only report; policy.decide() says what an error means.
 
 Exactly-once rules:
 - A delivery is claimed (state `publishing`, a lease, the claimant's id) before any request.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import socket
 import time
 import uuid
@@ -22,10 +21,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from postbot.config import Settings
-from postbot.errors import Ambiguous, AuthExpired, ConfigError, PublishError, RateLimited, Rejected, Retryable
+from postbot.errors import Ambiguous, AuthExpired, ConfigError, PublishError
 from postbot.models import Attempt, Channel, Delivery, Published, State
 from postbot.platforms import make_publisher
 from postbot.platforms.base import PublishContext, Publisher
+from postbot.policy import Backoff, Outcome, decide, unknown_message
 from postbot.times import describe_delta
 
 log = logging.getLogger("postbot.runner")
@@ -58,20 +58,6 @@ def claimant_gone(claimed_by: str) -> bool:
     except PermissionError:
         return False
     return False
-
-
-class Backoff:
-    """Exponential backoff with jitter, as data."""
-
-    def __init__(self, base: float = 30.0, cap: float = 3600.0, jitter: float = 0.2,
-                 rng: random.Random | None = None):
-        self.base, self.cap, self.jitter = base, cap, jitter
-        self.rng = rng or random.Random()
-
-    def delay(self, attempt: int) -> timedelta:
-        seconds = min(self.cap, self.base * 2 ** max(0, attempt - 1))
-        seconds *= 1 + self.rng.uniform(-self.jitter, self.jitter)
-        return timedelta(seconds=seconds)
 
 
 class Runner:
@@ -238,15 +224,8 @@ class Runner:
             except _LostClaim:
                 log.warning("delivery %s: claim lost to another worker; leaving it", delivery.id)
                 return
-            except PublishError as exc:
-                self._after_error(delivery, publisher, exc, progress)
-                return
-            except ConfigError as exc:
-                # Senders check their settings before any request: nothing of this part was sent.
-                self._clear_sending(delivery, progress)
-                self._finish(delivery, State.FAILED, error=_config_message(delivery, exc, len(done)),
-                             attempt=Attempt(delivery.id, self.clock(), None, str(exc),
-                                             progress.get("latency_ms"), "failed"))
+            except (PublishError, ConfigError) as exc:
+                self._after_error(delivery, publisher, exc, progress, parts_done=len(done))
                 return
             if published is None:
                 return
@@ -271,7 +250,7 @@ class Runner:
             try:
                 found = await publisher.recover(payload, ctx)
             except Ambiguous as exc:
-                self._unknown(delivery, _unknown_message(delivery, exc))
+                self._unknown(delivery, unknown_message(delivery, exc))
                 return None
             if found is not None:
                 return found
@@ -287,47 +266,23 @@ class Runner:
         finally:
             ctx.progress["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
 
-    def _after_error(self, delivery: Delivery, publisher: Publisher, exc: PublishError,
-                     progress: dict[str, Any]) -> None:
+    def _after_error(self, delivery: Delivery, publisher: Publisher, exc: PublishError | ConfigError,
+                     progress: dict[str, Any], *, parts_done: int) -> None:
         now = self.clock()
-        message = str(exc)
-        attempt = Attempt(delivery.id, now, exc.status, message, progress.get("latency_ms"), "")
-        if isinstance(exc, RateLimited):
-            self.store.hold_channel(delivery.channel, exc.until, message)
-            if exc.sent and not publisher.dedupes:
-                # A limit reported after the request may have been taken (rare): never resend blindly.
-                attempt.outcome = "unknown"
-                self._finish(delivery, State.UNKNOWN, error=_unknown_message(delivery, exc), attempt=attempt)
-                return
+        outcome: Outcome = decide(exc, delivery, now, dedupes=publisher.dedupes,
+                                  max_attempts=self.settings.max_attempts, backoff=self.backoff,
+                                  parts_done=parts_done)
+        attempt = Attempt(delivery.id, now, getattr(exc, "status", None), str(exc), progress.get("latency_ms"),
+                          outcome.label)
+        if outcome.hold_until is not None:
+            self.store.hold_channel(delivery.channel, outcome.hold_until, str(exc))
+        if outcome.clear_sending:
             self._clear_sending(delivery, progress)
-            attempt.outcome = "rate_limited"
-            self.store.requeue(delivery.id, worker=self.worker, run_at=exc.until, now=now,
-                               error=f"rate limited until {exc.until.isoformat()}: {message}",
-                               attempt=attempt, refund=True)
-            return
-        if isinstance(exc, (Rejected, AuthExpired)):
-            attempt.outcome = "failed"
-            self._finish(delivery, State.FAILED, error=message, attempt=attempt)
-            return
-        if isinstance(exc, Retryable) and not exc.sent:
-            self._clear_sending(delivery, progress)
-        elif not publisher.dedupes:
-            # It may have landed: never send blindly again.
-            attempt.outcome = "unknown"
-            self._finish(delivery, State.UNKNOWN, error=_unknown_message(delivery, exc), attempt=attempt)
-            return
-        if delivery.attempts >= self.settings.max_attempts:
-            attempt.outcome = "failed"
-            self._finish(delivery, State.FAILED, attempt=attempt,
-                         error=f"gave up after {delivery.attempts} attempts; last error: {message}")
-            return
-        wait = self.backoff.delay(delivery.attempts)
-        run_at = now + wait
-        if isinstance(exc, Retryable) and exc.after and exc.after > run_at:
-            run_at = exc.after
-        attempt.outcome = "retry"
-        self.store.requeue(delivery.id, worker=self.worker, run_at=run_at, now=now,
-                           error=f"retrying at {run_at.isoformat()}: {message}", attempt=attempt)
+        if outcome.state is State.SCHEDULED:
+            self.store.requeue(delivery.id, worker=self.worker, run_at=outcome.run_at, now=now,
+                               error=outcome.error, attempt=attempt, refund=outcome.refund)
+        else:
+            self._finish(delivery, outcome.state, error=outcome.error, attempt=attempt)
 
     def _clear_sending(self, delivery: Delivery, progress: dict[str, Any]) -> None:
         if "sending" in progress:
@@ -361,15 +316,3 @@ class _LostClaim(Exception):
 def _published(entry: dict[str, Any]) -> Published:
     extra = {k: v for k, v in entry.items() if k not in ("remote_id", "remote_url")}
     return Published(entry["remote_id"], entry.get("remote_url"), extra)
-
-
-def _config_message(delivery: Delivery, exc: ConfigError, published_parts: int) -> str:
-    kept = (f"; the {published_parts} part(s) already published stay published and are not sent again"
-            if published_parts else "")
-    return (f"not sent: {exc}{kept}; fix the setting, then `postbot retry {delivery.id}`")
-
-
-def _unknown_message(delivery: Delivery, exc: Exception) -> str:
-    return (f"may or may not have been published ({exc}); check {delivery.channel} and then run "
-            f"`postbot retry {delivery.id}` to send it or `postbot cancel {delivery.id}`")
-
