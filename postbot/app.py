@@ -2,7 +2,7 @@
 cancel, retry, reschedule, status, run once, serve.
 
 A face parses its input, calls one function here and formats what comes back with postbot.output;
-it never reaches into the renderer, the store or a publisher itself. So an action that exists in
+it never reaches into the renderer, the store or a sender itself. So an action that exists in
 one face exists in the other through the same function, and what you preview is what is queued:
 both take every channel's rules and limits from `channel_rules`, backed by the store.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 from postbot.config import Settings
 from postbot.errors import ConfigError, RenderError, UsageError
 from postbot.models import Attempt, Channel, Delivery, Post, Render, State
-from postbot.platforms import make_publisher
-from postbot.platforms.base import Publisher
+from postbot.platforms import make_rules, make_sender
+from postbot.platforms.base import Rules, Sender
 from postbot.render import Renderer
 from postbot.times import next_free_slot, parse_slots, parse_when
 
@@ -47,30 +47,31 @@ def select_channels(settings: Settings, names: list[str] | None, post: Post | No
     return [settings.channel(name) for name in dict.fromkeys(wanted)]
 
 
-def channel_rules(channels: list[Channel], store) -> tuple[dict[str, Publisher], list[str]]:
+def channel_rules(channels: list[Channel], store) -> tuple[dict[str, Rules], list[str]]:
     """Each channel's text rules with its state in the store, and warnings about limits.
 
     Platforms whose limits differ per instance (Mastodon) are asked first, for channels that
-    really publish there; a failure keeps what the store already knows, with a warning.
+    really publish there (their sender writes what it reads into the memory the rules read);
+    a failure keeps what the store already knows, with a warning.
     """
-    rules = {channel.name: make_publisher(channel, rules=True, store=store) for channel in channels}
-    wanted = [rules[c.name] for c in channels
-              if c.kind == c.platform and type(rules[c.name]).load_limits is not Publisher.load_limits
-              and not rules[c.name].missing_settings()]
+    rules = {channel.name: make_rules(channel, store=store) for channel in channels}
+    senders = [make_sender(c, state=rules[c.name].state) for c in channels if c.kind == c.platform]
+    wanted = [s for s in senders if type(s).load_limits is not Sender.load_limits and not s.missing_settings()]
     if not wanted:
         return rules, []
     import httpx
 
     async def fetch() -> list[str]:
         async with httpx.AsyncClient(timeout=httpx.Timeout(5.0, connect=3.0)) as client:
-            results = await asyncio.gather(*(r.load_limits(client) for r in wanted), return_exceptions=True)
+            results = await asyncio.gather(*(s.load_limits(client) for s in wanted), return_exceptions=True)
         warnings = []
-        for rule, result in zip(wanted, results):
+        for sender, result in zip(wanted, results):
+            name = sender.channel.name
             if isinstance(result, BaseException):
-                warnings.append(f"channel {rule.channel.name}: could not read its limits ({result}); "
-                                f"using {rule.limit_for()}")
+                warnings.append(f"channel {name}: could not read its limits ({result}); "
+                                f"using {rules[name].limit_for()}")
             else:
-                warnings.extend(f"channel {rule.channel.name}: {w}" for w in result)
+                warnings.extend(f"channel {name}: {w}" for w in result)
         return warnings
     return rules, asyncio.run(fetch())
 
@@ -136,7 +137,7 @@ def plan(post: Post, channels: list[Channel], settings: Settings, *, at: str | N
     when_text, what = (at, "--at") if at else (post.publish_at, f"{post.source}: publish_at")
     fixed = parse_when(when_text, now, zone, what=what) if when_text else None
     for channel in channels:
-        sender = make_publisher(channel, store=store, settings=settings)
+        sender = make_sender(channel, store=store, settings=settings)
         missing = sender.missing_settings()
         if missing:
             problems.append(f"channel {channel.name}: set {', '.join(missing)} (see .env.example)")
@@ -248,13 +249,13 @@ async def check_channels(settings: Settings, store, *, offline: bool = False) ->
         client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
     try:
         for channel in settings.channels:
-            publisher = make_publisher(channel, store=store, settings=settings)
+            sender = make_sender(channel, store=store, settings=settings)
             entry = ChannelStatus(channel.name, channel.kind, channel.platform)
-            missing = publisher.missing_settings()
+            missing = sender.missing_settings()
             if missing:
                 entry.ready, entry.detail = False, f"set {', '.join(missing)}"
             elif client is not None:
-                checks.append((entry, publisher.check(client)))
+                checks.append((entry, sender.check(client)))
             entries.append(entry)
         results = await asyncio.gather(*(check for _, check in checks), return_exceptions=True)
         for (entry, _), result in zip(checks, results):

@@ -6,16 +6,11 @@ import html
 import re
 from pathlib import Path
 
+from postbot.errors import UsageError
 from postbot.models import Post, Render
+from postbot.platforms import rules_class
+from postbot.platforms.base import Rules
 
-_STYLE = {
-    "x": ("#000000", "#ffffff", "X"), "bluesky": ("#1185fe", "#ffffff", "Bluesky"),
-    "mastodon": ("#6364ff", "#ffffff", "Mastodon"), "linkedin": ("#0a66c2", "#ffffff", "LinkedIn"),
-    "facebook": ("#1877f2", "#ffffff", "Facebook"), "threads": ("#101010", "#ffffff", "Threads"),
-    "instagram": ("#d62976", "#ffffff", "Instagram"), "telegram": ("#229ed9", "#ffffff", "Telegram"),
-    "discord": ("#5865f2", "#ffffff", "Discord"), "slack": ("#4a154b", "#ffffff", "Slack"),
-    "generic": ("#444444", "#ffffff", "Webhook"),
-}
 _URL = re.compile(r"(https?://[^\s<]+|(?<![\w@/])[a-z0-9.-]+\.[a-z]{2,}/[^\s<]*)")
 
 CSS = """
@@ -35,18 +30,9 @@ h1{font-size:20px;margin:0 0 4px}.meta{color:#555;margin-bottom:16px}.warn{color
 """
 
 
-def shown_text(render: Render, text: str) -> str:
-    """What a reader sees: markup and escapes of the wire format removed."""
-    if render.platform == "telegram":
-        from postbot.platforms.telegram import visible_text
-        return visible_text(text)
-    if render.platform == "linkedin":
-        from postbot.platforms.linkedin import unescape_little_text
-        return unescape_little_text(text)
-    if render.platform == "slack":
-        text = re.sub(r"<(https?://[^|>]+)\|([^>]*)>", r"\2 (\1)", text)
-        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return text
+def _rules(render: Render) -> type[Rules]:
+    """The platform's Rules say how its text reads and how its card looks."""
+    return rules_class(render.platform)
 
 
 def _linkify(escaped: str) -> str:
@@ -55,10 +41,10 @@ def _linkify(escaped: str) -> str:
 
 
 def _body(render: Render, text: str, fold: int | None) -> str:
-    visible = shown_text(render, text)
-    if fold is not None and render.platform == "linkedin":
-        from postbot.platforms.linkedin import unescape_little_text
-        fold = len(unescape_little_text(text[:fold]))
+    rules = _rules(render)
+    visible = rules.visible(text)
+    if fold is not None:
+        fold = rules.visible_fold(text, fold)
     if fold is None or fold >= len(visible):
         return _linkify(html.escape(visible))
     return (_linkify(html.escape(visible[:fold])) + '<span class="fold" title="the platform folds here">… see more</span>'
@@ -66,7 +52,8 @@ def _body(render: Render, text: str, fold: int | None) -> str:
 
 
 def card(render: Render) -> str:
-    color, fg, label = _STYLE.get(render.platform, _STYLE["generic"])
+    rules = _rules(render)
+    color, fg, label = rules.color, "#ffffff", rules.label
     status = "ok" if render.fits else "over"
     parts = render.parts if len(render.parts) > 1 else []
     bodies = []
@@ -103,5 +90,4 @@ def write_html(post: Post, renders: list[Render], path: Path) -> None:
     try:
         path.write_text(page(post, renders), encoding="utf-8")
     except OSError as exc:
-        from postbot.errors import UsageError
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None

@@ -23,8 +23,8 @@ from typing import Any, Callable
 from postbot.config import Settings
 from postbot.errors import Ambiguous, AuthExpired, ConfigError, PublishError
 from postbot.models import Attempt, Channel, Delivery, Published, State
-from postbot.platforms import make_publisher
-from postbot.platforms.base import PublishContext, Publisher
+from postbot.platforms import make_sender
+from postbot.platforms.base import PublishContext, Sender
 from postbot.policy import Backoff, Outcome, decide, unknown_message
 from postbot.times import describe_delta
 
@@ -69,7 +69,7 @@ class Runner:
         self.backoff = backoff or Backoff()
         self._client_factory = client_factory
         self._clients: dict[str, Any] = {}
-        self._publishers: dict[str, Publisher] = {}
+        self._senders: dict[str, Sender] = {}
         self._tasks: dict[int, asyncio.Task] = {}
         self._channels_busy: set[str] = set()
         self.stopping = False
@@ -95,10 +95,10 @@ class Runner:
                     headers={"User-Agent": "postbot/0.1"})
         return self._clients[key]
 
-    def publisher(self, channel: Channel) -> Publisher:
-        if channel.name not in self._publishers:
-            self._publishers[channel.name] = make_publisher(channel, store=self.store, settings=self.settings)
-        return self._publishers[channel.name]
+    def sender(self, channel: Channel) -> Sender:
+        if channel.name not in self._senders:
+            self._senders[channel.name] = make_sender(channel, store=self.store, settings=self.settings)
+        return self._senders[channel.name]
 
     async def close(self) -> None:
         for client in self._clients.values():
@@ -191,7 +191,7 @@ class Runner:
             self._finish(delivery, State.FAILED, error=f"channel {delivery.channel} is no longer configured in "
                                                        f"POSTBOT_CHANNELS; add it back, then `postbot retry {delivery.id}`")
             return
-        publisher = self.publisher(channel)
+        sender = self.sender(channel)
         now = self.clock()
         late = now - delivery.due_at
         first_try = delivery.attempts <= 1 and delivery.next_attempt_at is None and not delivery.progress
@@ -213,19 +213,19 @@ class Runner:
                 if not self.store.save_progress(delivery.id, worker=self.worker, progress=_progress):
                     raise _LostClaim()
 
-            ctx = PublishContext(client=client, key=key, now=self.clock, state=publisher.state,
+            ctx = PublishContext(client=client, key=key, now=self.clock, state=sender.state,
                                  save_progress=save, progress=progress, part_index=index,
                                  part_count=len(delivery.parts), due_at=delivery.due_at,
                                  root=_published(done[0]) if done else None,
                                  parent=_published(done[-1]) if done else None,
                                  part=part, post=self._post_summary(delivery))
             try:
-                published = await self._publish_part(delivery, publisher, part["payload"], ctx, progress)
+                published = await self._publish_part(delivery, sender, part["payload"], ctx, progress)
             except _LostClaim:
                 log.warning("delivery %s: claim lost to another worker; leaving it", delivery.id)
                 return
             except (PublishError, ConfigError) as exc:
-                self._after_error(delivery, publisher, exc, progress, parts_done=len(done))
+                self._after_error(delivery, sender, exc, progress, parts_done=len(done))
                 return
             if published is None:
                 return
@@ -243,33 +243,33 @@ class Runner:
                      status=None, outcome="published")
         self.published += 1
 
-    async def _publish_part(self, delivery: Delivery, publisher: Publisher, payload: dict[str, Any],
+    async def _publish_part(self, delivery: Delivery, sender: Sender, payload: dict[str, Any],
                             ctx: PublishContext, progress: dict[str, Any]) -> Published | None:
-        if progress.get("sending") == ctx.part_index and not publisher.dedupes:
+        if progress.get("sending") == ctx.part_index and not sender.dedupes:
             # A previous run may have sent this part: find out before sending again.
             try:
-                found = await publisher.recover(payload, ctx)
+                found = await sender.recover(payload, ctx)
             except Ambiguous as exc:
                 self._unknown(delivery, unknown_message(delivery, exc))
                 return None
             if found is not None:
                 return found
-        if not publisher.dedupes:
+        if not sender.dedupes:
             ctx.save_progress({"sending": ctx.part_index})
         started = time.monotonic()
         try:
             try:
-                return await publisher.publish(payload, ctx)
+                return await sender.publish(payload, ctx)
             except AuthExpired:
-                await publisher.refresh(ctx)
-                return await publisher.publish(payload, ctx)
+                await sender.refresh(ctx)
+                return await sender.publish(payload, ctx)
         finally:
             ctx.progress["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
 
-    def _after_error(self, delivery: Delivery, publisher: Publisher, exc: PublishError | ConfigError,
+    def _after_error(self, delivery: Delivery, sender: Sender, exc: PublishError | ConfigError,
                      progress: dict[str, Any], *, parts_done: int) -> None:
         now = self.clock()
-        outcome: Outcome = decide(exc, delivery, now, dedupes=publisher.dedupes,
+        outcome: Outcome = decide(exc, delivery, now, dedupes=sender.dedupes,
                                   max_attempts=self.settings.max_attempts, backoff=self.backoff,
                                   parts_done=parts_done)
         attempt = Attempt(delivery.id, now, getattr(exc, "status", None), str(exc), progress.get("latency_ms"),

@@ -19,8 +19,8 @@ from postbot.errors import ConfigError
 from postbot.models import Channel, State
 from postbot.posts import load_post
 from postbot.platforms.base import MemoryState
-from postbot.platforms.bluesky import (BLOB_MAX_BYTES, BlueskyPublisher, fit_image, lexicon_datetime, new_tid,
-                                        parse_page)
+from postbot.platforms.bluesky import BLOB_MAX_BYTES, BlueskySender, lexicon_datetime, new_tid
+from postbot.platforms.media import fit_image, parse_page
 from postbot.runner import Runner
 from tests.fakes.webpages import WebSite, og_page, png
 from tests.helpers import (NOW, Clock, queue_post, run_runner, seed_path, settings_for, sqlite_store, with_client,
@@ -448,14 +448,14 @@ def channel(pds_url: str, handle: str, password: str) -> Channel:
                    settings={"HANDLE": handle, "APP_PASSWORD": password, "SERVICE": pds_url})
 
 
-def check(publisher: BlueskyPublisher) -> str:
+def check(publisher: BlueskySender) -> str:
     return with_client(publisher.check, timeout=30)
 
 
 @pds
 def test_check_logs_in_once_then_refreshes(pds_url, pds_account):
     state = MemoryState()
-    publisher = BlueskyPublisher(channel(pds_url, pds_account["handle"], pds_account["password"]), state)
+    publisher = BlueskySender(channel(pds_url, pds_account["handle"], pds_account["password"]), state)
     assert check(publisher) == f"@{pds_account['handle']} ({pds_account['did']}) on {pds_url.split('//')[1]}"
     first = dict(state.data["session"])
     check(publisher)
@@ -465,7 +465,7 @@ def test_check_logs_in_once_then_refreshes(pds_url, pds_account):
 
 @pds
 def test_check_names_the_wrong_setting(pds_url, pds_account):
-    wrong = BlueskyPublisher(channel(pds_url, pds_account["handle"], "wrong-app-password"))
+    wrong = BlueskySender(channel(pds_url, pds_account["handle"], "wrong-app-password"))
     with pytest.raises(ConfigError) as failure:
         check(wrong)
     assert "BLUESKY_APP_PASSWORD" in str(failure.value) and "wrong-app-password" not in str(failure.value)
@@ -477,6 +477,6 @@ def test_check_names_the_service_when_it_cannot_be_reached():
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
     with pytest.raises(ConfigError, match="BLUESKY_SERVICE"):
-        check(BlueskyPublisher(channel(f"http://127.0.0.1:{port}", "alice.test", "pw")))
+        check(BlueskySender(channel(f"http://127.0.0.1:{port}", "alice.test", "pw")))
     with pytest.raises(ConfigError, match="BLUESKY_APP_PASSWORD"):
-        check(BlueskyPublisher(Channel("bluesky", "bluesky", "bluesky", settings={"HANDLE": "alice.test"})))
+        check(BlueskySender(Channel("bluesky", "bluesky", "bluesky", settings={"HANDLE": "alice.test"})))

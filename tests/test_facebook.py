@@ -9,7 +9,8 @@ import pytest
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
 from postbot.platforms.base import Prepared
-from postbot.platforms.facebook import FacebookPublisher, public_image_url
+from postbot.platforms.facebook import FacebookSender
+from postbot.platforms.media import public_image_url
 from tests.fakes.meta import FacebookFake, graph_error
 from tests.helpers import (NOW, Clock, add_delivery, assert_unknown, check, crash_mid_publish, part, publish,
                            queue_post, run_once, seed_post, settings_for, sqlite_store)
@@ -33,12 +34,12 @@ def channel(fake: FacebookFake, **settings: str) -> Channel:
 
 
 def link_payload(publisher, text="Hello Facebook https://example.com/hip-thrust", post=POST):
-    return publisher.build_payload(Prepared(text, []), post)
+    return publisher.rules.build_payload(Prepared(text, []), post)
 
 
 # ---- the request ---------------------------------------------------------------------------------
 def test_feed_post_is_form_encoded_with_the_token_in_the_body(fake):
-    publisher = FacebookPublisher(channel(fake))
+    publisher = FacebookSender(channel(fake))
     published = publish(publisher, link_payload(publisher))
     [request] = [r for r in fake.requests if r.path.endswith("/feed")]
     assert request.path == "/v25.0/1122334455/feed"
@@ -51,7 +52,7 @@ def test_feed_post_is_form_encoded_with_the_token_in_the_body(fake):
 
 
 def test_graph_version_is_a_setting(fake):
-    publisher = FacebookPublisher(channel(fake, GRAPH_VERSION="v26.0"))
+    publisher = FacebookSender(channel(fake, GRAPH_VERSION="v26.0"))
     publish(publisher, link_payload(publisher))
     assert fake.requests[-1].path == "/v26.0/1122334455/feed"
 
@@ -59,7 +60,7 @@ def test_graph_version_is_a_setting(fake):
 def test_image_post_goes_to_photos_with_caption_and_alt_text(fake):
     post = Post(source="post.md", slug="s", title="T", body="b", url="https://example.com/a",
                 image="images/hip thrust.jpg", image_alt="A man doing a hip thrust")
-    publisher = FacebookPublisher(channel(fake, IMAGE_BASE_URL="https://cdn.example.com/img/"))
+    publisher = FacebookSender(channel(fake, IMAGE_BASE_URL="https://cdn.example.com/img/"))
     payload = link_payload(publisher, "Caption https://example.com/a", post)
     published = publish(publisher, payload)
     [request] = [r for r in fake.requests if r.path.endswith("/photos")]
@@ -70,7 +71,7 @@ def test_image_post_goes_to_photos_with_caption_and_alt_text(fake):
 
 
 def test_local_image_without_a_base_url_is_refused_at_queue_time(fake):
-    publisher = FacebookPublisher(channel(fake))
+    publisher = FacebookSender(channel(fake))
     post = Post(source="post.md", slug="s", title="T", body="b", image="hero.jpg")
     assert "FACEBOOK_IMAGE_BASE_URL" in publisher.refuse(post)
     assert publisher.refuse(Post(source="p", slug="s", title="T", body="b",
@@ -80,7 +81,7 @@ def test_local_image_without_a_base_url_is_refused_at_queue_time(fake):
 
 # ---- Graph errors ------------------------------------------------------------------------------
 def test_invalid_token_is_rejected_naming_the_setting(fake):
-    publisher = FacebookPublisher(channel(fake, PAGE_TOKEN="EAAB-stale-token"))
+    publisher = FacebookSender(channel(fake, PAGE_TOKEN="EAAB-stale-token"))
     with pytest.raises(Rejected) as caught:
         publish(publisher, link_payload(publisher))
     assert "error 190" in str(caught.value) and "FACEBOOK_PAGE_TOKEN" in str(caught.value)
@@ -93,7 +94,7 @@ def test_throttling_codes_wait_for_the_business_use_case_estimate(fake, code):
                              "estimated_time_to_regain_access": 17}]}
     fake.script["feed"] = [graph_error(code, "(#32) Page request limit reached", status=403,
                                        headers={"X-Business-Use-Case-Usage": json.dumps(usage)})]
-    publisher = FacebookPublisher(channel(fake))
+    publisher = FacebookSender(channel(fake))
     with pytest.raises(RateLimited) as caught:
         publish(publisher, link_payload(publisher))
     assert caught.value.until == NOW + timedelta(minutes=17)
@@ -101,7 +102,7 @@ def test_throttling_codes_wait_for_the_business_use_case_estimate(fake, code):
 
 def test_throttling_without_an_estimate_waits_an_hour(fake):
     fake.script["feed"] = [graph_error(4, "(#4) Application request limit reached")]
-    publisher = FacebookPublisher(channel(fake))
+    publisher = FacebookSender(channel(fake))
     with pytest.raises(RateLimited) as caught:
         publish(publisher, link_payload(publisher))
     assert caught.value.until == NOW + timedelta(hours=1)
@@ -111,7 +112,7 @@ def test_throttling_without_an_estimate_waits_an_hour(fake):
 def test_transient_codes_are_retryable(fake, code):
     fake.script["feed"] = [graph_error(code, "An unexpected error has occurred. Please retry your request later.",
                                        status=500, is_transient=True)]
-    publisher = FacebookPublisher(channel(fake))
+    publisher = FacebookSender(channel(fake))
     with pytest.raises(Retryable) as caught:
         publish(publisher, link_payload(publisher))
     assert caught.value.sent is True        # Facebook may have posted it: never re-sent blindly
@@ -120,29 +121,29 @@ def test_transient_codes_are_retryable(fake, code):
 def test_other_errors_keep_the_user_message(fake):
     fake.script["feed"] = [graph_error(368, "(#368) The action attempted has been deemed abusive",
                                        user_msg="This post goes against our Community Standards")]
-    publisher = FacebookPublisher(channel(fake))
+    publisher = FacebookSender(channel(fake))
     with pytest.raises(Rejected, match="Community Standards"):
         publish(publisher, link_payload(publisher))
 
 
 def test_unknown_parameter_is_rejected_by_the_fake(fake):
-    publisher = FacebookPublisher(channel(fake))
+    publisher = FacebookSender(channel(fake))
     with pytest.raises(Rejected, match="Param colour is not valid"):
         publish(publisher, dict(link_payload(publisher), colour="red"))
 
 
 # ---- check() ------------------------------------------------------------------------------------
 def test_check_reads_the_page_with_the_token_in_a_header(fake):
-    assert check(FacebookPublisher(channel(fake))) == "page Lewis Robinson Fitness (1122334455)"
+    assert check(FacebookSender(channel(fake))) == "page Lewis Robinson Fitness (1122334455)"
     request = fake.requests[-1]
     assert request.query["fields"] == ["id,name"] and "access_token" not in request.query
 
 
 def test_check_names_the_variable_that_is_wrong(fake):
     with pytest.raises(ConfigError, match="FACEBOOK_PAGE_TOKEN"):
-        check(FacebookPublisher(channel(fake, PAGE_TOKEN="nope-nope")))
+        check(FacebookSender(channel(fake, PAGE_TOKEN="nope-nope")))
     with pytest.raises(ConfigError, match="FACEBOOK_PAGE_ID"):
-        check(FacebookPublisher(channel(fake, PAGE_ID="999")))
+        check(FacebookSender(channel(fake, PAGE_ID="999")))
 
 
 # ---- through the runner ----------------------------------------------------------------------------
@@ -152,7 +153,7 @@ def env_for(fake: FacebookFake) -> dict[str, str]:
 
 
 def add(store, text="Through the runner https://example.com/hip-thrust"):
-    payload = FacebookPublisher(Channel("facebook", "facebook", "facebook")).build_payload(Prepared(text, []), POST)
+    payload = FacebookSender(Channel("facebook", "facebook", "facebook")).rules.build_payload(Prepared(text, []), POST)
     return add_delivery(store, "facebook", [part(text, payload)], slug="hip-thrust", source="post.md", url=POST.url)
 
 

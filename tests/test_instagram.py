@@ -9,7 +9,7 @@ import pytest
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
 from postbot.platforms.base import Prepared
-from postbot.platforms.instagram import InstagramPublisher
+from postbot.platforms.instagram import InstagramSender
 from tests.fakes.meta import InstagramFake, graph_error, sent_before_a_crash
 from tests.helpers import (NOW, Clock, add_delivery, call_adapter, check, crash_mid_publish, part, queue_post,
                            run_once, seed_post, settings_for, sqlite_store)
@@ -35,7 +35,7 @@ def channel(fake: InstagramFake | None = None, **settings: str) -> Channel:
 
 
 def payload(text="Hip thrusts, again.\n\nRead more: link in bio", post=POST, **settings):
-    return InstagramPublisher(channel(**settings)).build_payload(Prepared(text, []), post)
+    return InstagramSender(channel(**settings)).rules.build_payload(Prepared(text, []), post)
 
 
 def calls(fake, edge):
@@ -48,13 +48,13 @@ def post_with(image, source="post.md"):
 
 
 def test_posts_without_a_public_jpeg_are_refused_at_queue_time(tmp_path):
-    publisher = InstagramPublisher(channel())
+    publisher = InstagramSender(channel())
     assert "without an image" in publisher.refuse(post_with(None))
     assert "only JPEG" in publisher.refuse(post_with("https://cdn.example.com/a.png"))
     assert "INSTAGRAM_IMAGE_BASE_URL" in publisher.refuse(post_with("hero.jpg"))
     assert publisher.refuse(post_with(IMAGE)) is None
     assert publisher.refuse(post_with("https://cdn.example.com/image?id=3")) is None   # cannot tell: Instagram will
-    with_base = InstagramPublisher(channel(IMAGE_BASE_URL="https://cdn.example.com/up"))
+    with_base = InstagramSender(channel(IMAGE_BASE_URL="https://cdn.example.com/up"))
     assert with_base.refuse(post_with("hero.jpg")) is None
     # A local file is judged by its bytes, whatever its name says.
     (tmp_path / "fake.jpg").write_bytes(b"\x89PNG\r\n\x1a\n")
@@ -71,16 +71,16 @@ def test_local_image_is_sent_from_the_base_url():
 
 
 def test_hashtag_and_mention_limits_are_rules():
-    publisher = InstagramPublisher(channel())
-    assert publisher.violations(Prepared(" ".join(f"#t{i}" for i in range(31)), [])) == \
+    publisher = InstagramSender(channel())
+    assert publisher.rules.violations(Prepared(" ".join(f"#t{i}" for i in range(31)), [])) == \
         ["31 hashtags, Instagram allows 30"]
-    assert publisher.violations(Prepared(" ".join(f"#t{i}" for i in range(30)), [])) == []
-    assert publisher.violations(Prepared(" ".join(f"@u{i}" for i in range(21)), []))
+    assert publisher.rules.violations(Prepared(" ".join(f"#t{i}" for i in range(30)), [])) == []
+    assert publisher.rules.violations(Prepared(" ".join(f"@u{i}" for i in range(21)), []))
 
 
 # ---- the two steps ---------------------------------------------------------------------------------
 def test_container_with_image_caption_and_alt_text_then_publish(fake):
-    publisher, progress = InstagramPublisher(channel(fake)), {}
+    publisher, progress = InstagramSender(channel(fake)), {}
     published = call_adapter(publisher, "publish", payload(), progress)
     [create] = calls(fake, "media")
     assert create.form() == {"caption": ["Hip thrusts, again.\n\nRead more: link in bio"], "image_url": [IMAGE],
@@ -94,7 +94,7 @@ def test_container_with_image_caption_and_alt_text_then_publish(fake):
 
 def test_in_progress_is_retried_in_30s_with_the_same_container(fake):
     fake.processing_polls = 2
-    publisher, progress = InstagramPublisher(channel(fake)), {}
+    publisher, progress = InstagramSender(channel(fake)), {}
     for _ in range(2):
         with pytest.raises(Retryable) as caught:
             call_adapter(publisher, "publish", payload(), progress)
@@ -105,7 +105,7 @@ def test_in_progress_is_retried_in_30s_with_the_same_container(fake):
 
 def test_an_errored_container_is_rejected_and_an_expired_one_replaced(fake):
     fake.processing_polls = 1
-    publisher, progress = InstagramPublisher(channel(fake)), {}
+    publisher, progress = InstagramSender(channel(fake)), {}
     with pytest.raises(Retryable):
         call_adapter(publisher, "publish", payload(), progress)
     container = fake.containers[progress["instagram_container"]]
@@ -120,7 +120,7 @@ def test_an_errored_container_is_rejected_and_an_expired_one_replaced(fake):
 
 
 def test_caption_limits_as_instagram_counts_them(fake):
-    publisher = InstagramPublisher(channel(fake))
+    publisher = InstagramSender(channel(fake))
     with pytest.raises(Rejected, match="exceeds 2200"):
         call_adapter(publisher, "publish", payload("😀" * 1101), {})            # 2202 UTF-16 units
     with pytest.raises(Rejected, match="31 hashtags"):
@@ -132,26 +132,26 @@ def test_caption_limits_as_instagram_counts_them(fake):
 def test_non_jpeg_url_is_rejected_by_instagram(fake):
     png = Post(source="p.md", slug="s", title="T", body="b", image="https://cdn.example.com/a.png")
     with pytest.raises(Rejected, match="JPEG"):
-        call_adapter(InstagramPublisher(channel(fake)), "publish", payload(post=png), {})
+        call_adapter(InstagramSender(channel(fake)), "publish", payload(post=png), {})
 
 
 def test_publish_answer_lost_in_transit_is_found_by_the_container_status(fake):
     fake.publish_delay = 1.0
-    published = call_adapter(InstagramPublisher(channel(fake)), "publish", payload(), {}, timeout=0.3)
+    published = call_adapter(InstagramSender(channel(fake)), "publish", payload(), {}, timeout=0.3)
     [media] = fake.media.values()
     assert published.remote_id == media["id"] and len(calls(fake, "media_publish")) == 1
 
 
 def test_errors_map_like_the_graph_api(fake):
     with pytest.raises(Rejected, match="INSTAGRAM_ACCESS_TOKEN"):
-        call_adapter(InstagramPublisher(channel(fake, ACCESS_TOKEN="IGAAB-old")), "publish", payload(), {})
+        call_adapter(InstagramSender(channel(fake, ACCESS_TOKEN="IGAAB-old")), "publish", payload(), {})
     fake.script["media_publish"] = [graph_error(4, "(#4) Application request limit reached")]
     with pytest.raises(RateLimited):
-        call_adapter(InstagramPublisher(channel(fake)), "publish", payload(), {})
+        call_adapter(InstagramSender(channel(fake)), "publish", payload(), {})
 
 
 def test_recover(fake):
-    publisher = InstagramPublisher(channel(fake))
+    publisher = InstagramSender(channel(fake))
     assert call_adapter(publisher, "recover", payload(), {}) is None
     progress: dict = {}
     published = call_adapter(publisher, "publish", payload(), progress)
@@ -159,9 +159,9 @@ def test_recover(fake):
 
 
 def test_check_good_and_bad_tokens(fake):
-    assert check(InstagramPublisher(channel(fake))) == f"@lewisrobinsonfitness ({USER})"
+    assert check(InstagramSender(channel(fake))) == f"@lewisrobinsonfitness ({USER})"
     with pytest.raises(ConfigError, match="INSTAGRAM_ACCESS_TOKEN"):
-        check(InstagramPublisher(channel(fake, ACCESS_TOKEN="wrong")))
+        check(InstagramSender(channel(fake, ACCESS_TOKEN="wrong")))
 
 
 # ---- through the runner ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
 from postbot.platforms.base import Prepared
-from postbot.platforms.linkedin import (LinkedInPublisher, escape_little_text, next_midnight_utc,
+from postbot.platforms.linkedin import (LinkedInSender, escape_little_text, next_midnight_utc,
                                          unescape_little_text)
 from tests.fakes.linkedin import LinkedInFake, parse_little_text
 from tests.fakes.server import Reply
@@ -35,10 +35,10 @@ def channel(fake: LinkedInFake, **settings: str) -> Channel:
     return Channel("linkedin", "linkedin", "linkedin", settings={k: v for k, v in values.items() if v is not None})
 
 
-def payload_for(text: str, publisher: LinkedInPublisher, url: str | None = "https://example.com/hip-thrust") -> dict:
+def payload_for(text: str, publisher: LinkedInSender, url: str | None = "https://example.com/hip-thrust") -> dict:
     post = Post(source="post.md", slug="hip-thrust", title="The Hip Thrust (again)", body="A body.", url=url)
     # prepare() is escape_little_text plus link finding; the renderer path is tested end to end.
-    return publisher.build_payload(Prepared(escape_little_text(text), []), post)
+    return publisher.rules.build_payload(Prepared(escape_little_text(text), []), post)
 
 
 def check(publisher):
@@ -47,7 +47,7 @@ def check(publisher):
 
 # ---- escaping: what LinkedIn stores is what we meant ------------------------------------------------
 def test_every_reserved_character_survives_little_text_parsing(fake):
-    publisher = LinkedInPublisher(channel(fake))
+    publisher = LinkedInSender(channel(fake))
     published = publish(publisher, payload_for(RESERVED_TEXT, publisher))
     stored = fake.posts[published.remote_id]
     assert stored["commentary"] == RESERVED_TEXT            # nothing cut, nothing added
@@ -55,7 +55,7 @@ def test_every_reserved_character_survives_little_text_parsing(fake):
 
 
 def test_the_fake_truncates_unescaped_text_like_linkedin_does(fake):
-    publisher = LinkedInPublisher(channel(fake))
+    publisher = LinkedInSender(channel(fake))
     payload = payload_for("x", publisher)
     payload["commentary"] = "Before (after"
     published = publish(publisher, payload)
@@ -66,14 +66,14 @@ def test_escape_round_trip_and_fold_maps_into_escaped_text():
     text = "a_b (c) \\ #d"
     assert unescape_little_text(escape_little_text(text)) == text
     assert parse_little_text(escape_little_text(text)) == text
-    publisher = LinkedInPublisher(Channel("linkedin", "linkedin", "linkedin"))
+    publisher = LinkedInSender(Channel("linkedin", "linkedin", "linkedin"))
     prepared = Prepared(escape_little_text("_" * 300), [])
-    assert publisher.fold_index(prepared) == 420          # 210 shown characters, each escaped
+    assert publisher.rules.fold_index(prepared) == 420          # 210 shown characters, each escaped
 
 
 # ---- the request ---------------------------------------------------------------------------------
 def test_publish_sends_the_documented_request_and_reads_the_urn_header(fake):
-    publisher = LinkedInPublisher(channel(fake))
+    publisher = LinkedInSender(channel(fake))
     published = publish(publisher, payload_for("Hello LinkedIn", publisher))
     assert published.remote_id.startswith("urn:li:share:")
     assert published.remote_url == f"https://www.linkedin.com/feed/update/{published.remote_id}/"
@@ -90,23 +90,23 @@ def test_publish_sends_the_documented_request_and_reads_the_urn_header(fake):
 
 
 def test_organization_author_from_settings_replaces_the_preview_placeholder(fake):
-    publisher = LinkedInPublisher(channel(fake, AUTHOR="urn:li:organization:4242"))
-    payload = payload_for("Org post", LinkedInPublisher(Channel("linkedin", "linkedin", "linkedin")))
+    publisher = LinkedInSender(channel(fake, AUTHOR="urn:li:organization:4242"))
+    payload = payload_for("Org post", LinkedInSender(Channel("linkedin", "linkedin", "linkedin")))
     assert payload["author"] == "urn:li:person:UNSET"
     published = publish(publisher, payload)
     assert fake.posts[published.remote_id]["author"] == "urn:li:organization:4242"
 
 
 def test_long_description_is_cut_at_a_word():
-    publisher = LinkedInPublisher(Channel("linkedin", "linkedin", "linkedin"))
+    publisher = LinkedInSender(Channel("linkedin", "linkedin", "linkedin"))
     post = Post(source="p.md", slug="s", title="T", body="word " * 100, url="https://example.com/")
-    description = publisher.build_payload(Prepared("x", []), post)["content"]["article"]["description"]
+    description = publisher.rules.build_payload(Prepared("x", []), post)["content"]["article"]["description"]
     assert len(description) <= 200 and description.endswith("word…")
 
 
 # ---- errors -------------------------------------------------------------------------------------
 def test_duplicate_post_counts_as_already_published(fake):
-    publisher = LinkedInPublisher(channel(fake))
+    publisher = LinkedInSender(channel(fake))
     first = publish(publisher, payload_for("Same words", publisher))
     again = publish(publisher, payload_for("Same words", publisher))
     assert again.remote_id == first.remote_id and again.extra["duplicate"] is True
@@ -116,20 +116,20 @@ def test_duplicate_post_counts_as_already_published(fake):
 def test_duplicate_without_an_urn_is_recorded_as_duplicate(fake):
     fake.script.append(Reply(422, {"status": 422, "message": "Duplicate",
                                    "errorDetails": {"inputErrors": [{"code": "DUPLICATE_POST"}]}}))
-    publisher = LinkedInPublisher(channel(fake))
+    publisher = LinkedInSender(channel(fake))
     published = publish(publisher, payload_for("x", publisher))
     assert published.remote_id == "duplicate" and "duplicate" in published.extra["note"]
 
 
 def test_other_422_is_rejected_not_mistaken_for_a_duplicate(fake):
-    publisher = LinkedInPublisher(channel(fake))
+    publisher = LinkedInSender(channel(fake))
     payload = dict(payload_for("x", publisher), mood="happy")
     with pytest.raises(Rejected, match="unrecognized field"):
         publish(publisher, payload)
 
 
 def test_retired_version_is_rejected_with_the_setting_to_change(fake):
-    publisher = LinkedInPublisher(channel(fake, VERSION="202301"))
+    publisher = LinkedInSender(channel(fake, VERSION="202301"))
     with pytest.raises(Rejected) as caught:
         publish(publisher, payload_for("x", publisher))
     assert caught.value.status == 426
@@ -139,7 +139,7 @@ def test_retired_version_is_rejected_with_the_setting_to_change(fake):
 
 def test_expired_token_is_rejected_naming_the_variable_without_the_secret(fake):
     fake.member("expired-token-9", expired=True)
-    publisher = LinkedInPublisher(channel(fake, ACCESS_TOKEN="expired-token-9"))
+    publisher = LinkedInSender(channel(fake, ACCESS_TOKEN="expired-token-9"))
     with pytest.raises(Rejected) as caught:
         publish(publisher, payload_for("x", publisher))
     assert "LINKEDIN_ACCESS_TOKEN" in str(caught.value) and "expired" in str(caught.value)
@@ -147,7 +147,7 @@ def test_expired_token_is_rejected_naming_the_variable_without_the_secret(fake):
 
 
 def test_429_waits_until_midnight_utc_unless_retry_after(fake):
-    publisher = LinkedInPublisher(channel(fake))
+    publisher = LinkedInSender(channel(fake))
     fake.script.append(Reply(429, {"status": 429, "message": "Resource level throttle APPLICATION DAY limit "
                                                              "for calls to this resource is reached."}))
     with pytest.raises(RateLimited) as caught:
@@ -160,14 +160,14 @@ def test_429_waits_until_midnight_utc_unless_retry_after(fake):
 
 
 def test_over_3000_is_rejected_with_linkedins_message(fake):
-    publisher = LinkedInPublisher(channel(fake))
+    publisher = LinkedInSender(channel(fake))
     with pytest.raises(Rejected, match=r"exceeded the maximum allowed \(3000"):
         publish(publisher, payload_for("(" * 1501, publisher))    # 3002 once escaped
 
 
 def test_5xx_is_retryable_and_may_have_landed(fake):
     fake.script.append(Reply(503, {"status": 503, "message": "Service Unavailable"}))
-    publisher = LinkedInPublisher(channel(fake))
+    publisher = LinkedInSender(channel(fake))
     with pytest.raises(Retryable) as caught:
         publish(publisher, payload_for("x", publisher))
     assert caught.value.sent is True
@@ -176,36 +176,36 @@ def test_5xx_is_retryable_and_may_have_landed(fake):
 # ---- settings and check() -----------------------------------------------------------------------
 @pytest.mark.parametrize("author", ["abc123", "urn:li:company:1", "urn:li:person:", "urn:li:organization:1 2"])
 def test_bad_author_urn_is_refused_at_queue_time(author):
-    publisher = LinkedInPublisher(Channel("linkedin", "linkedin", "linkedin",
+    publisher = LinkedInSender(Channel("linkedin", "linkedin", "linkedin",
                                           settings={"ACCESS_TOKEN": "t", "AUTHOR": author}))
     refusal = publisher.refuse(Post(source="p.md", slug="s", title="T", body="b"))
     assert refusal and "LINKEDIN_AUTHOR" in refusal and "urn:li:person:<id>" in refusal
 
 
 def test_bad_version_is_refused():
-    publisher = LinkedInPublisher(Channel("linkedin", "linkedin", "linkedin",
+    publisher = LinkedInSender(Channel("linkedin", "linkedin", "linkedin",
                                           settings={"AUTHOR": "urn:li:person:a", "VERSION": "2026-11"}))
     assert "LINKEDIN_VERSION" in publisher.refuse(Post(source="p.md", slug="s", title="T", body="b"))
 
 
 def test_check_names_the_member_and_has_no_warnings_when_current(fake):
-    result = check(LinkedInPublisher(channel(fake)))
+    result = check(LinkedInSender(channel(fake)))
     assert "Lewis Robinson" in result and result.warnings == []
 
 
 def test_check_warns_about_an_ageing_version_and_an_expiring_token(fake):
-    publisher = LinkedInPublisher(channel(fake, VERSION="202601", TOKEN_EXPIRES_AT="2026-12-05"))
+    publisher = LinkedInSender(channel(fake, VERSION="202601", TOKEN_EXPIRES_AT="2026-12-05"))
     result = check(publisher)
     assert any("LINKEDIN_VERSION=202601 is 11 months old" in w for w in result.warnings)
     assert any("expires in 4 day(s)" in w and "LINKEDIN_ACCESS_TOKEN" in w for w in result.warnings)
-    assert check(LinkedInPublisher(channel(fake, VERSION="202603", TOKEN_EXPIRES_AT="2026-12-20"))).warnings == []
+    assert check(LinkedInSender(channel(fake, VERSION="202603", TOKEN_EXPIRES_AT="2026-12-20"))).warnings == []
 
 
 def test_check_accepts_a_token_without_openid_and_refuses_a_bad_one(fake):
     fake.member("posting-only", scopes=("w_member_social",))
-    assert "token accepted" in check(LinkedInPublisher(channel(fake, ACCESS_TOKEN="posting-only")))
+    assert "token accepted" in check(LinkedInSender(channel(fake, ACCESS_TOKEN="posting-only")))
     with pytest.raises(ConfigError, match="LINKEDIN_ACCESS_TOKEN") as caught:
-        check(LinkedInPublisher(channel(fake, ACCESS_TOKEN="wrong-token-123")))
+        check(LinkedInSender(channel(fake, ACCESS_TOKEN="wrong-token-123")))
     assert "wrong-token-123" not in str(caught.value)
 
 
@@ -218,7 +218,7 @@ def env_for(fake: LinkedInFake, **extra: str) -> dict[str, str]:
 
 
 def add(store, text: str):
-    publisher = LinkedInPublisher(Channel("linkedin", "linkedin", "linkedin",
+    publisher = LinkedInSender(Channel("linkedin", "linkedin", "linkedin",
                                           settings={"AUTHOR": "urn:li:person:abc123XYZ"}))
     payload = payload_for(text, publisher)
     return add_delivery(store, "linkedin", [part(payload["commentary"], payload, length=len(text))],

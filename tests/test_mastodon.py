@@ -11,7 +11,7 @@ import pytest
 from postbot.errors import ConfigError, RateLimited, Rejected
 from postbot.models import Channel, Post, State
 from postbot.platforms.base import MemoryState
-from postbot.platforms.mastodon import MastodonPublisher
+from postbot.platforms.mastodon import MastodonSender
 from tests.fakes.mastodon import TOKEN, FakeMastodon, countable_length
 from tests.helpers import (NOW, Clock, add_delivery, call_adapter, check, crash_mid_publish, part, queue_post,
                            run_once, seed_post, settings_for, sqlite_store, thread_progress,
@@ -76,7 +76,7 @@ def test_a_retry_after_a_timeout_reuses_the_key_and_creates_one_status(tmp_path,
 
 
 def test_the_fake_forgets_keys_after_an_hour(fake):
-    publisher = MastodonPublisher(channel_for(env_for(fake.url)))
+    publisher = MastodonSender(channel_for(env_for(fake.url)))
     same_key = {"key": "one-key"}
     first = publish(publisher, status("once"), same_key)
     assert publish(publisher, status("once"), same_key).remote_id == first.remote_id
@@ -91,10 +91,10 @@ def render_with_instance(max_characters: int, post: Post):
     from postbot.render import Renderer
     with FakeMastodon(max_characters=max_characters) as instance:
         channel = channel_for(env_for(instance.url))
-        publisher = MastodonPublisher(channel, MemoryState())
+        publisher = MastodonSender(channel, MemoryState())
         assert load_limits(publisher) == []
         assert publisher.state.get("max_characters") == max_characters
-        render = Renderer().render(post, channel, publisher)
+        render = Renderer().render(post, channel, publisher.rules)
         with httpx.Client() as client:
             answer = client.post(instance.url + "/api/v1/statuses", json=render.payload,
                                  headers={"Authorization": f"Bearer {TOKEN}"})
@@ -120,7 +120,7 @@ def test_content_warning_counts_toward_the_limit_like_mastodon():
 
 
 def test_the_fake_rejects_over_the_limit_counting_cw_urls_and_mentions(fake):
-    publisher = MastodonPublisher(channel_for(env_for(fake.url)))
+    publisher = MastodonSender(channel_for(env_for(fake.url)))
     url = "https://example.com/" + "a" * 200
     text = "x" * (500 - 23 - 5 - 1) + " " + url                   # 471 + 1 + 23 = 495
     assert publish(publisher, {"status": text, "spoiler_text": "12345"}).remote_id
@@ -132,30 +132,30 @@ def test_the_fake_rejects_over_the_limit_counting_cw_urls_and_mentions(fake):
 
 
 def test_unreachable_instance_keeps_500_with_a_warning():
-    publisher = MastodonPublisher(channel_for(env_for("http://127.0.0.1:9")))
+    publisher = MastodonSender(channel_for(env_for("http://127.0.0.1:9")))
     warnings = load_limits(publisher)
     assert len(warnings) == 1 and "MASTODON_URL" in warnings[0] and "assuming 500" in warnings[0]
-    assert publisher.limit_for(None) == 500
+    assert publisher.rules.limit_for(None) == 500
 
 
 def test_limits_are_cached_with_their_fetch_time(fake):
-    publisher = MastodonPublisher(channel_for(env_for(fake.url)))
+    publisher = MastodonSender(channel_for(env_for(fake.url)))
     load_limits(publisher, NOW)
     fake.max_characters = 900
     load_limits(publisher, NOW + timedelta(hours=1))
-    assert publisher.limit_for(None) == 500                        # fresh enough: not read again
+    assert publisher.rules.limit_for(None) == 500                        # fresh enough: not read again
     load_limits(publisher, NOW + timedelta(days=2))
-    assert publisher.limit_for(None) == 900
+    assert publisher.rules.limit_for(None) == 900
     assert [r.path for r in fake.requests] == ["/api/v2/instance"] * 2
 
 
 def test_rendered_payload_carries_visibility_language_and_content_warning(fake):
     from postbot.render import Renderer
     channel = channel_for(env_for(fake.url, MASTODON_CONTENT_WARNING="Fitness talk"))
-    publisher = MastodonPublisher(channel)
+    publisher = MastodonSender(channel)
     post = Post(source="p.md", slug="p", title="Title", body="A short body.", lang="en-GB",
                 visibility="unlisted")
-    render = Renderer().render(post, channel, publisher)
+    render = Renderer().render(post, channel, publisher.rules)
     published = publish(publisher, render.payload)
     created = fake.statuses[published.remote_id]
     assert (created["visibility"], created["language"], created["spoiler_text"]) == ("unlisted", "en", "Fitness talk")
@@ -163,10 +163,10 @@ def test_rendered_payload_carries_visibility_language_and_content_warning(fake):
 
 
 def test_posts_that_can_never_be_sent_are_refused_at_queue_time(tmp_path):
-    publisher = MastodonPublisher(channel_for(env_for("http://unused", MASTODON_VISIBILITY="friends")))
+    publisher = MastodonSender(channel_for(env_for("http://unused", MASTODON_VISIBILITY="friends")))
     refusal = publisher.refuse(Post(source="p.md", slug="p", title="T", body="b"))
     assert "MASTODON_VISIBILITY" in refusal and "unlisted" in refusal
-    ok = MastodonPublisher(channel_for(env_for("http://unused")))
+    ok = MastodonSender(channel_for(env_for("http://unused")))
     missing = ok.refuse(Post(source=str(tmp_path / "p.md"), slug="p", title="T", body="b", image="gone.png"))
     assert "gone.png" in missing and "not found" in missing
     long_alt = ok.refuse(Post(source="p.md", slug="p", title="T", body="b", image="x.png", image_alt="a" * 1501))
@@ -177,7 +177,7 @@ def test_posts_that_can_never_be_sent_are_refused_at_queue_time(tmp_path):
 def test_429_waits_exactly_until_x_ratelimit_reset(tmp_path, fake):
     reset = NOW + timedelta(minutes=3, seconds=12, microseconds=345000)
     fake.rate_limit_reset = reset
-    publisher = MastodonPublisher(channel_for(env_for(fake.url)))
+    publisher = MastodonSender(channel_for(env_for(fake.url)))
     with pytest.raises(RateLimited) as caught:
         publish(publisher, status("hello"))
     assert caught.value.until == reset
@@ -208,7 +208,7 @@ def test_422_fails_at_once_with_the_instance_message(tmp_path, fake):
 
 
 def test_bad_token_is_rejected_naming_the_setting(fake):
-    publisher = MastodonPublisher(channel_for(env_for(fake.url, MASTODON_ACCESS_TOKEN="revoked-token")))
+    publisher = MastodonSender(channel_for(env_for(fake.url, MASTODON_ACCESS_TOKEN="revoked-token")))
     with pytest.raises(Rejected) as caught:
         publish(publisher, status("hello"))
     assert "MASTODON_ACCESS_TOKEN" in str(caught.value) and "revoked-token" not in str(caught.value)
@@ -216,9 +216,9 @@ def test_bad_token_is_rejected_naming_the_setting(fake):
 
 
 def test_check_names_the_account_or_the_token(fake):
-    assert check(MastodonPublisher(channel_for(env_for(fake.url)))) == f"@postbot on {fake.url.split('//')[1]}"
+    assert check(MastodonSender(channel_for(env_for(fake.url)))) == f"@postbot on {fake.url.split('//')[1]}"
     with pytest.raises(ConfigError) as caught:
-        check(MastodonPublisher(channel_for(env_for(fake.url, MASTODON_ACCESS_TOKEN="revoked-token"))))
+        check(MastodonSender(channel_for(env_for(fake.url, MASTODON_ACCESS_TOKEN="revoked-token"))))
     assert "MASTODON_ACCESS_TOKEN" in str(caught.value) and "revoked-token" not in str(caught.value)
 
 
@@ -264,7 +264,7 @@ def test_thread_survives_a_crash_mid_thread_without_duplicates(tmp_path, fake):
     """A daemon died after part 3 reached the instance but before it was recorded."""
     store = sqlite_store(tmp_path)
     delivery = add_statuses(store, [status(t) for t in THREAD])
-    publisher = MastodonPublisher(channel_for(env_for(fake.url)))
+    publisher = MastodonSender(channel_for(env_for(fake.url)))
     key = delivery.idempotency_key
     first = publish(publisher, status(THREAD[0]), {"key": f"{key}-1"})
     second = publish(publisher, status(THREAD[1]), {"key": f"{key}-2", "part_index": 1, "parent": first})

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from postbot import text as textlib
 from postbot.errors import RenderError
 from postbot.models import CTA, Channel, Post
-from postbot.platforms import PLATFORMS, publisher_class
+from postbot.platforms import PLATFORMS, rules_class
 from postbot.render import Renderer, add_utm
 
 RENDERER = Renderer()
@@ -159,7 +159,7 @@ def test_any_post_fits_or_fails_with_a_clear_error(body, label, platform, tags):
     except RenderError as exc:
         assert platform in str(exc)
         return
-    rules = publisher_class(platform)(channel(platform))
+    rules = rules_class(platform)(channel(platform))
     assert render.fits and render.length <= render.limit
     assert rules.measure(rules.prepare(render.text) if platform not in ("linkedin", "bluesky") else
                          _reprepared(rules, render)) == render.length

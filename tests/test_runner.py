@@ -204,11 +204,11 @@ def test_a_setting_missing_mid_thread_keeps_the_published_parts(tmp_path, receiv
 
 def test_a_429_is_reported_as_not_sent(tmp_path, receiver):
     from postbot.errors import RateLimited
-    from postbot.platforms import make_publisher
+    from postbot.platforms import make_sender
     from tests.helpers import publish as publish_through
     receiver.script = [Reply(429, {"error": "slow down"}, {"Retry-After": "60"})]
     channel = settings_for(env_for(receiver.hook_url)).channel("hooks")
     with pytest.raises(RateLimited) as caught:
-        publish_through(make_publisher(channel), {"text": "hi"}, part={"text": "hi"})
+        publish_through(make_sender(channel), {"text": "hi"}, part={"text": "hi"})
     assert caught.value.sent is False                   # the platform said "not now": it took nothing
     assert caught.value.until == NOW + timedelta(seconds=60)

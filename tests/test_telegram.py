@@ -8,7 +8,7 @@ import pytest
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Post, State
 from postbot.platforms.base import MemoryState, Prepared
-from postbot.platforms.telegram import TelegramPublisher
+from postbot.platforms.telegram import TelegramSender
 from tests.fakes.telegram import TOKEN, FakeTelegram, ParseError, parse_html, utf16_units
 from tests.helpers import (NOW, Clock, assert_unknown, call_adapter, check, queue_seed, run_after_a_crash, run_once,
                            run_through_an_outage, seed_post, settings_for)
@@ -29,11 +29,11 @@ def env(fake, **extra) -> dict[str, str]:
     return values
 
 
-def publisher(fake, state=None, **extra) -> TelegramPublisher:
-    return TelegramPublisher(settings_for(env(fake, **extra)).channel("telegram"), state or MemoryState())
+def publisher(fake, state=None, **extra) -> TelegramSender:
+    return TelegramSender(settings_for(env(fake, **extra)).channel("telegram"), state or MemoryState())
 
 
-def publish(sender: TelegramPublisher, payload: dict):
+def publish(sender: TelegramSender, payload: dict):
     return call_adapter(sender, "publish", payload, state=sender.state)
 
 
@@ -161,9 +161,9 @@ def test_unreachable_api_is_retryable_and_hides_the_url(fake):
 
 
 def test_malformed_token_is_refused_without_a_request(fake):
-    with pytest.raises(Rejected) as caught:
+    with pytest.raises(ConfigError) as caught:          # a setting to fix: nothing was sent
         publish(publisher(fake, TELEGRAM_BOT_TOKEN="not a token/../x"), message("hi"))
-    assert caught.value.sent is False and "TELEGRAM_BOT_TOKEN" in str(caught.value) and not fake.requests
+    assert "TELEGRAM_BOT_TOKEN" in str(caught.value) and not fake.requests
 
 
 def test_check_calls_get_me(fake):
@@ -173,14 +173,14 @@ def test_check_calls_get_me(fake):
         check(publisher(fake, TELEGRAM_BOT_TOKEN="123456789:AAHsomeOtherTokenThatIsWrong_xyz"))
     assert "TELEGRAM_BOT_TOKEN" in str(caught.value) and "AAHsome" not in str(caught.value)
     with pytest.raises(ConfigError, match="TELEGRAM_CHAT_ID"):
-        check(TelegramPublisher(settings_for({"POSTBOT_CHANNELS": "telegram", "TELEGRAM_BOT_TOKEN": TOKEN})
+        check(TelegramSender(settings_for({"POSTBOT_CHANNELS": "telegram", "TELEGRAM_BOT_TOKEN": TOKEN})
                                 .channel("telegram")))
 
 
 def test_link_preview_setting(fake):
     post = Post(source="p.md", slug="p", title="T", body="b", url="https://example.com/p")
-    on = publisher(fake).build_payload(Prepared("t", []), post)
-    off = publisher(fake, TELEGRAM_LINK_PREVIEW="off").build_payload(Prepared("t", []), post)
+    on = publisher(fake).rules.build_payload(Prepared("t", []), post)
+    off = publisher(fake, TELEGRAM_LINK_PREVIEW="off").rules.build_payload(Prepared("t", []), post)
     assert on["link_preview_options"] == {"url": "https://example.com/p", "prefer_large_media": True}
     assert off["link_preview_options"] == {"is_disabled": True}
 
@@ -190,7 +190,7 @@ def test_missing_local_image_is_refused_at_queue_time(fake, tmp_path):
     assert "missing.png" in publisher(fake).refuse(post)
     (tmp_path / "missing.png").write_bytes(b"x")
     assert publisher(fake).refuse(post) is None
-    assert publisher(fake).build_payload(Prepared("t", []), post)["photo"] == str(tmp_path / "missing.png")
+    assert publisher(fake).rules.build_payload(Prepared("t", []), post)["photo"] == str(tmp_path / "missing.png")
 
 
 # ---- the seed through the real pipeline: render, queue, run --------------------------------------------

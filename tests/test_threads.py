@@ -8,7 +8,7 @@ import pytest
 from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
 from postbot.platforms.base import Prepared
-from postbot.platforms.threads import ThreadsPublisher
+from postbot.platforms.threads import ThreadsSender
 from tests.fakes.meta import ThreadsFake, graph_error, sent_before_a_crash, threads_length
 from tests.helpers import (NOW, Clock, add_delivery, call_adapter, check, crash_mid_publish, part, queue_post,
                            run_once, seed_post, settings_for, sqlite_store)
@@ -57,12 +57,12 @@ def call(publisher, method: str, payload, progress: Saved, timeout: float = 5.0)
 
 
 def payload(text="Hip thrusts, again https://example.com/hip-thrust"):
-    return ThreadsPublisher(Channel("threads", "threads", "threads")).build_payload(Prepared(text, []), POST)
+    return ThreadsSender(Channel("threads", "threads", "threads")).rules.build_payload(Prepared(text, []), POST)
 
 
 # ---- the two steps ---------------------------------------------------------------------------------
 def test_container_is_saved_before_it_is_published(fake):
-    publisher, progress = ThreadsPublisher(channel(fake)), Saved(fake)
+    publisher, progress = ThreadsSender(channel(fake)), Saved(fake)
     published = call(publisher, "publish", payload(), progress)
     [create] = create_calls(fake)
     assert create.form() == {"media_type": ["TEXT"], "text": ["Hip thrusts, again https://example.com/hip-thrust"],
@@ -78,7 +78,7 @@ def test_container_is_saved_before_it_is_published(fake):
 
 def test_a_container_in_progress_is_polled_not_recreated(fake):
     fake.processing_polls = 1
-    publisher, progress = ThreadsPublisher(channel(fake)), Saved(fake)
+    publisher, progress = ThreadsSender(channel(fake)), Saved(fake)
     with pytest.raises(Retryable) as caught:
         call(publisher, "publish", payload(), progress)
     assert caught.value.sent is False and caught.value.after == NOW + timedelta(seconds=30)
@@ -88,7 +88,7 @@ def test_a_container_in_progress_is_polled_not_recreated(fake):
 
 
 def test_an_expired_container_is_replaced_and_an_errored_one_rejected(fake):
-    publisher, progress = ThreadsPublisher(channel(fake)), Saved(fake)
+    publisher, progress = ThreadsSender(channel(fake)), Saved(fake)
     fake.processing_polls = 1
     with pytest.raises(Retryable):
         call(publisher, "publish", payload(), progress)
@@ -108,7 +108,7 @@ def test_an_expired_container_is_replaced_and_an_errored_one_rejected(fake):
 
 def test_a_publish_answer_lost_in_transit_is_found_by_the_container_status(fake):
     fake.publish_delay = 1.0
-    publisher, progress = ThreadsPublisher(channel(fake)), Saved(fake)
+    publisher, progress = ThreadsSender(channel(fake)), Saved(fake)
     published = call(publisher, "publish", payload(), progress, timeout=0.3)
     [media] = fake.media.values()
     assert published.remote_id == media["id"] and published.remote_url == media["permalink"]
@@ -117,7 +117,7 @@ def test_a_publish_answer_lost_in_transit_is_found_by_the_container_status(fake)
 
 # ---- limits, as Threads counts them ----------------------------------------------------------------
 def test_emoji_count_as_utf8_bytes_against_the_500_limit(fake):
-    publisher = ThreadsPublisher(channel(fake))
+    publisher = ThreadsSender(channel(fake))
     assert threads_length("👍") == 4 and threads_length("é") == 1
     call(publisher, "publish", payload("a" * 500), Saved(fake))
     with pytest.raises(Rejected, match="at most 500 characters"):
@@ -126,16 +126,16 @@ def test_emoji_count_as_utf8_bytes_against_the_500_limit(fake):
 
 
 def test_more_than_five_distinct_links_is_refused(fake):
-    publisher = ThreadsPublisher(channel(fake))
+    publisher = ThreadsSender(channel(fake))
     text = " ".join(f"https://example.com/{i}" for i in range(6))
     with pytest.raises(Rejected, match="THREADS_API__LINK_LIMIT_EXCEEDED"):
         call(publisher, "publish", payload(text), Saved(fake))
-    assert publisher.violations(Prepared(text, [f"https://example.com/{i}" for i in range(6)]))
+    assert publisher.rules.violations(Prepared(text, [f"https://example.com/{i}" for i in range(6)]))
 
 
 # ---- errors -----------------------------------------------------------------------------------
 def test_bad_token_is_rejected_naming_the_setting(fake):
-    publisher = ThreadsPublisher(channel(fake, ACCESS_TOKEN="THQWJ-old"))
+    publisher = ThreadsSender(channel(fake, ACCESS_TOKEN="THQWJ-old"))
     with pytest.raises(Rejected) as caught:
         call(publisher, "publish", payload(), Saved(fake))
     assert "THREADS_ACCESS_TOKEN" in str(caught.value) and "THQWJ-old" not in str(caught.value)
@@ -144,20 +144,20 @@ def test_bad_token_is_rejected_naming_the_setting(fake):
 def test_throttled_container_creation_is_rate_limited(fake):
     fake.script["threads"] = [graph_error(4, "(#4) Application request limit reached")]
     with pytest.raises(RateLimited) as caught:
-        call(ThreadsPublisher(channel(fake)), "publish", payload(), Saved(fake))
+        call(ThreadsSender(channel(fake)), "publish", payload(), Saved(fake))
     assert caught.value.until == NOW + timedelta(hours=1)
 
 
 def test_a_5xx_while_creating_the_container_is_safe_to_retry(fake):
     fake.script["threads"] = [graph_error(2, "Service temporarily unavailable", status=503)]
     with pytest.raises(Retryable) as caught:
-        call(ThreadsPublisher(channel(fake)), "publish", payload(), Saved(fake))
+        call(ThreadsSender(channel(fake)), "publish", payload(), Saved(fake))
     assert caught.value.sent is False          # a container is not a post
 
 
 # ---- recover() ------------------------------------------------------------------------------------
 def test_recover_finds_a_published_container_and_knows_an_unsent_one(fake):
-    publisher = ThreadsPublisher(channel(fake))
+    publisher = ThreadsSender(channel(fake))
     assert call(publisher, "recover", payload(), Saved(fake)) is None                  # no container saved
     progress = Saved(fake)
     published = call(publisher, "publish", payload(), progress)
@@ -172,9 +172,9 @@ def test_recover_finds_a_published_container_and_knows_an_unsent_one(fake):
 
 # ---- check() ------------------------------------------------------------------------------------
 def test_check_good_and_bad_tokens(fake):
-    assert check(ThreadsPublisher(channel(fake))) == f"@lewisrobinsonfitness ({USER})"
+    assert check(ThreadsSender(channel(fake))) == f"@lewisrobinsonfitness ({USER})"
     with pytest.raises(ConfigError, match="THREADS_ACCESS_TOKEN"):
-        check(ThreadsPublisher(channel(fake, ACCESS_TOKEN="wrong")))
+        check(ThreadsSender(channel(fake, ACCESS_TOKEN="wrong")))
 
 
 # ---- through the runner ----------------------------------------------------------------------------
@@ -262,7 +262,7 @@ def test_queued_render_reaches_threads_within_its_limits(tmp_path, fake):
 
 def test_link_attachment_never_makes_a_sixth_link():
     links = [f"https://example.com/{i}" for i in range(5)]
-    built = ThreadsPublisher(Channel("threads", "threads", "threads")).build_payload(
+    built = ThreadsSender(Channel("threads", "threads", "threads")).rules.build_payload(
         Prepared(" ".join(links), links), POST)
     assert "link_attachment" not in built
 

@@ -11,7 +11,7 @@ import pytest
 from postbot.errors import Ambiguous, ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Channel, Post, State
 from postbot.platforms.base import PublishContext
-from postbot.platforms.x import UNSURE_KEY, XPublisher, oauth1_authorization
+from postbot.platforms.x import UNSURE_KEY, XRules, XSender, oauth1_authorization
 from tests.fakes import x as fake_x
 from tests.fakes.x import FakeX, parse_oauth_header
 from tests.helpers import (NOW, Clock, add_delivery, assert_unknown, check, crash_mid_publish, part, publish_context,
@@ -78,7 +78,7 @@ def test_signing_reproduces_the_documented_example(host, expected):
 
 
 def test_posts_are_signed_without_the_json_body_and_verified_by_the_server(fake):
-    publisher = XPublisher(channel_for(oauth1_env(fake.url, X_USERNAME="postbot_test")))
+    publisher = XSender(channel_for(oauth1_env(fake.url, X_USERNAME="postbot_test")))
     first, _ = publish(publisher, {"text": "first post"})
     second, _ = publish(publisher, {"text": "second post"})
     assert fake.texts() == ["first post", "second post"] and fake.signature_failures == 0
@@ -106,7 +106,7 @@ def test_the_fake_refuses_bad_signatures_and_replayed_nonces(fake):
 
 
 def test_wrong_oauth1_secret_is_rejected_naming_the_settings(fake):
-    publisher = XPublisher(channel_for(oauth1_env(fake.url, X_API_SECRET="not-the-secret")))
+    publisher = XSender(channel_for(oauth1_env(fake.url, X_API_SECRET="not-the-secret")))
     with pytest.raises(Rejected) as caught:
         publish(publisher, {"text": "hello"})
     message = str(caught.value)
@@ -116,7 +116,7 @@ def test_wrong_oauth1_secret_is_rejected_naming_the_settings(fake):
 
 
 def test_the_fake_enforces_the_schema_and_the_weighted_length(fake):
-    publisher = XPublisher(channel_for(oauth1_env(fake.url)))
+    publisher = XSender(channel_for(oauth1_env(fake.url)))
     with pytest.raises(Rejected) as unknown:
         publish(publisher, {"text": "hello", "title": "not a field"})
     assert unknown.value.status == 400
@@ -129,7 +129,7 @@ def test_the_fake_enforces_the_schema_and_the_weighted_length(fake):
 
 # ---- duplicates and unknown outcomes -------------------------------------------------------------
 def test_duplicate_text_is_rejected_as_probably_already_posted(fake):
-    publisher = XPublisher(channel_for(oauth1_env(fake.url)))
+    publisher = XSender(channel_for(oauth1_env(fake.url)))
     publish(publisher, {"text": "same words"})
     with pytest.raises(Rejected) as caught:
         publish(publisher, {"text": "same words"})
@@ -138,7 +138,7 @@ def test_duplicate_text_is_rejected_as_probably_already_posted(fake):
 
 
 def test_duplicate_after_a_timed_out_attempt_is_ambiguous_not_a_rejection(fake):
-    publisher = XPublisher(channel_for(oauth1_env(fake.url)))
+    publisher = XSender(channel_for(oauth1_env(fake.url)))
     fake.delay_next_post = 1.0
     progress: dict = {}
     with pytest.raises(Retryable) as timed_out:
@@ -166,7 +166,7 @@ def test_timeout_through_the_runner_becomes_unknown_and_is_not_resent(tmp_path, 
 def test_429_waits_until_x_rate_limit_reset(tmp_path, fake):
     reset = int((NOW + timedelta(minutes=7)).timestamp())
     fake.rate_limited_until = reset
-    publisher = XPublisher(channel_for(oauth1_env(fake.url)))
+    publisher = XSender(channel_for(oauth1_env(fake.url)))
     with pytest.raises(RateLimited) as caught:
         publish(publisher, {"text": "hello"})
     assert caught.value.until == datetime.fromtimestamp(reset, UTC)
@@ -206,7 +206,7 @@ def crashed_after_two_parts(tmp_path, fake, sending_mark: bool):
     """What a daemon killed mid-thread leaves: two parts published and recorded, maybe a third marked."""
     store = sqlite_store(tmp_path)
     delivery = add_tweets(store, THREAD)
-    publisher = XPublisher(channel_for(oauth1_env(fake.url)))
+    publisher = XSender(channel_for(oauth1_env(fake.url)))
     first, _ = publish(publisher, {"text": THREAD[0]})
     second, _ = publish(publisher, {"text": THREAD[1]}, {"part_index": 1, "parent": first, "root": first})
     progress = thread_progress(first, second)
@@ -239,7 +239,7 @@ def test_a_part_marked_sending_at_the_crash_becomes_unknown_and_is_never_reposte
 def test_image_is_uploaded_with_alt_text_and_attached_to_the_first_part_only(tmp_path, fake):
     image = tmp_path / "photo.png"
     image.write_bytes(PNG)
-    publisher = XPublisher(channel_for(oauth1_env(fake.url)))
+    publisher = XSender(channel_for(oauth1_env(fake.url)))
     payload = {"text": "with a picture", "_media": {"path_or_url": str(image), "alt": "A squat rack"}}
     head, _ = publish(publisher, payload)
     tweet = fake.tweets[head.remote_id]
@@ -252,7 +252,7 @@ def test_image_is_uploaded_with_alt_text_and_attached_to_the_first_part_only(tmp
 
 
 def test_images_x_cannot_take_are_refused_at_queue_time(tmp_path):
-    publisher = XPublisher(channel_for(oauth1_env("http://unused")))
+    publisher = XRules(channel_for(oauth1_env("http://unused")))
     big = tmp_path / "big.png"
     big.write_bytes(PNG + b"\0" * (5 * 1024 * 1024))
     source = str(tmp_path / "post.md")
@@ -292,7 +292,7 @@ def test_expired_oauth2_token_is_refreshed_and_the_rotated_pair_kept(tmp_path, f
 def test_a_dead_refresh_token_fails_naming_the_settings(fake):
     fake.expire_access_tokens()
     fake.refresh_token = "someone-else-used-it"
-    publisher = XPublisher(channel_for(oauth2_env(fake.url)))
+    publisher = XSender(channel_for(oauth2_env(fake.url)))
 
     async def refresh(client):
         with pytest.raises(Rejected) as caught:
@@ -304,19 +304,19 @@ def test_a_dead_refresh_token_fails_naming_the_settings(fake):
 
 # ---- settings and check --------------------------------------------------------------------------------------
 def test_either_credential_set_is_enough():
-    assert XPublisher(channel_for(oauth1_env("http://x"))).missing_settings() == []
-    assert XPublisher(channel_for(oauth2_env("http://x"))).missing_settings() == []
-    partial = XPublisher(channel_for({"X_OAUTH2_ACCESS_TOKEN": "t"})).missing_settings()
+    assert XSender(channel_for(oauth1_env("http://x"))).missing_settings() == []
+    assert XSender(channel_for(oauth2_env("http://x"))).missing_settings() == []
+    partial = XSender(channel_for({"X_OAUTH2_ACCESS_TOKEN": "t"})).missing_settings()
     assert partial == ["X_OAUTH2_REFRESH_TOKEN", "X_CLIENT_ID"]
-    nothing = " ".join(XPublisher(channel_for({})).missing_settings())
+    nothing = " ".join(XSender(channel_for({})).missing_settings())
     assert "X_API_KEY" in nothing and "X_OAUTH2_ACCESS_TOKEN" in nothing
 
 
 def test_check_names_the_account_or_the_wrong_setting(fake):
-    assert check(XPublisher(channel_for(oauth1_env(fake.url)))) == "@postbot_test (oauth1)"
-    assert check(XPublisher(channel_for(oauth2_env(fake.url)))) == "@postbot_test (oauth2)"
+    assert check(XSender(channel_for(oauth1_env(fake.url)))) == "@postbot_test (oauth1)"
+    assert check(XSender(channel_for(oauth2_env(fake.url)))) == "@postbot_test (oauth2)"
     with pytest.raises(ConfigError) as caught:
-        check(XPublisher(channel_for(oauth1_env(fake.url, X_ACCESS_TOKEN_SECRET="stale"))))
+        check(XSender(channel_for(oauth1_env(fake.url, X_ACCESS_TOKEN_SECRET="stale"))))
     assert "X_ACCESS_TOKEN_SECRET" in str(caught.value) and "stale" not in str(caught.value)
 
 
@@ -325,10 +325,10 @@ def test_preview_warns_about_url_pricing():
     from postbot.render import Renderer
     channel = Channel("x", "x", "x")
     post = Post(source="p.md", slug="p", title="Title", body="A short body.", url="https://example.com/post")
-    render = Renderer().render(post, channel, XPublisher(channel))
+    render = Renderer().render(post, channel, XRules(channel))
     assert any("$0.20" in w for w in render.warnings)
     plain = Renderer().render(Post(source="p.md", slug="p", title="T", body="No links here."), channel,
-                              XPublisher(channel))
+                              XRules(channel))
     assert not any("$0.20" in w for w in plain.warnings)
 
 

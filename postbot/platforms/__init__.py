@@ -1,4 +1,5 @@
-"""The registry of channel kinds. Modules are imported on first use to keep start-up fast."""
+"""The registry of platforms and channel kinds: which module holds whose Rules and Sender.
+Modules are imported on first use to keep start-up fast."""
 from __future__ import annotations
 
 import importlib
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING
 from postbot.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from postbot.platforms.base import Publisher
+    from postbot.platforms.base import ChannelState, Rules, Sender
 
 # Platforms whose text rules a channel can render by, in display order.
 PLATFORMS = ("x", "bluesky", "mastodon", "linkedin", "facebook", "threads", "instagram",
@@ -16,23 +17,38 @@ PLATFORMS = ("x", "bluesky", "mastodon", "linkedin", "facebook", "threads", "ins
 GENERIC = "generic"
 KINDS = PLATFORMS + ("outbox", "webhook")
 
-_MODULES = {name: name for name in PLATFORMS}
-_MODULES.update({"outbox": "outbox", "webhook": "webhook", GENERIC: "generic"})
+
+def _module(name: str, choices: tuple[str, ...]):
+    if name not in choices:
+        raise ConfigError(f"unknown platform {name!r}; choose one of {', '.join(KINDS)}")
+    return importlib.import_module(f"postbot.platforms.{name}")
 
 
-def publisher_class(kind: str) -> type["Publisher"]:
-    if kind not in _MODULES:
-        raise ConfigError(f"unknown platform {kind!r}; choose one of {', '.join(KINDS)}")
-    module = importlib.import_module(f"postbot.platforms.{_MODULES[kind]}")
-    return module.PUBLISHER
+def rules_class(platform: str) -> type["Rules"]:
+    """The Rules of a platform (what a channel renders by)."""
+    return _module(platform, PLATFORMS + (GENERIC,)).RULES
 
 
-def make_publisher(channel, *, rules: bool = False, store=None, settings=None) -> "Publisher":
-    """The one way to build a publisher: the sender for `channel.kind`, or with rules=True the text
-    rules of `channel.platform` (they differ for outbox and webhook channels). With a store, its
-    per-channel memory (sessions, instance limits, a broken webhook) is the store's."""
+def sender_class(kind: str) -> type["Sender"]:
+    """The Sender of a channel kind (what publishes)."""
+    return _module(kind, KINDS).SENDER
+
+
+def _state(channel, store, state) -> "ChannelState":
     from postbot.platforms.base import ChannelState, MemoryState
-    cls = publisher_class(channel.platform if rules else channel.kind)
-    state = ChannelState.of(store, channel.name) if store is not None else MemoryState()
+    if state is not None:
+        return state
+    return ChannelState.of(store, channel.name) if store is not None else MemoryState()
+
+
+def make_rules(channel, *, store=None, state=None) -> "Rules":
+    """The text rules of `channel.platform`. With a store, they read its per-channel memory (instance
+    limits); pass `state` to share one memory with a sender."""
+    return rules_class(channel.platform)(channel, _state(channel, store, state))
+
+
+def make_sender(channel, *, store=None, state=None, settings=None) -> "Sender":
+    """The sender for `channel.kind`, remembering sessions and limits in the store (or in `state`)."""
+    cls = sender_class(channel.kind)
     extra = {"settings": settings} if getattr(cls, "needs_settings", False) else {}
-    return cls(channel, state, **extra)
+    return cls(channel, _state(channel, store, state), **extra)

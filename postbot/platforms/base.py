@@ -1,21 +1,25 @@
-"""The publisher interface: one subclass per platform, one module each.
+"""What a platform module declares: pure `Rules` for its text and a `Sender` for its HTTP API.
 
-A publisher knows its platform's rules (limit, counting, escaping, fold) and does
-three things: build the exact payload from rendered text, publish it with an
-idempotency key through an injected httpx client, and check credentials. It never
-sleeps and never retries: it returns `Published` or raises a `PublishError` and the
-runner decides what happens next (see errors.py).
+Rules are what render, preview and queue use: escaping, counting, limits, the fold and the exact
+payload, computed from the rendered text and the post with no I/O. A Sender sends one payload
+with an idempotency key through an injected httpx client, and recovers, checks and refreshes
+credentials. It never sleeps and never retries: it returns `Published` or raises a PublishError
+(a ConfigError only before any request) and policy.decide() says what happens next.
 
 Rendering must stay import-light: nothing here imports httpx at module level.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from urllib.parse import urlsplit
 
-from postbot.errors import Ambiguous, Rejected
+from postbot import text as textlib
+from postbot.errors import Ambiguous, ConfigError, PublishError, Rejected, unsent
 from postbot.models import Channel, Post, Published
+from postbot.platforms import outcomes
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -27,7 +31,7 @@ class Prepared:
 
     text: str                                   # exactly what is sent
     links: list[str]                            # every link, as full URLs
-    extra: dict[str, Any] = field(default_factory=dict)   # e.g. Bluesky facets
+    extra: dict[str, Any] = field(default_factory=dict)   # e.g. Bluesky facets, Mastodon's content warning
 
 
 class ChannelState:
@@ -75,16 +79,17 @@ class PublishContext:
     post: dict[str, Any] = field(default_factory=dict)      # {slug, title, url} of the queued post
 
 
-class Publisher:
+class Rules:
+    """A platform's text rules: pure, no I/O. `state` holds what a Sender learnt (instance limits)."""
+
     platform: ClassVar[str] = ""
+    label: ClassVar[str] = ""                   # the platform's name as people write it
+    color: ClassVar[str] = "#444444"            # the preview card's header
     limit: ClassVar[int] = 0
     fold: ClassVar[int | None] = None           # characters shown before "...see more"
-    dedupes: ClassVar[bool] = False             # re-sending with the same key cannot duplicate
-    can_lookup: ClassVar[bool] = False          # recover() can find out whether a post landed
     all_ctas: ClassVar[bool] = False            # room to carry every CTA
     link_in_bio: ClassVar[bool] = False         # links are not clickable; CTAs read 'link in bio'
     supports_threads: ClassVar[bool] = False
-    required: ClassVar[tuple[str, ...]] = ()    # settings needed to publish (not to preview)
     teaser_max: ClassVar[int | None] = None     # a teaser, not the article: cap where the limit is huge
     thread_max_parts: ClassVar[int] = 8
 
@@ -92,7 +97,6 @@ class Publisher:
         self.channel = channel
         self.state = state or MemoryState()
 
-    # ---- rendering: pure, no I/O -------------------------------------------------
     def escape(self, value: str) -> str:
         """Applied to every value a template prints. Default: printed as is."""
         return value
@@ -105,16 +109,11 @@ class Publisher:
         """The limit for this post (Telegram captions and Mastodon instances differ)."""
         return self.limit
 
-    async def load_limits(self, client: "httpx.AsyncClient") -> list[str]:
-        """Fetch limits that differ per account or instance before rendering; returns warnings."""
-        return []
-
-    def prepare(self, rendered: str) -> Prepared:
-        from postbot import text as textlib
+    def prepare(self, rendered: str, post: Post | None = None) -> Prepared:
+        """The text as sent and its links; `post` carries what counts with the text (a content warning)."""
         return Prepared(text=rendered, links=textlib.find_urls(rendered, schemeless=False))
 
     def measure(self, prepared: Prepared) -> int:
-        from postbot import text as textlib
         return textlib.grapheme_len(prepared.text)
 
     def violations(self, prepared: Prepared) -> list[str]:
@@ -134,26 +133,108 @@ class Publisher:
         return []
 
     def refuse(self, post: Post) -> str | None:
-        """A reason this channel can never publish this post (checked at queue time)."""
+        """A reason this platform can never take this post (an image it cannot use), checked at queue time."""
         return None
 
-    # ---- publishing: I/O through the injected client ------------------------------
+    @classmethod
+    def visible(cls, text: str) -> str:
+        """What a reader sees of the text as sent: the wire format's markup and escapes removed."""
+        return text
+
+    @classmethod
+    def visible_fold(cls, text: str, fold: int) -> int:
+        """`fold` (an index into the text as sent) as an index into `visible(text)`."""
+        return fold
+
+
+class Sender:
+    """Sends payloads built by Rules to one channel. `rules` are the platform's own, when it has any."""
+
+    kind: ClassVar[str] = ""
+    rules_class: ClassVar[type[Rules] | None] = None
+    dedupes: ClassVar[bool] = False             # re-sending with the same key cannot duplicate
+    required: ClassVar[tuple[str, ...]] = ()    # settings needed to publish (not to preview)
+
+    def __init__(self, channel: Channel, state: ChannelState | None = None):
+        self.channel = channel
+        self.state = state or MemoryState()
+        self.rules = self.rules_class(channel, self.state) if self.rules_class else None
+
+    # ---- settings: checked before any request ---------------------------------------------
+    def missing_settings(self) -> list[str]:
+        return [self.channel.var(key) for key in self.required if not self.channel.setting(key)]
+
+    def settings_problem(self) -> str | None:
+        """What is wrong with the settings, naming the variables: missing ones, or a malformed value."""
+        missing = self.missing_settings()
+        if not missing:
+            return None
+        return "set " + (f"{', '.join(missing[:-1])} and {missing[-1]}" if len(missing) > 1 else missing[0])
+
+    def require_settings(self) -> None:
+        """Raise ConfigError naming the setting to fix; every publish and check starts here."""
+        problem = self.settings_problem()
+        if problem:
+            raise ConfigError(f"channel {self.channel.name}: {problem}")
+
+    def url_problem(self, key: str, path: re.Pattern[str], *, where: str, expected: str) -> str | None:
+        """What is wrong with the URL setting `key` (a webhook URL is its own credential): unset (copy
+        it from `where`), or not an http(s) URL whose path matches `path` (it should look like `expected`)."""
+        url, var = self.channel.setting(key), self.channel.var(key)
+        if not url:
+            return f"set {var} to the webhook URL ({where})"
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not path.search(parts.path):
+            return f"{var} is not {expected}; copy it again"
+        return None
+
+    def refuse(self, post: Post) -> str | None:
+        """A reason this channel can never publish this post; the platform's rules say."""
+        return self.rules.refuse(post) if self.rules else None
+
+    # ---- I/O through the injected client ----------------------------------------------------
+    async def load_limits(self, client: "httpx.AsyncClient") -> list[str]:
+        """Fetch limits that differ per account or instance into the state, before rendering;
+        returns warnings."""
+        return []
+
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
         raise NotImplementedError
 
     async def recover(self, payload: dict[str, Any], ctx: PublishContext) -> Published | None:
         """After a crash or an ambiguous failure: the post if it landed, None if it did not.
         Raise Ambiguous when it cannot be known."""
-        raise Ambiguous(f"{self.platform} cannot look up whether the post landed")
+        raise Ambiguous(f"{self.channel.kind} cannot look up whether the post landed")
 
     async def refresh(self, ctx: PublishContext) -> None:
         """Renew expired credentials. Default: nothing can be renewed."""
-        raise Rejected(f"{self.platform} credentials expired; renew them in the settings of "
+        raise Rejected(f"{self.channel.kind} credentials expired; renew them in the settings of "
                        f"channel {self.channel.name}")
 
     async def check(self, client: "httpx.AsyncClient") -> str:
         """One cheap authenticated call; returns who we are, raises ConfigError naming the variable."""
+        self.require_settings()
         return "no credentials needed"
 
-    def missing_settings(self) -> list[str]:
-        return [self.channel.var(key) for key in self.required if not self.channel.setting(key)]
+    # ---- shared by the senders ---------------------------------------------------------------
+    def raise_for(self, response, now: datetime, *, platform: str, sent: bool = True,
+                  reset: datetime | None = None, fix: str = "") -> None:
+        """outcomes.raise_for_status, marked not sent for steps before the post (uploads, lookups)."""
+        try:
+            outcomes.raise_for_status(response, platform=platform, now=now, reset=reset, fix=fix)
+        except PublishError as exc:
+            raise exc if sent else unsent(exc)
+
+    def check_failed(self, detail: str, fix: str = "") -> ConfigError:
+        """A failed credentials check, naming the channel and the fix."""
+        return ConfigError(f"channel {self.channel.name}: {detail}" + (f"; {fix}" if fix else ""))
+
+    def check_answer(self, response, *, platform: str, auth_fix: str, other_fix: str) -> None:
+        """A credentials check's answer: 200 passes; 401/403 blame the credentials, the rest the address."""
+        if response.status_code == 200:
+            return
+        fix = auth_fix if response.status_code in (401, 403) else other_fix
+        raise self.check_failed(f"{platform} answered {response.status_code} "
+                                f"({outcomes.error_message(response)})", fix)
+
+

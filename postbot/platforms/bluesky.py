@@ -1,9 +1,10 @@
-"""Bluesky (AT Protocol): app.bsky.feed.post records with link and tag facets.
+"""Bluesky (AT Protocol): app.bsky.feed.post records with link and tag facets, sent with createRecord.
 
 The record (text, facets, langs) is built at render time and sent as queued. What needs
 I/O is described under the side key `_embed` and resolved when publishing: the post's
 image (uploaded with its alt text) or else a link card for the post's main link, built
-from the page's Open Graph tags. Keys starting with "_" never reach the platform.
+from the page's Open Graph tags (media.py fetches, parses and fits them). Keys starting
+with "_" never reach the platform.
 
 Exactly once: every record gets a client-chosen TID record key, saved in the delivery's
 progress before createRecord is sent. A second createRecord with that key cannot make a
@@ -19,15 +20,16 @@ import random
 import threading
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from postbot import text as textlib
-from postbot.errors import Ambiguous, AuthExpired, ConfigError, PublishError, RateLimited, Rejected, Retryable
+from postbot.errors import Ambiguous, AuthExpired, PublishError, RateLimited, Rejected, Retryable
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Publisher
-from postbot.platforms.media import not_found, read_local_image
+from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
+from postbot.platforms.media import (PAGE_MAX_BYTES, CardUnavailable, fetch, image_for_upload, image_source,
+                                     local_image_refusal, parse_page)
+from postbot.platforms.outcomes import epoch, error_message, json_object, raise_for_status, send
 
 log = logging.getLogger("postbot.platforms.bluesky")
 
@@ -38,9 +40,6 @@ SESSION_KEY = "session"
 RKEYS_KEY = "rkeys"                     # progress: {"<part index>": rkey}
 # Blob limit of the reference PDS 0.4.x and the documented client limit (the lexicon now allows 2 MB).
 BLOB_MAX_BYTES = 1_000_000
-PAGE_MAX_BYTES = 1_000_000              # Open Graph tags live in <head>: the first MB is plenty
-DOWNLOAD_MAX_BYTES = 20_000_000         # an image bigger than this is not worth shrinking
-FETCH_TIMEOUT_SECONDS = 10.0
 TOKEN_ERRORS = ("ExpiredToken", "InvalidToken")
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 UTC = timezone.utc
@@ -82,18 +81,6 @@ def without_utm(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def is_web_url(value: str) -> bool:
-    return urlsplit(value).scheme.lower() in ("http", "https")
-
-
-def image_source(post: Post) -> str:
-    """A local image is read relative to the post file; URLs are fetched when publishing."""
-    image = post.image or ""
-    if not image or is_web_url(image) or Path(image).is_absolute():
-        return image
-    return str(Path(post.source).resolve().parent / image)
-
-
 def main_link(links: list[str], post_url_value: str | None) -> str | None:
     """The link the card is for: the post's own URL when the text carries it, else the first link."""
     if post_url_value:
@@ -104,25 +91,21 @@ def main_link(links: list[str], post_url_value: str | None) -> str | None:
 
 
 def _error_name(response) -> str:
-    from postbot.platforms.outcomes import json_object
     return str(json_object(response).get("error") or "")
 
 
 def _reset(response) -> datetime | None:
-    from postbot.platforms.outcomes import epoch
     return epoch(response.headers.get("ratelimit-reset"))
 
 
-class BlueskyPublisher(Publisher):
+class BlueskyRules(Rules):
     platform = "bluesky"
+    label = "Bluesky"
+    color = "#1185fe"
     limit = 300
     supports_threads = True
-    dedupes = True
-    can_lookup = True
-    required = ("HANDLE", "APP_PASSWORD")
 
-    # ---- rules --------------------------------------------------------------------------------
-    def prepare(self, rendered: str) -> Prepared:
+    def prepare(self, rendered: str, post: Post | None = None) -> Prepared:
         display, facets = textlib.bluesky_facets(rendered)
         links = [feature["uri"] for facet in facets for feature in facet["features"]
                  if feature["$type"] == "app.bsky.richtext.facet#link"]
@@ -153,10 +136,14 @@ class BlueskyPublisher(Publisher):
         return record
 
     def refuse(self, post: Post) -> str | None:
-        source = image_source(post)
-        if source and not is_web_url(source) and not Path(source).is_file():
-            return not_found(post)
-        return None
+        return local_image_refusal(post, image_source(post), platform="Bluesky")
+
+
+class BlueskySender(Sender):
+    kind = "bluesky"
+    rules_class = BlueskyRules
+    dedupes = True
+    required = ("HANDLE", "APP_PASSWORD")
 
     # ---- settings and endpoints ------------------------------------------------------------------
     def service(self) -> str:
@@ -167,11 +154,6 @@ class BlueskyPublisher(Publisher):
 
     def xrpc(self, method: str) -> str:
         return f"{self.service()}/xrpc/{method}"
-
-    def _require_settings(self) -> None:
-        missing = self.missing_settings()
-        if missing:
-            raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
 
     def _login_fix(self) -> str:
         return (f"check {self.channel.var('APP_PASSWORD')} (an app password from Settings > Privacy and "
@@ -196,8 +178,7 @@ class BlueskyPublisher(Publisher):
         return session
 
     async def _create_session(self, client, now: datetime) -> dict[str, Any]:
-        from postbot.platforms.outcomes import error_message, raise_for_status, send
-        self._require_settings()
+        self.require_settings()
         response = await send(client, "POST", self.xrpc("com.atproto.server.createSession"),
                               what="bluesky login", json={"identifier": self.handle(),
                                                           "password": self.channel.setting("APP_PASSWORD")})
@@ -210,7 +191,6 @@ class BlueskyPublisher(Publisher):
 
     async def _refresh_session(self, client, now: datetime) -> dict[str, Any]:
         """refreshSession with the refresh token as bearer; a new login when that token is dead too."""
-        from postbot.platforms.outcomes import raise_for_status, send
         session = self._stored_session()
         if not session or not session.get("refreshJwt"):
             return await self._create_session(client, now)
@@ -233,21 +213,15 @@ class BlueskyPublisher(Publisher):
 
     def _raise(self, response, now: datetime, *, what: str = "bluesky", sent: bool = True) -> None:
         """Bluesky's quirk first: an expired access token is a 400, not a 401."""
-        from postbot.platforms.outcomes import error_message, raise_for_status
         if _error_name(response) in TOKEN_ERRORS:
             raise AuthExpired(f"{what} answered {response.status_code}: {error_message(response)}",
                               status=response.status_code, sent=False)
-        try:
-            raise_for_status(response, platform=what, now=now, reset=_reset(response), fix=self._login_fix()
-                             if response.status_code in (401, 403) else "")
-        except PublishError as exc:
-            exc.sent = exc.sent and sent
-            raise
+        self.raise_for(response, now, platform=what, sent=sent, reset=_reset(response),
+                       fix=self._login_fix() if response.status_code in (401, 403) else "")
 
     # ---- lookup ---------------------------------------------------------------------------------
     async def _get_record(self, client, repo: str, rkey: str, now: datetime) -> dict[str, Any] | None:
         """The record at repo/rkey, None when there is none. getRecord needs no session."""
-        from postbot.platforms.outcomes import send
         response = await send(client, "GET", self.xrpc("com.atproto.repo.getRecord"), what="bluesky lookup",
                               params={"repo": repo, "collection": POST_COLLECTION, "rkey": rkey})
         if response.status_code == 400 and _error_name(response) == "RecordNotFound":
@@ -276,7 +250,6 @@ class BlueskyPublisher(Publisher):
 
     # ---- publishing -------------------------------------------------------------------------------
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.platforms.outcomes import send
         session = await self.session(ctx.client, ctx.now())
         rkeys = dict(ctx.progress.get(RKEYS_KEY) or {})
         rkey = rkeys.get(str(ctx.part_index))
@@ -330,7 +303,7 @@ class BlueskyPublisher(Publisher):
                      session: dict[str, Any]) -> dict[str, Any] | None:
         """One embed: the image on the first part wins over the link card."""
         if wanted.get("image") and ctx.part_index == 0:
-            data, mime, width, height = await _image_for_upload(ctx.client, str(wanted["image"]))
+            data, mime, width, height = await image_for_upload(ctx.client, str(wanted["image"]), BLOB_MAX_BYTES)
             blob = await self._upload(ctx, session, data, mime)
             image = {"image": blob, "alt": str(wanted.get("alt") or "")}
             if width and height:
@@ -341,7 +314,6 @@ class BlueskyPublisher(Publisher):
         return None
 
     async def _upload(self, ctx: PublishContext, session: dict[str, Any], data: bytes, mime: str) -> dict[str, Any]:
-        from postbot.platforms.outcomes import send
         response = await send(ctx.client, "POST", self.xrpc("com.atproto.repo.uploadBlob"), what="bluesky upload",
                               content=data, headers={**self._auth(session), "Content-Type": mime})
         self._raise(response, ctx.now(), what="bluesky upload", sent=False)
@@ -354,7 +326,7 @@ class BlueskyPublisher(Publisher):
         """app.bsky.embed.external from the page's Open Graph tags; no card when the page is out of reach."""
         page_url = without_utm(uri)
         try:
-            page = await _fetch(ctx.client, page_url, PAGE_MAX_BYTES, accept="text/html")
+            page = await fetch(ctx.client, page_url, PAGE_MAX_BYTES, accept="text/html")
         except CardUnavailable as exc:
             log.warning("bluesky channel %s: no link card for %s: %s", self.channel.name, page_url, exc)
             return None
@@ -363,7 +335,7 @@ class BlueskyPublisher(Publisher):
                                     "description": meta["description"]}
         if meta["image"]:
             try:
-                data, mime, _, _ = await _image_for_upload(ctx.client, meta["image"], remote_only=True)
+                data, mime, _, _ = await image_for_upload(ctx.client, meta["image"], BLOB_MAX_BYTES, remote_only=True)
             except CardUnavailable as exc:
                 log.warning("bluesky channel %s: link card for %s without a picture: %s",
                             self.channel.name, page_url, exc)
@@ -373,169 +345,20 @@ class BlueskyPublisher(Publisher):
 
     # ---- status ----------------------------------------------------------------------------------
     async def check(self, client) -> str:
-        self._require_settings()
+        self.require_settings()
         now = datetime.now(UTC)
         try:
             session = await (self._refresh_session(client, now) if self._stored_session()
                              else self._create_session(client, now))
         except Rejected as exc:
-            raise ConfigError(f"channel {self.channel.name}: {exc}") from None
+            raise self.check_failed(str(exc)) from None
         except RateLimited as exc:
-            raise ConfigError(f"channel {self.channel.name}: {exc}; try again after "
-                              f"{exc.until.isoformat(timespec='seconds')}") from None
+            raise self.check_failed(str(exc), f"try again after {exc.until.isoformat(timespec='seconds')}") from None
         except PublishError as exc:
-            raise ConfigError(f"channel {self.channel.name}: {exc}; check {self.channel.var('SERVICE')}") from None
+            raise self.check_failed(str(exc), f"check {self.channel.var('SERVICE')}") from None
         host = urlsplit(self.service()).netloc
         return f"@{session.get('handle') or self.handle()} ({session['did']}) on {host}"
 
 
-# ---- pages and images ---------------------------------------------------------------------------
-class CardUnavailable(Exception):
-    """A page or picture that cannot be fetched: the post goes out without it."""
-
-
-class _Page:
-    def __init__(self, url: str, text: str):
-        self.url, self.text = url, text
-
-
-async def _fetch(client, url: str, max_bytes: int, accept: str) -> Any:
-    """GET with a hard time limit and size cap; http(s) only, redirects followed."""
-    import asyncio
-
-    import httpx
-    if not is_web_url(url):
-        raise CardUnavailable(f"{url} is not an http(s) address")
-
-    async def read() -> tuple[httpx.Response, bytes]:
-        async with client.stream("GET", url, follow_redirects=True, headers={"Accept": accept},
-                                 timeout=httpx.Timeout(FETCH_TIMEOUT_SECONDS, connect=5.0)) as response:
-            if response.status_code != 200:
-                raise CardUnavailable(f"{url} answered {response.status_code}")
-            if not is_web_url(str(response.url)):
-                raise CardUnavailable(f"{url} redirected away from http(s)")
-            declared = response.headers.get("content-length", "")
-            if accept.startswith("image") and declared.isdigit() and int(declared) > max_bytes:
-                raise CardUnavailable(f"{url} is {declared} bytes, over {max_bytes}")
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > max_bytes:
-                    if accept.startswith("image"):
-                        raise CardUnavailable(f"{url} is over {max_bytes} bytes")
-                    break   # a page: its head is enough
-            return response, b"".join(chunks)
-
-    try:
-        response, data = await asyncio.wait_for(read(), timeout=FETCH_TIMEOUT_SECONDS * 2)
-    except (httpx.HTTPError, asyncio.TimeoutError) as exc:
-        raise CardUnavailable(f"cannot fetch {url} ({type(exc).__name__})") from None
-    if accept.startswith("image"):
-        return data
-    encoding = response.encoding or "utf-8"
-    try:
-        text = data.decode(encoding, errors="replace")
-    except LookupError:
-        text = data.decode("utf-8", errors="replace")
-    return _Page(str(response.url), text)
-
-
-def parse_page(html: str, base_url: str) -> dict[str, str]:
-    """og:title, og:description and og:image (absolute), falling back to <title> and the description meta."""
-    from html.parser import HTMLParser
-
-    found: dict[str, str] = {}
-    title_parts: list[str] = []
-
-    class Reader(HTMLParser):
-        in_title = False
-
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            values = {k.lower(): (v or "") for k, v in attrs}
-            if tag == "meta":
-                name = (values.get("property") or values.get("name") or "").strip().lower()
-                if name in ("og:title", "og:description", "og:image", "og:image:url", "og:image:secure_url",
-                            "description") and name not in found and values.get("content", "").strip():
-                    found[name] = values["content"].strip()
-            elif tag == "title":
-                self.in_title = True
-
-        def handle_endtag(self, tag: str) -> None:
-            if tag == "title":
-                self.in_title = False
-
-        def handle_data(self, data: str) -> None:
-            if self.in_title:
-                title_parts.append(data)
-
-    reader = Reader(convert_charrefs=True)
-    reader.feed(html)
-    reader.close()
-    image = found.get("og:image:secure_url") or found.get("og:image") or found.get("og:image:url") or ""
-    title = found.get("og:title") or " ".join("".join(title_parts).split())
-    return {"title": title[:300], "description": (found.get("og:description") or found.get("description") or "")[:1000],
-            "image": urljoin(base_url, image) if image else ""}
-
-
-async def _image_for_upload(client, source: str, remote_only: bool = False) -> tuple[bytes, str, int, int]:
-    """(bytes, mime, width, height) ready for uploadBlob: at most 1,000,000 bytes, no EXIF."""
-    if is_web_url(source):
-        try:
-            data = await _fetch(client, source, DOWNLOAD_MAX_BYTES, accept="image/*")
-        except CardUnavailable as exc:
-            if remote_only:
-                raise
-            # Perhaps the image host is down for a moment: retried, and failed after the last attempt.
-            raise Retryable(f"image: {exc}; check the image: line if this persists", sent=False) from None
-    elif remote_only:
-        raise CardUnavailable(f"{source} is not an http(s) address")
-    else:
-        data = read_local_image(source)
-    try:
-        return fit_image(data, BLOB_MAX_BYTES)
-    except ValueError as exc:
-        if remote_only:
-            raise CardUnavailable(str(exc)) from None
-        raise Rejected(f"image {source}: {exc}", sent=False) from None
-
-
-KEEP_AS_IS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
-
-
-def fit_image(data: bytes, max_bytes: int) -> tuple[bytes, str, int, int]:
-    """The image unchanged when it is small, common and carries no EXIF (which may hold a
-    location); else re-encoded as JPEG, scaled down until it fits."""
-    import io
-
-    from PIL import Image, ImageOps, UnidentifiedImageError
-    try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"not an image Pillow can read ({type(exc).__name__})") from None
-    mime = KEEP_AS_IS.get(image.format or "")
-    has_exif = bool(image.info.get("exif")) or bool(image.getexif())
-    if mime and not has_exif and len(data) <= max_bytes:
-        return data, mime, image.width, image.height
-    image = ImageOps.exif_transpose(image)
-    if image.mode not in ("RGB", "L"):
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        rgba = image.convert("RGBA")
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        image = background
-    scale, quality = 1.0, 88
-    while True:
-        candidate = image if scale == 1.0 else image.resize(
-            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
-        out = io.BytesIO()
-        candidate.save(out, format="JPEG", quality=quality, optimize=True)
-        if out.tell() <= max_bytes:
-            return out.getvalue(), "image/jpeg", candidate.width, candidate.height
-        if quality > 72:
-            quality -= 8
-        else:
-            scale *= 0.8
-
-
-PUBLISHER = BlueskyPublisher
+RULES = BlueskyRules
+SENDER = BlueskySender

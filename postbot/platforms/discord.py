@@ -1,4 +1,4 @@
-"""Discord webhooks: always ?wait=true, content within 2000, an embed for the link card.
+"""Discord webhooks: content within 2000 UTF-16 units and an embed for the link card, posted with ?wait=true.
 
 The webhook URL is the credential (its last path segment is a token), so it never
 appears in a message. Without `wait=true` Discord answers 204 even when it drops
@@ -16,15 +16,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from postbot.errors import Ambiguous, ConfigError, PublishError, RateLimited, Rejected
+from postbot import text as textlib
+from postbot.errors import Ambiguous, PublishError, RateLimited, Rejected
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Publisher
-from postbot.platforms.media import image_source, is_remote, mime_type, not_found, read_local_image
+from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
+from postbot.platforms.media import image_source, is_remote, local_image_refusal, mime_type, read_local_image
+from postbot.platforms.outcomes import json_object, raise_for_status, retry_after, send
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT, DESCRIPTION_LIMIT, EMBEDS_TOTAL_LIMIT = 256, 4096, 6000
@@ -34,18 +36,14 @@ UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 _WEBHOOK_PATH = re.compile(r"/api(?:/v\d+)?/webhooks/(\d+)/([A-Za-z0-9_.-]+)/?$")
 
 
-def utf16_len(value: str) -> int:
-    return len(value.encode("utf-16-le")) // 2
-
-
 def clip(value: str, units: int) -> str:
     """At most `units` UTF-16 units (the strictest way Discord may count), ending in … when cut."""
     value = value.strip()
-    if utf16_len(value) <= units:
+    if textlib.utf16_len(value) <= units:
         return value
     out, used = [], 1
     for char in value:
-        used += utf16_len(char)
+        used += textlib.utf16_len(char)
         if used > units:
             break
         out.append(char)
@@ -71,15 +69,14 @@ def form_errors(errors: Any, where: str = "") -> list[str]:
     return found
 
 
-class DiscordPublisher(Publisher):
+class DiscordRules(Rules):
     platform = "discord"
+    label = "Discord"
+    color = "#5865f2"
     limit = CONTENT_LIMIT
     teaser_max = 800
-    required = ("WEBHOOK_URL",)
 
-    # ---- rules --------------------------------------------------------------------------
     def measure(self, prepared: Prepared) -> int:
-        from postbot import text as textlib
         return textlib.utf16_len(prepared.text)
 
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:
@@ -111,30 +108,25 @@ class DiscordPublisher(Publisher):
         return payload
 
     def refuse(self, post: Post) -> str | None:
-        if not post.image or is_remote(post.image):
-            return None
-        path = Path(image_source(post))
-        if not path.is_file():
-            return not_found(post)
-        if path.stat().st_size > UPLOAD_MAX_BYTES:
-            return f"image {post.image!r} is over Discord's 10 MiB upload limit; use a smaller file"
-        if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp", ".gif"):
-            return f"image {post.image!r}: Discord shows jpg, jpeg, png, webp or gif; convert it"
-        return None
+        return local_image_refusal(post, image_source(post), platform="Discord", max_bytes=UPLOAD_MAX_BYTES,
+                                   size="10 MiB upload", suffixes=(".jpg", ".jpeg", ".png", ".webp", ".gif"),
+                                   kinds="jpg, jpeg, png, webp or gif")
 
-    # ---- the webhook and its health -------------------------------------------------------
+
+class DiscordSender(Sender):
+    """The webhook and its health: a deleted webhook marks the channel broken until its URL changes."""
+
+    kind = "discord"
+    rules_class = DiscordRules
+    required = ("WEBHOOK_URL",)
+
     def webhook_url(self) -> str | None:
         return self.channel.setting("WEBHOOK_URL")
 
-    def shape_problem(self, url: str | None) -> str | None:
-        var = self.channel.var("WEBHOOK_URL")
-        if not url:
-            return f"set {var} to the webhook URL (channel settings → Integrations → Webhooks → Copy URL)"
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not _WEBHOOK_PATH.search(parts.path):
-            return (f"{var} is not a Discord webhook URL (expected https://discord.com/api/webhooks/<id>/<token>); "
-                    f"copy it again")
-        return None
+    def settings_problem(self) -> str | None:
+        shape = "a Discord webhook URL (expected https://discord.com/api/webhooks/<id>/<token>)"
+        return self.url_problem("WEBHOOK_URL", _WEBHOOK_PATH, expected=shape,
+                                where="channel settings → Integrations → Webhooks → Copy URL") or self.broken()
 
     def fingerprint(self) -> str:
         return hashlib.sha256((self.webhook_url() or "").encode()).hexdigest()[:16]
@@ -167,7 +159,6 @@ class DiscordPublisher(Publisher):
 
     async def webhook_object(self, client, url: str, ctx_now) -> dict[str, Any] | None:
         """GET the webhook (cheap, and says whether it still exists). None when it cannot be read."""
-        from postbot.platforms.outcomes import json_object, send
         response = await send(client, "GET", url.split("?")[0], what="discord webhook lookup")
         body = json_object(response)
         if response.status_code in (401, 404):
@@ -199,14 +190,8 @@ class DiscordPublisher(Publisher):
         return {"data": {"payload_json": json.dumps(body, ensure_ascii=False)}, "files": files}
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.platforms.outcomes import json_object, send
+        self.require_settings()
         url = self.webhook_url()
-        problem = self.shape_problem(url)
-        if problem:
-            raise Rejected(f"discord: {problem}", sent=False)
-        reason = self.broken()
-        if reason:
-            raise Rejected(reason, sent=False)
         known = self.known_webhook() or await self.webhook_object(ctx.client, url, ctx.now) or {}
         response = await send(ctx.client, "POST", with_wait(url), what="discord webhook", **self._request(payload))
         body = json_object(response)
@@ -224,7 +209,6 @@ class DiscordPublisher(Publisher):
         return Published(str(message_id), remote_url, {"channel_id": channel_id} if channel_id else {})
 
     def _raise(self, response, body: dict[str, Any], now) -> None:
-        from postbot.platforms.outcomes import raise_for_status, retry_after
         status = response.status_code
         message = str(body.get("message") or response.reason_phrase)[:200]
         if status == 429:
@@ -254,24 +238,15 @@ class DiscordPublisher(Publisher):
         raise_for_status(response, platform="discord", now=now)
 
     async def check(self, client) -> str:
-        problem = self.shape_problem(self.webhook_url())
-        if problem:
-            raise ConfigError(f"channel {self.channel.name}: {problem}")
-        reason = self.broken()
-        if reason:
-            raise ConfigError(f"channel {self.channel.name}: {reason}")
+        self.require_settings()
         try:
-            webhook = await self.webhook_object(client, self.webhook_url(), _utc_now)
+            webhook = await self.webhook_object(client, self.webhook_url(), lambda: datetime.now(timezone.utc))
         except PublishError as exc:
-            raise ConfigError(f"channel {self.channel.name}: {exc}") from None
+            raise self.check_failed(str(exc)) from None
         if webhook is None:
-            raise ConfigError(f"channel {self.channel.name}: discord did not return the webhook; try again later")
+            raise self.check_failed("discord did not return the webhook; try again later")
         return f"webhook {webhook.get('name')!r} posting to channel {webhook.get('channel_id')}"
 
 
-def _utc_now():
-    from datetime import datetime, timezone
-    return datetime.now(timezone.utc)
-
-
-PUBLISHER = DiscordPublisher
+RULES = DiscordRules
+SENDER = DiscordSender

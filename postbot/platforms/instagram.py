@@ -1,4 +1,4 @@
-"""Instagram Content Publishing: image container, status poll, media_publish.
+"""Instagram: a caption in UTF-16 units with hashtag and mention caps; image container, poll, media_publish.
 
 Instagram has no text-only posts: every post needs a public JPEG URL, so a post without one
 is refused when it is queued. Local images are published from <NAME>_IMAGE_BASE_URL (upload
@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from postbot import text as textlib
 from postbot.models import Post
-from postbot.platforms.base import Prepared
-from postbot.platforms.facebook import is_remote, public_image_url
-from postbot.platforms.threads import ContainerPublisher
+from postbot.platforms.base import Prepared, Rules
+from postbot.platforms.media import is_remote, needs_public_url, public_image_url
+from postbot.platforms.meta import ContainerSender
 
 DEFAULT_API_URL = "https://graph.instagram.com/v25.0"
 MAX_HASHTAGS = 30
@@ -26,29 +27,21 @@ JPEG_SUFFIXES = (".jpg", ".jpeg")
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 
-class InstagramPublisher(ContainerPublisher):
+class InstagramRules(Rules):
     platform = "instagram"
+    label = "Instagram"
+    color = "#d62976"
     limit = 2200
     fold = 125
     link_in_bio = True
     teaser_max = 900
-    label = "Instagram"
-    default_api_url = DEFAULT_API_URL
-    create_edge = "media"
-    publish_edge = "media_publish"
-    status_field = "status_code"
-    status_fields = "status_code,status,id"
-    text_field = "caption"
-    progress_key = "instagram_container"
 
-    def prepare(self, rendered: str) -> Prepared:
+    def prepare(self, rendered: str, post: Post | None = None) -> Prepared:
         # Links in captions are not clickable; the template writes 'link in bio' instead.
-        from postbot import text as textlib
         return Prepared(rendered, textlib.find_urls(rendered))
 
     def measure(self, prepared: Prepared) -> int:
         # The caption limit's unit is undocumented; UTF-16 units is the strictest reading.
-        from postbot import text as textlib
         return textlib.utf16_len(prepared.text)
 
     def violations(self, prepared: Prepared) -> list[str]:
@@ -84,13 +77,21 @@ class InstagramPublisher(ContainerPublisher):
             return (f"Instagram accepts only JPEG images and {post.image} is not one; convert it to .jpg "
                     f"and point 'image' at that file")
         if not public_image_url(post.image, self.image_base()):
-            return (f"the image {post.image} is a local file and Instagram fetches images by URL; upload it "
-                    f"and set {self.channel.var('IMAGE_BASE_URL')} to that public folder, or use an "
-                    f"https:// image URL")
+            return needs_public_url(post.image, "Instagram", self.channel.var("IMAGE_BASE_URL"))
         return None
 
-    def container_form(self, payload: dict[str, Any]) -> dict[str, str]:
-        return {key: str(value) for key, value in payload.items() if value not in (None, "")}
+
+class InstagramSender(ContainerSender):
+    kind = "instagram"
+    rules_class = InstagramRules
+    label = "Instagram"
+    default_api_url = DEFAULT_API_URL
+    create_edge = "media"
+    publish_edge = "media_publish"
+    status_field = "status_code"
+    status_fields = "status_code,status,id"
+    text_field = "caption"
+    progress_key = "instagram_container"
 
     def error_detail(self, state: dict[str, Any]) -> str | None:
         return state.get("status")
@@ -112,4 +113,5 @@ def is_jpeg(image: str, post_dir: Path | None) -> bool:
     return "." not in name or name.endswith(JPEG_SUFFIXES)
 
 
-PUBLISHER = InstagramPublisher
+RULES = InstagramRules
+SENDER = InstagramSender

@@ -1,4 +1,4 @@
-"""LinkedIn Posts API: commentary in little-text format, article content for the post's link.
+"""LinkedIn Posts API: commentary escaped as little text with an article card; POST /rest/posts.
 
 POST {LINKEDIN_API_URL}/rest/posts with `LinkedIn-Version: YYYYMM` and
 `X-Restli-Protocol-Version: 2.0.0`; the new post's URN comes back in the `x-restli-id` header.
@@ -10,15 +10,19 @@ they are sent unescaped, since a needless backslash would be shown to readers on
 """
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from postbot.errors import ConfigError, RateLimited, Rejected
+from postbot import text as textlib
+from postbot.errors import RateLimited, Rejected
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Publisher
+from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
+from postbot.platforms.outcomes import error_message, json_object, raise_for_status, retry_after, send
 
 UTC = timezone.utc
+log = logging.getLogger("postbot.platforms.linkedin")
 
 # Little-text reserved characters. Unescaped, LinkedIn silently truncates the post there.
 RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
@@ -73,20 +77,19 @@ def plain_description(post: Post) -> str:
     return source[:cut if cut > 0 else DESCRIPTION_MAX - 1].rstrip(" ,;:-") + "…"
 
 
-class LinkedInPublisher(Publisher):
+class LinkedInRules(Rules):
     platform = "linkedin"
+    label = "LinkedIn"
+    color = "#0a66c2"
     limit = 3000
     fold = 210
     all_ctas = True
     teaser_max = 1300
-    required = ("ACCESS_TOKEN", "AUTHOR")
 
-    def prepare(self, rendered: str) -> Prepared:
-        from postbot import text as textlib
+    def prepare(self, rendered: str, post: Post | None = None) -> Prepared:
         return Prepared(escape_little_text(rendered), textlib.find_urls(rendered))
 
     def measure(self, prepared: Prepared) -> int:
-        from postbot import text as textlib
         # The limit's unit is undocumented; UTF-16 units of the escaped text is the strictest reading.
         return textlib.utf16_len(prepared.text)
 
@@ -120,46 +123,74 @@ class LinkedInPublisher(Publisher):
             payload["content"] = {"article": article}
         return payload
 
-    # ---- settings --------------------------------------------------------------------
-    def settings_problems(self) -> list[str]:
-        problems = []
-        author = self.channel.setting("AUTHOR")
-        if author and not AUTHOR_URN.match(author):
-            problems.append(f"{self.channel.var('AUTHOR')}={author!r} is not a LinkedIn author URN; use "
-                            f"urn:li:person:<id> (your member id, the 'sub' of /v2/userinfo) or "
-                            f"urn:li:organization:<id> (the number in your company page's admin URL)")
-        version = self.version()
-        if not VERSION.match(version):
-            problems.append(f"{self.channel.var('VERSION')}={version!r} is not a LinkedIn API version; "
-                            f"use YYYYMM, e.g. {DEFAULT_VERSION}")
-        expires = self.channel.setting("TOKEN_EXPIRES_AT")
-        if expires and self.token_expiry() is None:
-            problems.append(f"{self.channel.var('TOKEN_EXPIRES_AT')}={expires!r} is not a date; "
-                            f"use YYYY-MM-DD, e.g. 2027-01-25")
-        return problems
+    @classmethod
+    def visible(cls, text: str) -> str:
+        return unescape_little_text(text)
+
+    @classmethod
+    def visible_fold(cls, text: str, fold: int) -> int:
+        return len(unescape_little_text(text[:fold]))
 
     def refuse(self, post: Post) -> str | None:
-        problems = self.settings_problems()
+        problems = settings_problems(self.channel)
+        return "; ".join(problems) if problems else None
+
+
+def version(channel) -> str:
+    return channel.setting("VERSION", DEFAULT_VERSION).strip()
+
+
+def token_expiry(channel) -> datetime | None:
+    raw = (channel.setting("TOKEN_EXPIRES_AT") or "").strip()
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = datetime.combine(date.fromisoformat(raw), datetime.min.time())
+        except ValueError:
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def settings_problems(channel) -> list[str]:
+    """Malformed author, version or expiry settings, each naming its variable and the fix."""
+    problems = []
+    author = channel.setting("AUTHOR")
+    if author and not AUTHOR_URN.match(author):
+        problems.append(f"{channel.var('AUTHOR')}={author!r} is not a LinkedIn author URN; use "
+                        f"urn:li:person:<id> (your member id, the 'sub' of /v2/userinfo) or "
+                        f"urn:li:organization:<id> (the number in your company page's admin URL)")
+    if not VERSION.match(version(channel)):
+        problems.append(f"{channel.var('VERSION')}={version(channel)!r} is not a LinkedIn API version; "
+                        f"use YYYYMM, e.g. {DEFAULT_VERSION}")
+    expires = channel.setting("TOKEN_EXPIRES_AT")
+    if expires and token_expiry(channel) is None:
+        problems.append(f"{channel.var('TOKEN_EXPIRES_AT')}={expires!r} is not a date; "
+                        f"use YYYY-MM-DD, e.g. 2027-01-25")
+    return problems
+
+
+class LinkedInSender(Sender):
+    kind = "linkedin"
+    rules_class = LinkedInRules
+    required = ("ACCESS_TOKEN", "AUTHOR")
+
+    def settings_problem(self) -> str | None:
+        # A bad expiry date only spoils a warning; a bad author or version spoils the post.
+        problems = [f"set {var}" for var in self.missing_settings()]
+        problems += [p for p in settings_problems(self.channel) if "TOKEN_EXPIRES_AT" not in p]
         return "; ".join(problems) if problems else None
 
     def version(self) -> str:
-        return self.channel.setting("VERSION", DEFAULT_VERSION).strip()
+        return version(self.channel)
+
+    def token_expiry(self) -> datetime | None:
+        return token_expiry(self.channel)
 
     def api_url(self) -> str:
         return self.channel.setting("API_URL", DEFAULT_API_URL).rstrip("/")
-
-    def token_expiry(self) -> datetime | None:
-        raw = (self.channel.setting("TOKEN_EXPIRES_AT") or "").strip()
-        if not raw:
-            return None
-        try:
-            parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            try:
-                parsed = datetime.combine(date.fromisoformat(raw), datetime.min.time())
-            except ValueError:
-                return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.channel.setting('ACCESS_TOKEN')}",
@@ -176,13 +207,8 @@ class LinkedInPublisher(Publisher):
 
     # ---- publishing --------------------------------------------------------------------
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.platforms.outcomes import raise_for_status, retry_after, send
 
-        # A bad expiry date only spoils a warning; a bad author or version spoils the post.
-        problems = [p for p in self.settings_problems() if "TOKEN_EXPIRES_AT" not in p]
-        problems += [f"set {var}" for var in self.missing_settings()]
-        if problems:
-            raise Rejected(f"channel {self.channel.name}: " + "; ".join(problems))
+        self.require_settings()
         body = dict(payload, author=self.channel.setting("AUTHOR"))
         response = await send(ctx.client, "POST", f"{self.api_url()}/rest/posts", what="LinkedIn post",
                               json=body, headers=self.headers())
@@ -190,13 +216,13 @@ class LinkedInPublisher(Publisher):
         if response.status_code == 422 and _error_code(response) == "DUPLICATE_POST":
             return self._duplicate(response)
         if response.status_code == 426 or _error_code(response) == "NONEXISTENT_VERSION":
-            raise Rejected(f"LinkedIn answered {response.status_code}: {_message(response)}; "
+            raise Rejected(f"LinkedIn answered {response.status_code}: {error_message(response)}; "
                            f"{self.version_fix()}", status=response.status_code)
         if response.status_code == 401:
-            raise Rejected(f"LinkedIn answered 401: {_message(response)}; {self.token_fix()}", status=401)
+            raise Rejected(f"LinkedIn answered 401: {error_message(response)}; {self.token_fix()}", status=401)
         if response.status_code == 429:
             until = retry_after(response.headers.get("retry-after"), now) or next_midnight_utc(now)
-            raise RateLimited(f"LinkedIn answered 429: {_message(response)} (daily limits reset at "
+            raise RateLimited(f"LinkedIn answered 429: {error_message(response)} (daily limits reset at "
                               f"00:00 UTC)", until=max(until, now))
         raise_for_status(response, platform="LinkedIn", now=now)
         urn = response.headers.get("x-restli-id") or ""
@@ -207,12 +233,10 @@ class LinkedInPublisher(Publisher):
 
     def _duplicate(self, response) -> Published:
         """LinkedIn refuses a commentary it already has: the post is out, so this delivery is done."""
-        import logging
-
-        original = POST_URN.search(_message(response))
+        original = POST_URN.search(error_message(response))
         note = ("LinkedIn rejected the post as a duplicate of an earlier one (422 DUPLICATE_POST); "
                 "treated as already published")
-        logging.getLogger("postbot.platforms.linkedin").warning(
+        log.warning(
             "channel %s: %s%s", self.channel.name, note, f" ({original.group(0)})" if original else "")
         if original:
             urn = original.group(0)
@@ -223,23 +247,19 @@ class LinkedInPublisher(Publisher):
     async def check(self, client, now: datetime | None = None) -> str:
         """GET /v2/userinfo: cheap, needs only a valid token. A token without the `openid` scope
         gets 403 there, which still proves the token is accepted."""
-        from postbot.platforms.outcomes import send
 
         now = now or datetime.now(UTC)
-        missing = self.missing_settings()
-        if missing:
-            raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
-        problems = self.settings_problems()
+        self.require_settings()
+        problems = settings_problems(self.channel)
         if problems:
-            raise ConfigError(f"channel {self.channel.name}: " + "; ".join(problems))
+            raise self.check_failed("; ".join(problems))
         response = await send(client, "GET", f"{self.api_url()}/v2/userinfo", what="LinkedIn userinfo",
                               headers={"Authorization": f"Bearer {self.channel.setting('ACCESS_TOKEN')}"})
-        if response.status_code == 401:
-            raise ConfigError(f"LinkedIn answered 401: {_message(response)}; {self.token_fix()}")
         if response.status_code == 403:
             who = "token accepted (no openid scope to show the member's name)"
         elif response.status_code >= 300:
-            raise ConfigError(f"LinkedIn answered {response.status_code}: {_message(response)}")
+            self.check_answer(response, platform="LinkedIn", auth_fix=self.token_fix(),
+                              other_fix=f"check {self.channel.var('API_URL')}")
         else:
             answer = response.json()
             who = f"signed in as {answer.get('name') or answer.get('sub')}"
@@ -268,7 +288,6 @@ class LinkedInPublisher(Publisher):
 
 def _error_code(response) -> str | None:
     """LinkedIn puts the code at the top (`code`) or per input error (`errorDetails.inputErrors[].code`)."""
-    from postbot.platforms.outcomes import json_object
     body = json_object(response)
     if isinstance(body.get("code"), str):
         return body["code"]
@@ -280,9 +299,5 @@ def _error_code(response) -> str | None:
     return None
 
 
-def _message(response) -> str:
-    from postbot.platforms.outcomes import error_message
-    return error_message(response)
-
-
-PUBLISHER = LinkedInPublisher
+RULES = LinkedInRules
+SENDER = LinkedInSender

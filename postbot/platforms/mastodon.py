@@ -1,4 +1,4 @@
-"""Mastodon: POST /api/v1/statuses with an Idempotency-Key; per-instance limits.
+"""Mastodon: the instance's own limits and counting; POST /api/v1/statuses with an Idempotency-Key.
 
 The instance's own limits (GET /api/v2/instance) are cached in the channel state with the time
 they were read. The content warning (spoiler_text) counts toward the limit together with the text,
@@ -7,13 +7,14 @@ the way Mastodon's length validator counts them. Access tokens do not expire.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
-from postbot.errors import ConfigError, PublishError, Rejected, Retryable, unsent
+from postbot import text as textlib
+from postbot.errors import Rejected, Retryable, unsent
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Publisher
-from postbot.platforms.media import image_source, is_remote, not_found, read_image
+from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
+from postbot.platforms.media import image_source, local_image_refusal, read_image
+from postbot.platforms.outcomes import error_message, iso_time, send
 
 DEFAULT_LIMIT = 500
 DEFAULT_URL_LENGTH = 23
@@ -24,40 +25,33 @@ MEDIA_STATE_KEY = "mastodon_media"       # in a delivery's progress: part index 
 MEDIA_RECHECK = timedelta(seconds=15)
 
 
-class MastodonPublisher(Publisher):
+class MastodonRules(Rules):
     platform = "mastodon"
+    label = "Mastodon"
+    color = "#6364ff"
     limit = DEFAULT_LIMIT
-    dedupes = True
     supports_threads = True
-    required = ("URL", "ACCESS_TOKEN")
 
-    def __init__(self, channel, state=None):
-        super().__init__(channel, state)
-        self._content_warning = ""
-
-    # ---- rules ----------------------------------------------------------------------------
     def content_warning(self, post: Post | None) -> str:
         if post is not None and post.content_warning:
             return post.content_warning
         return self.channel.setting("CONTENT_WARNING") or ""
 
     def limit_for(self, post: Post | None = None) -> int:
-        # The renderer asks for the limit before preparing any text of this post: remember the
-        # post's content warning so that prepare/measure count it with the text, as Mastodon does.
-        self._content_warning = self.content_warning(post)
         return int(self.state.get("max_characters", DEFAULT_LIMIT))
 
     def url_length(self) -> int:
         return int(self.state.get("characters_reserved_per_url", DEFAULT_URL_LENGTH))
 
-    def prepare(self, rendered: str) -> Prepared:
-        prepared = super().prepare(rendered)
-        if self._content_warning:
-            prepared.extra["spoiler_text"] = self._content_warning
+    def prepare(self, rendered: str, post: Post | None = None) -> Prepared:
+        # The content warning counts toward the limit with the text, as Mastodon's validator counts them.
+        prepared = super().prepare(rendered, post)
+        warning = self.content_warning(post)
+        if warning:
+            prepared.extra["spoiler_text"] = warning
         return prepared
 
     def measure(self, prepared: Prepared) -> int:
-        from postbot import text as textlib
         spoiler = prepared.extra.get("spoiler_text") or ""
         return textlib.mastodon_length(spoiler + prepared.text, self.url_length())
 
@@ -70,7 +64,7 @@ class MastodonPublisher(Publisher):
         if warning:
             payload["spoiler_text"] = warning
         if post.image:
-            # Underscore keys never reach the instance: publish() turns them into an upload first.
+            # Underscore keys never reach the instance: the sender turns them into an upload first.
             payload["_media"] = {"path_or_url": image_source(post), "alt": post.image_alt or ""}
         return payload
 
@@ -90,16 +84,17 @@ class MastodonPublisher(Publisher):
         alt_limit = int(self.state.get("description_limit", DEFAULT_DESCRIPTION_LIMIT))
         if post.image_alt and len(post.image_alt) > alt_limit:
             return f"image_alt is {len(post.image_alt)} characters; this instance allows {alt_limit}, shorten it"
-        source = image_source(post)
-        if is_remote(source):
-            return None
-        if not Path(source).is_file():
-            return not_found(post)
         size_limit = self.state.get("image_size_limit")
-        if size_limit and Path(source).stat().st_size > int(size_limit):
-            return (f"image {post.image!r} is over this instance's {int(size_limit) // (1024 * 1024)} MB "
-                    f"image limit; use a smaller file")
-        return None
+        return local_image_refusal(post, image_source(post), platform="this instance",
+                                   max_bytes=int(size_limit) if size_limit else None,
+                                   size=f"{int(size_limit or 0) // (1024 * 1024)} MB image")
+
+
+class MastodonSender(Sender):
+    kind = "mastodon"
+    rules_class = MastodonRules
+    dedupes = True
+    required = ("URL", "ACCESS_TOKEN")
 
     # ---- instance limits --------------------------------------------------------------------
     def base_url(self) -> str:
@@ -107,7 +102,6 @@ class MastodonPublisher(Publisher):
 
     async def load_limits(self, client, now: datetime | None = None) -> list[str]:
         """Read the instance's limits unless a fresh copy is cached; on failure keep what is known."""
-        from postbot.platforms.outcomes import iso_time, send
         now = now or datetime.now(timezone.utc)
         fetched = iso_time(self.state.get("limits_fetched_at"))
         if fetched and now - fetched < LIMITS_MAX_AGE and self.state.get("max_characters") is not None:
@@ -146,24 +140,17 @@ class MastodonPublisher(Publisher):
         return {"Authorization": f"Bearer {self.channel.setting('ACCESS_TOKEN')}"}
 
     def _raise(self, response, now: datetime, *, sent: bool = True) -> None:
-        from postbot.platforms.outcomes import error_message, iso_time, raise_for_status
         if response.status_code == 401:
             # Mastodon tokens never expire: a 401 means revoked or mistyped, nothing to refresh.
             raise Rejected(f"mastodon answered 401: {error_message(response)}; check "
                            f"{self.channel.var('ACCESS_TOKEN')} (create a new token under Preferences > "
                            f"Development on your instance)", status=401, sent=False)
-        try:
-            raise_for_status(response, platform="mastodon", now=now,
-                             reset=iso_time(response.headers.get("x-ratelimit-reset")))
-        except PublishError as exc:
-            if not sent:
-                exc.sent = False
-            raise
+        self.raise_for(response, now, platform="mastodon", sent=sent,
+                       reset=iso_time(response.headers.get("x-ratelimit-reset")))
 
     async def _media_id(self, media: dict[str, Any], ctx: PublishContext) -> str:
         """Upload once per delivery (the id is kept in progress), then wait for processing by
         retrying the delivery later instead of sleeping here."""
-        from postbot.platforms.outcomes import send
         uploaded = dict(ctx.progress.get(MEDIA_STATE_KEY) or {})
         media_id = uploaded.get(str(ctx.part_index))
         response = await self._media_status(media_id, ctx) if media_id else None
@@ -191,7 +178,6 @@ class MastodonPublisher(Publisher):
 
     async def _media_status(self, media_id: str, ctx: PublishContext):
         """GET /api/v1/media/:id: 206 while processing, 200 when ready; None when it is gone."""
-        from postbot.platforms.outcomes import send
         try:
             response = await send(ctx.client, "GET", f"{self.base_url()}/api/v1/media/{media_id}",
                                   what="mastodon media status", headers=self.headers())
@@ -203,10 +189,7 @@ class MastodonPublisher(Publisher):
         return response
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.platforms.outcomes import send
-        missing = self.missing_settings()
-        if missing:
-            raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
+        self.require_settings()
         body = {key: value for key, value in payload.items() if not key.startswith("_")}
         if ctx.parent is not None and ctx.part_index > 0:
             body["in_reply_to_id"] = ctx.parent.remote_id
@@ -222,21 +205,14 @@ class MastodonPublisher(Publisher):
         return Published(str(status["id"]), status.get("url") or status.get("uri"))
 
     async def check(self, client) -> str:
-        from postbot.platforms.outcomes import error_message, send
-        missing = self.missing_settings()
-        if missing:
-            raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
+        self.require_settings()
         try:
             response = await send(client, "GET", self.base_url() + "/api/v1/accounts/verify_credentials",
                                   what="mastodon credentials check", headers=self.headers())
         except Retryable as exc:
-            raise ConfigError(f"channel {self.channel.name}: {exc}; check {self.channel.var('URL')}") from None
-        if response.status_code in (401, 403):
-            raise ConfigError(f"channel {self.channel.name}: mastodon answered {response.status_code} "
-                              f"({error_message(response)}); check {self.channel.var('ACCESS_TOKEN')}")
-        if response.status_code != 200:
-            raise ConfigError(f"channel {self.channel.name}: mastodon answered {response.status_code} "
-                              f"({error_message(response)}); check {self.channel.var('URL')}")
+            raise self.check_failed(str(exc), f"check {self.channel.var('URL')}") from None
+        self.check_answer(response, platform="mastodon", auth_fix=f"check {self.channel.var('ACCESS_TOKEN')}",
+                          other_fix=f"check {self.channel.var('URL')}")
         account = response.json() or {}
         host = self.base_url().split("//", 1)[-1]
         return f"@{account.get('acct') or account.get('username', '?')} on {host}"
@@ -251,4 +227,5 @@ def _ready(response) -> bool:
         return False
 
 
-PUBLISHER = MastodonPublisher
+RULES = MastodonRules
+SENDER = MastodonSender

@@ -1,19 +1,30 @@
-"""A post's image as the adapters send it: where it is, its bytes, its name and type.
+"""A post's image and link card as the senders need them: where the image is, whether a platform can
+take it, its bytes fitted to a size cap, and the Open Graph card of a linked page.
 
-A local image is named relative to the post file and read only when publishing, so a file
-that has gone since queueing is a rejection naming the fix, not a crash. Nothing heavy is
-imported here: rendering imports the adapters, and they import this.
+A local image is named relative to the post file and read only when publishing, so a file that has
+gone since queueing is a rejection naming the fix, not a crash. Nothing heavy is imported at module
+level: rendering imports the platform modules, and they import this.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
 
 from postbot.errors import Rejected, Retryable, unsent
 from postbot.models import Post
+from postbot.platforms.outcomes import send
+
+PAGE_MAX_BYTES = 1_000_000              # Open Graph tags live in <head>: the first MB is plenty
+DOWNLOAD_MAX_BYTES = 20_000_000         # an image bigger than this is not worth shrinking
+FETCH_TIMEOUT_SECONDS = 10.0
+KEEP_AS_IS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
+# ---- where the image is ------------------------------------------------------------------------
 def is_remote(image: str) -> bool:
-    return image.startswith(("http://", "https://"))
+    """An http(s) URL (fetched when publishing), not a file."""
+    return urlsplit(image).scheme.lower() in ("http", "https")
 
 
 def image_source(post: Post) -> str:
@@ -33,6 +44,40 @@ def mime_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
+def local_image_refusal(post: Post, path: str, *, platform: str, max_bytes: int | None = None,
+                        size: str = "", suffixes: tuple[str, ...] = (), kinds: str = "") -> str | None:
+    """Why a local image at `path` cannot be uploaded to `platform`: gone, too big (over `size`, e.g.
+    "10 MB upload"), or not one of `suffixes` (described as `kinds`). None for a URL or a good file."""
+    if not post.image or is_remote(post.image):
+        return None
+    file = Path(path)
+    if suffixes and file.suffix.lower() not in suffixes:
+        return f"image {post.image!r}: {platform} takes {kinds} images; convert it"
+    if not file.is_file():
+        return not_found(post)
+    if max_bytes is not None and file.stat().st_size > max_bytes:
+        return f"image {post.image!r} is over {platform}'s {size} limit; use a smaller file"
+    return None
+
+
+def public_image_url(image: str, base_url: str | None) -> str | None:
+    """A URL a platform that fetches images itself can use: remote images as they are, local files
+    under <NAME>_IMAGE_BASE_URL by file name (upload the file there yourself)."""
+    if is_remote(image):
+        return image
+    if not base_url:
+        return None
+    name = image.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{base_url.rstrip('/')}/{quote(name)}"
+
+
+def needs_public_url(image: str, platform: str, base_var: str) -> str:
+    """The refusal for a local image on a platform that fetches images by URL."""
+    return (f"the image {image} is a local file and {platform} fetches images by URL; upload it "
+            f"and set {base_var} to that public folder, or use an https:// image URL")
+
+
+# ---- the image's bytes -----------------------------------------------------------------------------
 def read_local_image(path: str, platform: str = "") -> bytes:
     """The file's bytes; a file that cannot be read is Rejected before anything was sent."""
     try:
@@ -46,7 +91,6 @@ def read_local_image(path: str, platform: str = "") -> bytes:
 async def read_image(client, source: str) -> tuple[bytes, str, str]:
     """(bytes, file name, MIME type) of a local file or an http(s) URL, for an upload.
     Nothing has been posted yet, so every failure here says `sent=False`."""
-    from postbot.platforms.outcomes import send
     if not is_remote(source):
         name = Path(source).name
         return read_local_image(source), name, mime_type(name)
@@ -58,3 +102,152 @@ async def read_image(client, source: str) -> tuple[bytes, str, str]:
         raise Rejected(f"image {source} answered {response.status_code}; fix the image: line", sent=False)
     name = source.rsplit("/", 1)[-1].split("?")[0] or "image"
     return response.content, name, mime_type(name)
+
+
+async def image_for_upload(client, source: str, max_bytes: int, *,
+                           remote_only: bool = False) -> tuple[bytes, str, int, int]:
+    """(bytes, mime, width, height) of the image at `source`, fitted to `max_bytes` without EXIF.
+    With `remote_only` (a card's picture) every failure is CardUnavailable: the post goes without it."""
+    if is_remote(source):
+        try:
+            data = await fetch(client, source, DOWNLOAD_MAX_BYTES, accept="image/*")
+        except CardUnavailable as exc:
+            if remote_only:
+                raise
+            # Perhaps the image host is down for a moment: retried, and failed after the last attempt.
+            raise Retryable(f"image: {exc}; check the image: line if this persists", sent=False) from None
+    elif remote_only:
+        raise CardUnavailable(f"{source} is not an http(s) address")
+    else:
+        data = read_local_image(source)
+    try:
+        return fit_image(data, max_bytes)
+    except ValueError as exc:
+        if remote_only:
+            raise CardUnavailable(str(exc)) from None
+        raise Rejected(f"image {source}: {exc}", sent=False) from None
+
+
+def fit_image(data: bytes, max_bytes: int) -> tuple[bytes, str, int, int]:
+    """The image unchanged when it is small, common and carries no EXIF (which may hold a
+    location); else re-encoded as JPEG, scaled down until it fits."""
+    import io
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"not an image Pillow can read ({type(exc).__name__})") from None
+    mime = KEEP_AS_IS.get(image.format or "")
+    has_exif = bool(image.info.get("exif")) or bool(image.getexif())
+    if mime and not has_exif and len(data) <= max_bytes:
+        return data, mime, image.width, image.height
+    image = ImageOps.exif_transpose(image)
+    if image.mode not in ("RGB", "L"):
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        rgba = image.convert("RGBA")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        image = background
+    scale, quality = 1.0, 88
+    while True:
+        candidate = image if scale == 1.0 else image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
+        out = io.BytesIO()
+        candidate.save(out, format="JPEG", quality=quality, optimize=True)
+        if out.tell() <= max_bytes:
+            return out.getvalue(), "image/jpeg", candidate.width, candidate.height
+        if quality > 72:
+            quality -= 8
+        else:
+            scale *= 0.8
+
+
+# ---- link cards: a page's Open Graph tags ------------------------------------------------------------
+class CardUnavailable(Exception):
+    """A page or picture that cannot be fetched: the post goes out without it."""
+
+
+class Page:
+    def __init__(self, url: str, text: str):
+        self.url, self.text = url, text
+
+
+async def fetch(client, url: str, max_bytes: int, accept: str) -> Any:
+    """GET with a hard time limit and size cap; http(s) only, redirects followed. An image's bytes,
+    or a Page (its final URL and text)."""
+    import asyncio
+
+    import httpx
+    if not is_remote(url):
+        raise CardUnavailable(f"{url} is not an http(s) address")
+
+    async def read() -> tuple[httpx.Response, bytes]:
+        async with client.stream("GET", url, follow_redirects=True, headers={"Accept": accept},
+                                 timeout=httpx.Timeout(FETCH_TIMEOUT_SECONDS, connect=5.0)) as response:
+            if response.status_code != 200:
+                raise CardUnavailable(f"{url} answered {response.status_code}")
+            if not is_remote(str(response.url)):
+                raise CardUnavailable(f"{url} redirected away from http(s)")
+            declared = response.headers.get("content-length", "")
+            if accept.startswith("image") and declared.isdigit() and int(declared) > max_bytes:
+                raise CardUnavailable(f"{url} is {declared} bytes, over {max_bytes}")
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > max_bytes:
+                    if accept.startswith("image"):
+                        raise CardUnavailable(f"{url} is over {max_bytes} bytes")
+                    break   # a page: its head is enough
+            return response, b"".join(chunks)
+
+    try:
+        response, data = await asyncio.wait_for(read(), timeout=FETCH_TIMEOUT_SECONDS * 2)
+    except (httpx.HTTPError, asyncio.TimeoutError) as exc:
+        raise CardUnavailable(f"cannot fetch {url} ({type(exc).__name__})") from None
+    if accept.startswith("image"):
+        return data
+    encoding = response.encoding or "utf-8"
+    try:
+        text = data.decode(encoding, errors="replace")
+    except LookupError:
+        text = data.decode("utf-8", errors="replace")
+    return Page(str(response.url), text)
+
+
+def parse_page(html: str, base_url: str) -> dict[str, str]:
+    """og:title, og:description and og:image (absolute), falling back to <title> and the description meta."""
+    from html.parser import HTMLParser
+
+    found: dict[str, str] = {}
+    title_parts: list[str] = []
+
+    class Reader(HTMLParser):
+        in_title = False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            values = {k.lower(): (v or "") for k, v in attrs}
+            if tag == "meta":
+                name = (values.get("property") or values.get("name") or "").strip().lower()
+                if name in ("og:title", "og:description", "og:image", "og:image:url", "og:image:secure_url",
+                            "description") and name not in found and values.get("content", "").strip():
+                    found[name] = values["content"].strip()
+            elif tag == "title":
+                self.in_title = True
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "title":
+                self.in_title = False
+
+        def handle_data(self, data: str) -> None:
+            if self.in_title:
+                title_parts.append(data)
+
+    reader = Reader(convert_charrefs=True)
+    reader.feed(html)
+    reader.close()
+    image = found.get("og:image:secure_url") or found.get("og:image") or found.get("og:image:url") or ""
+    title = found.get("og:title") or " ".join("".join(title_parts).split())
+    return {"title": title[:300], "description": (found.get("og:description") or found.get("description") or "")[:1000],
+            "image": urljoin(base_url, image) if image else ""}

@@ -11,11 +11,11 @@ from typing import Any
 
 from postbot.errors import Rejected
 from postbot.models import Channel, Published
-from postbot.platforms.base import ChannelState, PublishContext, Publisher
+from postbot.platforms.base import ChannelState, PublishContext, Sender
 
 
-class OutboxPublisher(Publisher):
-    platform = "outbox"
+class OutboxSender(Sender):
+    kind = "outbox"
     dedupes = True
     needs_settings = True
 
@@ -53,4 +53,4 @@ def _write(path: Path, content: str) -> None:
     os.replace(temporary, path)
 
 
-PUBLISHER = OutboxPublisher
+SENDER = OutboxSender

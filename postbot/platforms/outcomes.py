@@ -1,12 +1,12 @@
-"""One place that turns HTTP exchanges into outcomes the runner understands.
+"""HTTP exchanges as outcomes: transport failures and non-2xx answers mapped to the error tree
+(errors.py), with the wait times platforms announce (Retry-After, reset headers).
 
-Adapters call `send()` for every request and `raise_for_status()` on every answer,
-then add their platform's quirks (Bluesky's 400 ExpiredToken, X's 403 duplicate,
+Senders call `send()` for every request and `raise_for_status()` (or Sender.raise_for) on every
+answer, then add their platform's quirks (Bluesky's 400 ExpiredToken, X's 403 duplicate,
 LinkedIn's 422 DUPLICATE_POST) before or after it.
 """
 from __future__ import annotations
 
-import email.utils
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -33,6 +33,7 @@ async def send(client, method: str, url: str, *, what: str, **kwargs: Any):
 
 def retry_after(value: str | None, now: datetime) -> datetime | None:
     """`Retry-After` as delta-seconds or an HTTP date."""
+    import email.utils      # here, not at the top: rendering imports this module and rarely needs it
     if not value:
         return None
     value = value.strip()

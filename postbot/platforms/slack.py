@@ -1,4 +1,4 @@
-"""Slack incoming webhooks: mrkdwn text with & < > escaped and <url|label> links.
+"""Slack incoming webhooks: mrkdwn text with & < > escaped and <url|label> links, posted to the hook.
 
 A webhook answers 200 `ok` and nothing else: there is no message id, so the
 delivery's own idempotency key stands in as `remote_id` and there is no URL.
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
-from postbot.errors import Ambiguous, ConfigError, Rejected
+from postbot import text as textlib
+from postbot.errors import Ambiguous, Rejected
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Publisher
+from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
 from postbot.platforms.media import is_remote
+from postbot.platforms.outcomes import raise_for_status, send
 
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
 _HOOK_PATH = re.compile(r"^/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+/?$")
@@ -46,15 +47,14 @@ def escape_mrkdwn(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-
-class SlackPublisher(Publisher):
+class SlackRules(Rules):
     platform = "slack"
+    label = "Slack"
+    color = "#4a154b"
     limit = 40000
     all_ctas = True
     teaser_max = 700
-    required = ("WEBHOOK_URL",)
 
-    # ---- rules ---------------------------------------------------------------------------
     def escape(self, value: str) -> str:
         return escape_mrkdwn(value)
 
@@ -64,8 +64,7 @@ class SlackPublisher(Publisher):
             return f"<{target}>"
         return f"<{target}|{escape_mrkdwn(label).replace('|', '¦')}>"
 
-    def prepare(self, rendered: str) -> Prepared:
-        from postbot import text as textlib
+    def prepare(self, rendered: str, post: Post | None = None) -> Prepared:
         links = [m.group(1).replace("&amp;", "&") for m in _LINK.finditer(rendered)]
         bare = _LINK.sub(" ", rendered)
         links += [u for u in textlib.find_urls(bare) if u not in links]
@@ -92,23 +91,24 @@ class SlackPublisher(Publisher):
             return [f"the text is over Slack's {SECTION_LIMIT}-character section limit; the image is not sent"]
         return []
 
-    # ---- publishing ------------------------------------------------------------------------
-    def shape_problem(self) -> str | None:
-        url = self.channel.setting("WEBHOOK_URL")
-        var = self.channel.var("WEBHOOK_URL")
-        if not url:
-            return f"set {var} to the incoming webhook URL (Slack app → Incoming Webhooks → Copy)"
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not _HOOK_PATH.match(parts.path):
-            return (f"{var} is not a Slack incoming webhook URL (expected "
-                    f"https://hooks.slack.com/services/T…/B…/…); copy it again")
-        return None
+    @classmethod
+    def visible(cls, text: str) -> str:
+        text = re.sub(r"<(https?://[^|>]+)\|([^>]*)>", r"\2 (\1)", text)
+        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+class SlackSender(Sender):
+    kind = "slack"
+    rules_class = SlackRules
+    required = ("WEBHOOK_URL",)
+
+    def settings_problem(self) -> str | None:
+        return self.url_problem("WEBHOOK_URL", _HOOK_PATH, where="Slack app → Incoming Webhooks → Copy",
+                                expected="a Slack incoming webhook URL (expected "
+                                         "https://hooks.slack.com/services/T…/B…/…)")
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.platforms.outcomes import raise_for_status, send
-        problem = self.shape_problem()
-        if problem:
-            raise Rejected(f"slack: {problem}", sent=False)
+        self.require_settings()
         response = await send(ctx.client, "POST", self.channel.setting("WEBHOOK_URL"), what="slack webhook",
                               json=payload)
         code = response.text.strip()[:100]
@@ -124,10 +124,9 @@ class SlackPublisher(Publisher):
                        (f"; {fix.format(var=var)}" if fix else f"; check {var}"), status=response.status_code)
 
     async def check(self, client) -> str:
-        problem = self.shape_problem()
-        if problem:
-            raise ConfigError(f"channel {self.channel.name}: {problem}")
+        self.require_settings()
         return "webhook URL looks right (not contacted: a Slack webhook can only post)"
 
 
-PUBLISHER = SlackPublisher
+RULES = SlackRules
+SENDER = SlackSender

@@ -1,4 +1,4 @@
-"""Telegram Bot API: sendMessage in HTML parse mode (sendPhoto with a caption for images).
+"""Telegram Bot API: HTML parse mode counted as Telegram does; sendMessage, or sendPhoto with a caption.
 
 The bot token travels in the URL path, so no URL is ever put into an error or log
 message: every request goes through `_call`, which names the method only.
@@ -11,10 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from postbot.errors import ConfigError, PublishError, Rejected
+from postbot import text as textlib
+from postbot.errors import PublishError, Rejected
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Publisher
-from postbot.platforms.media import image_source, is_remote, mime_type, not_found, read_local_image
+from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
+from postbot.platforms.media import image_source, is_remote, local_image_refusal, mime_type, read_local_image
+from postbot.platforms.outcomes import json_object, raise_for_status, send
 
 CAPTION_LIMIT = 1024
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
@@ -49,14 +51,14 @@ def message_link(chat: dict[str, Any], configured: str, message_id: int) -> str 
     return None     # private chats and basic groups have no message links
 
 
-class TelegramPublisher(Publisher):
+class TelegramRules(Rules):
     platform = "telegram"
+    label = "Telegram"
+    color = "#229ed9"
     limit = 4096
     all_ctas = True
     teaser_max = 1200
-    required = ("BOT_TOKEN", "CHAT_ID")
 
-    # ---- rules ----------------------------------------------------------------------
     def escape(self, value: str) -> str:
         return html.escape(value, quote=False)
 
@@ -67,8 +69,7 @@ class TelegramPublisher(Publisher):
     def limit_for(self, post: Post | None = None) -> int:
         return CAPTION_LIMIT if post is not None and post.image else self.limit
 
-    def prepare(self, rendered: str) -> Prepared:
-        from postbot import text as textlib
+    def prepare(self, rendered: str, post: Post | None = None) -> Prepared:
         links = [html.unescape(h) for h in _HREF.findall(rendered)]
         for url in textlib.find_urls(visible_text(rendered)):
             if url not in links:
@@ -76,7 +77,6 @@ class TelegramPublisher(Publisher):
         return Prepared(rendered, links)
 
     def measure(self, prepared: Prepared) -> int:
-        from postbot import text as textlib
         return textlib.utf16_len(visible_text(prepared.text))
 
     def link_preview(self) -> bool:
@@ -98,14 +98,18 @@ class TelegramPublisher(Publisher):
         return []
 
     def refuse(self, post: Post) -> str | None:
-        if not post.image or is_remote(post.image):
-            return None
-        path = Path(image_path(post))
-        if not path.is_file():
-            return not_found(post)
-        if path.stat().st_size > PHOTO_MAX_BYTES:
-            return f"image {post.image!r} is over Telegram's 10 MB photo limit; use a smaller file"
-        return None
+        return local_image_refusal(post, image_path(post), platform="Telegram", max_bytes=PHOTO_MAX_BYTES,
+                                   size="10 MB photo")
+
+    @classmethod
+    def visible(cls, text: str) -> str:
+        return visible_text(text)
+
+
+class TelegramSender(Sender):
+    kind = "telegram"
+    rules_class = TelegramRules
+    required = ("BOT_TOKEN", "CHAT_ID")
 
     # ---- settings ---------------------------------------------------------------------
     def chat_id(self) -> str:
@@ -116,13 +120,14 @@ class TelegramPublisher(Publisher):
             return str(migrated["to"])
         return configured
 
-    def token_problem(self) -> str | None:
-        token = self.channel.setting("BOT_TOKEN")
-        var = self.channel.var("BOT_TOKEN")
-        if not token:
-            return f"set {var} to the token @BotFather gave your bot"
-        if not _TOKEN_SHAPE.match(token):
-            return f"{var} does not look like a bot token (digits:letters, as @BotFather shows it); copy it again"
+    def settings_problem(self) -> str | None:
+        """A missing setting, or a bot token that cannot be one."""
+        problem = super().settings_problem()
+        if problem:
+            return problem
+        if not _TOKEN_SHAPE.match(self.channel.setting("BOT_TOKEN") or ""):
+            return (f"{self.channel.var('BOT_TOKEN')} does not look like a bot token (digits:letters, as "
+                    f"@BotFather shows it); copy it again")
         return None
 
     def method_url(self, method: str) -> str:
@@ -133,8 +138,6 @@ class TelegramPublisher(Publisher):
     async def _call(self, client, method: str, **kwargs: Any):
         """One Bot API request. Errors name the method, never the URL (it holds the token)."""
         import httpx
-
-        from postbot.platforms.outcomes import send
         try:
             return await send(client, "POST", self.method_url(method), what=f"telegram {method}", **kwargs)
         except httpx.InvalidURL:
@@ -155,10 +158,7 @@ class TelegramPublisher(Publisher):
         return "sendPhoto", {"data": form, "files": {"photo": (Path(photo).name, data, mime_type(photo))}}
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.platforms.outcomes import json_object
-        problem = self.token_problem()
-        if problem:
-            raise Rejected(f"telegram: {problem}", sent=False)
+        self.require_settings()
         configured = self.channel.setting("CHAT_ID", "") or ""
         for _ in range(2):
             chat = self.chat_id()
@@ -182,7 +182,6 @@ class TelegramPublisher(Publisher):
                        f"supergroup's id", sent=False)
 
     def _raise(self, response, body: dict[str, Any], ctx: PublishContext) -> None:
-        from postbot.platforms.outcomes import raise_for_status
         status = response.status_code
         description = str(body.get("description") or response.reason_phrase)[:300]
         now = ctx.now()
@@ -212,27 +211,21 @@ class TelegramPublisher(Publisher):
         return f"check {chat} and the post"
 
     async def check(self, client) -> str:
-        from postbot.platforms.outcomes import json_object
-        missing = self.missing_settings()
-        if missing:
-            raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
-        problem = self.token_problem()
-        if problem:
-            raise ConfigError(f"channel {self.channel.name}: {problem}")
+        self.require_settings()
         try:
             response = await self._call(client, "getMe")
         except PublishError as exc:
-            raise ConfigError(f"channel {self.channel.name}: {exc}") from None
+            raise self.check_failed(str(exc)) from None
         body = json_object(response)
         if response.status_code == 200 and body.get("ok"):
             bot = body.get("result") or {}
             return f"bot @{bot.get('username', '?')} posting to {self.chat_id()}"
         description = str(body.get("description") or response.reason_phrase)[:300]
         if response.status_code in (401, 404):
-            raise ConfigError(f"channel {self.channel.name}: telegram answered {response.status_code} "
-                              f"{description}; {self.fix_for(401, description)}")
-        raise ConfigError(f"channel {self.channel.name}: telegram getMe answered {response.status_code} "
-                          f"{description}")
+            raise self.check_failed(f"telegram answered {response.status_code} {description}",
+                                    self.fix_for(401, description))
+        raise self.check_failed(f"telegram getMe answered {response.status_code} {description}")
 
 
-PUBLISHER = TelegramPublisher
+RULES = TelegramRules
+SENDER = TelegramSender

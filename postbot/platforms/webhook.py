@@ -8,10 +8,10 @@ import hashlib
 import hmac
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
-from postbot.errors import ConfigError
 from postbot.models import Published
-from postbot.platforms.base import PublishContext, Publisher
+from postbot.platforms.base import PublishContext, Sender
 from postbot.platforms.outcomes import json_object, raise_for_status, send
 
 SIGNATURE_HEADER = "X-Postbot-Signature"
@@ -21,8 +21,8 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class WebhookPublisher(Publisher):
-    platform = "webhook"
+class WebhookSender(Sender):
+    kind = "webhook"
     dedupes = True
     required = ("URL", "SECRET")
 
@@ -38,10 +38,8 @@ class WebhookPublisher(Publisher):
                 "part": ctx.part_index + 1, "parts": ctx.part_count, "payload": payload}
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
+        self.require_settings()
         url, secret = self.channel.setting("URL"), self.channel.setting("SECRET")
-        if not url or not secret:
-            raise ConfigError(f"set {self.channel.var('URL')} and {self.channel.var('SECRET')} for webhook "
-                              f"channel {self.channel.name}")
         body = json.dumps(self.document(payload, ctx), ensure_ascii=False, separators=(",", ":")).encode()
         response = await send(ctx.client, "POST", url, what=f"webhook {self.channel.name}", content=body,
                               headers={"Content-Type": "application/json", "Idempotency-Key": ctx.key,
@@ -52,11 +50,8 @@ class WebhookPublisher(Publisher):
         return Published(remote_id=str(answer.get("id") or ctx.key), remote_url=answer.get("url"))
 
     async def check(self, client) -> str:
-        missing = self.missing_settings()
-        if missing:
-            raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)}")
-        from urllib.parse import urlsplit
+        self.require_settings()
         return f"posts to {urlsplit(self.channel.setting('URL')).netloc}"
 
 
-PUBLISHER = WebhookPublisher
+SENDER = WebhookSender

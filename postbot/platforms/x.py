@@ -1,4 +1,4 @@
-"""X (Twitter) API v2: POST /2/tweets, twitter-text v3 weighted length.
+"""X (Twitter) API v2: twitter-text v3 weighted length; POST /2/tweets with an optional image upload.
 
 Credentials: OAuth 1.0a user context (API key/secret + access token/secret, never expire) or an
 OAuth 2.0 user token whose refresh token rotates on every refresh (the new pair is kept in the
@@ -7,14 +7,15 @@ have landed is never sent again blindly (dedupes=False, recover() raises Ambiguo
 """
 from __future__ import annotations
 
-from datetime import timedelta
-from pathlib import Path
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from postbot.errors import Ambiguous, ConfigError, PublishError, Rejected, Retryable, unsent
+from postbot import text as textlib
+from postbot.errors import Ambiguous, PublishError, Rejected, Retryable, unsent
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Publisher
-from postbot.platforms.media import image_source, is_remote, not_found, read_image
+from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
+from postbot.platforms.media import image_source, local_image_refusal, read_image
+from postbot.platforms.outcomes import epoch, error_message, iso_time, send
 
 DEFAULT_API = "https://api.x.com"
 OAUTH1_SETTINGS = ("API_KEY", "API_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
@@ -50,27 +51,23 @@ def oauth1_authorization(method: str, url: str, *, consumer_key: str, consumer_s
     return headers["Authorization"]
 
 
-class XPublisher(Publisher):
+class XRules(Rules):
     platform = "x"
+    label = "X"
+    color = "#000000"
     limit = 280
     supports_threads = True
-    dedupes = False
-    can_lookup = False
-    required = OAUTH1_SETTINGS
 
-    # ---- rules ------------------------------------------------------------------------
-    def prepare(self, rendered: str) -> Prepared:
-        from postbot import text as textlib
+    def prepare(self, rendered: str, post: Post | None = None) -> Prepared:
         return Prepared(rendered, [url for _, _, url in textlib.x_url_spans(rendered)])
 
     def measure(self, prepared: Prepared) -> int:
-        from postbot import text as textlib
         return textlib.x_length(prepared.text)
 
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:
         payload: dict[str, Any] = {"text": prepared.text}
         if post.image:
-            # Underscore keys never reach X: publish() turns them into an upload first.
+            # Underscore keys never reach X: the sender turns them into an upload first.
             payload["_media"] = {"path_or_url": image_source(post), "alt": post.image_alt or ""}
         return payload
 
@@ -81,20 +78,17 @@ class XPublisher(Publisher):
         return []
 
     def refuse(self, post: Post) -> str | None:
-        if not post.image:
-            return None
-        if post.image_alt and len(post.image_alt) > ALT_TEXT_MAX:
+        if post.image and post.image_alt and len(post.image_alt) > ALT_TEXT_MAX:
             return f"image_alt is {len(post.image_alt)} characters; X allows {ALT_TEXT_MAX}, shorten it"
-        source = image_source(post)
-        if is_remote(source):
-            return None
-        if Path(source).suffix.lower() not in IMAGE_TYPES:
-            return f"image {post.image!r}: X takes JPG, PNG, GIF or WEBP images"
-        if not Path(source).is_file():
-            return not_found(post)
-        if Path(source).stat().st_size > IMAGE_MAX_BYTES:
-            return f"image {post.image!r} is over X's 5 MB image limit; use a smaller file"
-        return None
+        return local_image_refusal(post, image_source(post), platform="X", max_bytes=IMAGE_MAX_BYTES,
+                                   size="5 MB image", suffixes=IMAGE_TYPES, kinds="JPG, PNG, GIF or WEBP")
+
+
+class XSender(Sender):
+    kind = "x"
+    rules_class = XRules
+    dedupes = False
+    required = OAUTH1_SETTINGS
 
     # ---- settings -----------------------------------------------------------------------
     def auth_mode(self) -> str | None:
@@ -142,7 +136,6 @@ class XPublisher(Publisher):
     async def _refresh_tokens(self, client, now) -> None:
         import httpx
 
-        from postbot.platforms.outcomes import error_message, send
         tokens = self.oauth2_tokens()
         form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"] or "",
                 "client_id": self.channel.setting("CLIENT_ID") or ""}
@@ -176,7 +169,6 @@ class XPublisher(Publisher):
         await self._refresh_tokens(ctx.client, ctx.now())
 
     def _token_expired(self, now) -> bool:
-        from postbot.platforms.outcomes import iso_time
         expires = iso_time(self.oauth2_tokens().get("expires_at"))
         return expires is not None and expires <= now + timedelta(seconds=30)
 
@@ -190,22 +182,16 @@ class XPublisher(Publisher):
 
     # ---- requests ------------------------------------------------------------------------------
     async def _request(self, client, method: str, path: str, *, what: str, **kwargs: Any):
-        from postbot.platforms.outcomes import send
         url = self.api(path)
         headers = {**kwargs.pop("headers", {}), "Authorization": self.authorization(method, url)}
         return await send(client, method, url, what=what, headers=headers, **kwargs)
 
     def _raise(self, response, now, *, sent: bool = True) -> None:
-        from postbot.platforms.outcomes import epoch, error_message, raise_for_status
         if response.status_code == 401 and self.auth_mode() != "oauth2":
             raise Rejected(f"x answered 401: {error_message(response)}; {self.credentials_fix()}",
                            status=401, sent=False)
-        try:
-            raise_for_status(response, platform="x", now=now,
-                             reset=epoch(response.headers.get("x-rate-limit-reset")),
-                             fix=self.credentials_fix() if response.status_code in (401, 403) else "")
-        except PublishError as exc:
-            raise exc if sent else unsent(exc)
+        self.raise_for(response, now, platform="x", sent=sent, reset=epoch(response.headers.get("x-rate-limit-reset")),
+                       fix=self.credentials_fix() if response.status_code in (401, 403) else "")
 
     async def _upload(self, media: dict[str, Any], ctx: PublishContext) -> str:
         """Upload the image and its alt text; returns the media id. Nothing is posted yet, so any
@@ -234,9 +220,7 @@ class XPublisher(Publisher):
         return media_id
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.platforms.outcomes import error_message
-        if not self.auth_mode():
-            raise ConfigError(f"channel {self.channel.name}: set {', '.join(self.missing_settings())}")
+        self.require_settings()
         if self.auth_mode() == "oauth2" and self._token_expired(ctx.now()):
             await self._refresh_tokens(ctx.client, ctx.now())
         body = {key: value for key, value in payload.items() if not key.startswith("_")}
@@ -267,26 +251,19 @@ class XPublisher(Publisher):
         return Published(tweet_id, self.status_url(tweet_id))
 
     async def check(self, client) -> str:
-        from datetime import datetime, timezone
-
-        from postbot.platforms.outcomes import error_message
-        if not self.auth_mode():
-            raise ConfigError(f"channel {self.channel.name}: set {', '.join(self.missing_settings())}")
+        self.require_settings()
         response = await self._request(client, "GET", "/2/users/me", what="x credentials check")
         if response.status_code == 401 and self.auth_mode() == "oauth2":
             try:
                 await self._refresh_tokens(client, datetime.now(timezone.utc))
             except PublishError as exc:
-                raise ConfigError(f"channel {self.channel.name}: {exc}") from None
+                raise self.check_failed(str(exc)) from None
             response = await self._request(client, "GET", "/2/users/me", what="x credentials check")
-        if response.status_code in (401, 403):
-            raise ConfigError(f"channel {self.channel.name}: x answered {response.status_code} "
-                              f"({error_message(response)}); {self.credentials_fix()}")
-        if response.status_code != 200:
-            raise ConfigError(f"channel {self.channel.name}: x answered {response.status_code} "
-                              f"({error_message(response)}); check {self.channel.var('API_URL')}")
+        self.check_answer(response, platform="x", auth_fix=self.credentials_fix(),
+                          other_fix=f"check {self.channel.var('API_URL')}")
         user = (response.json() or {}).get("data") or {}
         return f"@{user.get('username', '?')} ({self.auth_mode()})"
 
 
-PUBLISHER = XPublisher
+RULES = XRules
+SENDER = XSender

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from postbot import text as textlib
 from postbot.errors import RenderError
 from postbot.models import CTA, Channel, Part, Post, Render
-from postbot.platforms.base import Prepared, Publisher
+from postbot.platforms.base import Prepared, Rules
 from postbot.render.templates import add_utm
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def cut_teaser(source: str, index: int, ellipsis: bool) -> str:
 class Fitting:
     """One post on one channel: composes candidates and keeps the longest that fits."""
 
-    def __init__(self, renderer: Renderer, post: Post, channel: Channel, rules: Publisher):
+    def __init__(self, renderer: Renderer, post: Post, channel: Channel, rules: Rules):
         self.post, self.channel, self.rules = post, channel, rules
         self.override = post.override(channel.name, channel.platform)
         name = self.override.get("template") or channel.template or f"{channel.platform}.j2"
@@ -67,7 +67,7 @@ class Fitting:
 
     def compose(self, teaser: str, **extra: Any) -> tuple[Prepared, int, list[str]]:
         rendered = self.template.render(self.context, teaser=teaser, **extra).strip()
-        prepared = self.rules.prepare(rendered)
+        prepared = self.rules.prepare(rendered, self.post)
         return prepared, self.rules.measure(prepared), self.rules.violations(prepared)
 
     def fits(self, teaser: str, **extra: Any) -> tuple[Prepared, int, list[str]] | None:
@@ -146,7 +146,7 @@ class Fitting:
                           channel=name, overflow=0)
 
     def fixed(self, text: str) -> Render:
-        prepared = self.rules.prepare(text.strip())
+        prepared = self.rules.prepare(text.strip(), self.post)
         length, problems = self.rules.measure(prepared), self.rules.violations(prepared)
         if length > self.limit or problems:
             over = max(0, length - self.limit)

@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from postbot.errors import RenderError
 from postbot.models import Channel, Post, Render
-from postbot.platforms import make_publisher
-from postbot.platforms.base import Publisher
+from postbot.platforms import make_rules
+from postbot.platforms.base import Rules
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -58,7 +58,7 @@ class Renderer:
         self.user_templates = user_templates
         self._environments: dict[str, Any] = {}
 
-    def environment(self, rules: Publisher):
+    def environment(self, rules: Rules):
         """One Jinja2 environment per platform: each escapes printed values its own way."""
         key = type(rules).__name__
         if key not in self._environments:
@@ -86,7 +86,7 @@ class Renderer:
             self._environments[key] = env
         return self._environments[key]
 
-    def template(self, rules: Publisher, name: str):
+    def template(self, rules: Rules, name: str):
         import jinja2
         env = self.environment(rules)
         try:
@@ -97,8 +97,8 @@ class Renderer:
         except jinja2.TemplateSyntaxError as exc:
             raise RenderError(f"{exc.filename or name}:{exc.lineno}: template error: {exc.message}") from None
 
-    def render(self, post: Post, channel: Channel, rules: Publisher | None = None) -> Render:
-        rules = rules or make_publisher(channel, rules=True)
+    def render(self, post: Post, channel: Channel, rules: Rules | None = None) -> Render:
+        rules = rules or make_rules(channel)
         from postbot.render.fitting import Fitting
 
         return Fitting(self, post, channel, rules).run()

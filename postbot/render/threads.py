@@ -37,7 +37,7 @@ def fit_thread(fitting: Fitting, max_parts: int | None) -> Render:
     for index, chunk in enumerate(chunks, start=1):
         marker = f"{index}/{total}"
         if index < total:
-            prepared = fitting.rules.prepare(fitting.rules.escape(chunk) + f" {marker}")
+            prepared = fitting.rules.prepare(fitting.rules.escape(chunk) + f" {marker}", fitting.post)
             length = fitting.rules.measure(prepared)
         else:
             result = fitting.fits(chunk, part=marker)
@@ -82,7 +82,7 @@ def pack(fitting: Fitting, source: str, ends: list[int], count: int, allow_cut: 
         taken = None
         for end in (e for e in ends if e > start):
             piece = source[start:end].strip()
-            prepared = fitting.rules.prepare(fitting.rules.escape(piece) + f" {len(chunks) + 1}/{count}")
+            prepared = fitting.rules.prepare(fitting.rules.escape(piece) + f" {len(chunks) + 1}/{count}", fitting.post)
             if fitting.rules.measure(prepared) <= fitting.limit and not fitting.rules.violations(prepared):
                 taken = end
             else:
@@ -93,7 +93,8 @@ def pack(fitting: Fitting, source: str, ends: list[int], count: int, allow_cut: 
             words = [w for w in textlib.word_cuts(rest, fitting.post.lang) if w > 0]
             lo_piece = None
             for w in words:
-                prepared = fitting.rules.prepare(fitting.rules.escape(rest[:w].strip()) + f" {len(chunks) + 1}/{count}")
+                prepared = fitting.rules.prepare(fitting.rules.escape(rest[:w].strip()) + f" {len(chunks) + 1}/{count}",
+                                                 fitting.post)
                 if fitting.rules.measure(prepared) <= fitting.limit:
                     lo_piece = w
                 else:
