@@ -119,6 +119,21 @@ def test_content_warning_counts_toward_the_limit_like_mastodon():
     assert render.length == countable_length(render.text, post.content_warning) <= 500
 
 
+def test_the_content_warning_is_passed_with_each_post_not_remembered_by_the_rules():
+    """One Rules object renders many posts: each counts its own warning, with or without a limit override."""
+    from postbot.platforms.mastodon import MastodonRules
+    from postbot.render import Renderer
+    channel = channel_for(env_for("http://unused"))
+    rules = MastodonRules(channel, MemoryState())
+    warned = Post(source="p.md", slug="p", title="Title", body=LONG_BODY, url="https://example.com/posts/p",
+                  content_warning="Strong opinions about glute exercises ahead",
+                  overrides={"mastodon": {"limit": 480}})
+    plain = Post(source="q.md", slug="q", title="Title", body=LONG_BODY, url="https://example.com/posts/q")
+    first, second = Renderer().render(warned, channel, rules), Renderer().render(plain, channel, rules)
+    assert first.limit == 480 and first.length == countable_length(first.text, warned.content_warning) <= 480
+    assert "spoiler_text" not in second.payload and second.length == countable_length(second.text, "")
+
+
 def test_the_fake_rejects_over_the_limit_counting_cw_urls_and_mentions(fake):
     publisher = MastodonSender(channel_for(env_for(fake.url)))
     url = "https://example.com/" + "a" * 200
