@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -73,13 +74,16 @@ def test_queue_then_run_once_writes_the_previewed_text_to_the_outbox(env, tmp_pa
     run = postbot(["run", "--once"], env, tmp_path)
     assert run.returncode == 0, run.stderr
     slug = preview["post"]["slug"]
-    for render in preview["renders"]:
-        written = (tmp_path / "outbox" / slug / f"{render['channel']}.txt").read_text(encoding="utf-8")
-        assert written == render["text"] + "\n"
-        sent = json.loads((tmp_path / "outbox" / slug / f"{render['channel']}.json").read_text())
-        assert sent["payload"] == render["payload"]
     listed = json.loads(postbot(["list", "--json"], env, tmp_path).stdout)
     assert {d["state"] for d in listed} == {"published"}
+    written_to = {d["channel"]: Path(d["remote_id"]) for d in listed}
+    for render in preview["renders"]:
+        text_file = written_to[render["channel"]]
+        assert text_file.parent == (tmp_path / "outbox" / slug).resolve()
+        assert text_file.name.startswith(f"{render['channel']}-") and text_file.suffix == ".txt"
+        assert text_file.read_text(encoding="utf-8") == render["text"] + "\n"
+        sent = json.loads(text_file.with_suffix(".json").read_text())
+        assert sent["payload"] == render["payload"]
 
 
 def test_preview_of_a_queued_delivery_is_what_will_be_sent(env, tmp_path):

@@ -1,7 +1,11 @@
 """The outbox: each published post becomes files to post by hand (text + the exact payload).
 
-Writing is idempotent: files are named after the delivery's key and replaced atomically,
-so a repeat after a crash rewrites the same files instead of adding a second post."""
+Files are `<slug>/<channel>-<key>.txt` and `.json`, `<key>` the delivery's idempotency key:
+two deliveries never share a file, even when their posts share a slug (two Japanese titles both
+slug to `post`). Writing is idempotent: the key is the same on every retry
+and files are replaced atomically, so a repeat after a crash rewrites the same files instead of
+adding a second post. Nothing is written through a symlink: a post folder that is one is refused
+and the temporary file is created with O_EXCL | O_NOFOLLOW."""
 from __future__ import annotations
 
 import json
@@ -24,10 +28,14 @@ class OutboxSender(Sender):
         self.folder = Path(channel.setting("DIR") or (settings.outbox_dir if settings else "outbox"))
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
+        from postbot.errors import Rejected
         slug = ctx.post.get("slug") or "post"
         folder = self.folder / slug
         suffix = f"-{ctx.part_index + 1}" if ctx.part_count > 1 else ""
-        base = folder / f"{self.channel.name}{suffix}"
+        base = folder / f"{self.channel.name}-{delivery_tag(ctx.key, ctx.part_count)}{suffix}"
+        if folder.is_symlink():
+            raise Rejected(f"the outbox folder {folder} is a symlink; postbot writes only into real folders: "
+                           f"remove the link, then `postbot retry`", sent=False)
         try:
             folder.mkdir(parents=True, exist_ok=True)
             _write(base.with_suffix(".txt"), ctx.part.get("text", "") + "\n")
@@ -44,13 +52,28 @@ class OutboxSender(Sender):
         return f"writes to {self.folder}/"
 
 
+def delivery_tag(key: str, part_count: int = 1) -> str:
+    """The delivery's idempotency key (a thread part's `-2` dropped) as a safe file name part."""
+    import hashlib
+    import re
+
+    if part_count > 1:
+        key = key.rsplit("-", 1)[0]
+    return key if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", key) else hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 def _write(path: Path, content: str) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
+    try:
+        os.unlink(temporary)        # a crash's leftover, or a planted link: removed, never followed
+    except FileNotFoundError:
+        pass
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(temporary, flags, 0o644), "w", encoding="utf-8") as handle:
         handle.write(content)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    os.replace(temporary, path)     # rename replaces a link at `path` itself, not its target
 
 
 SENDER = OutboxSender

@@ -77,7 +77,12 @@ def word_cuts(text: str, lang: str | None = None) -> list[int]:
     cuts: set[int] = set()
     for space in _compile(r"[^\S\u00a0\u2007\u202f]+").finditer(text):  # no-break spaces mean it
         cuts.add(space.start())
-    for run in _compile(rf"\S*{_NO_SPACE_SCRIPT}\S*").finditer(text):
+    no_space_script = _compile(_NO_SPACE_SCRIPT)
+    # Whole words first, then a look for a no-space script inside each: `\S*[script]\S*` would
+    # backtrack over every start of a long word without one (quadratic: 40k letters took 47 s).
+    for run in _compile(r"\S+").finditer(text):
+        if not no_space_script.search(run.group()):
+            continue
         offset = run.start()
         for phrase in _budoux_parser(_budoux_language(run.group(), lang)).parse(run.group())[:-1]:
             offset += len(phrase)

@@ -51,11 +51,13 @@ def _x_url_patterns():
     path = rf"(?:(?:{path_char}*(?:{parens}{path_char}*)*{path_end})|(?:@{path_char}+/))"
     query_char = r"[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]"
     query_end = r"[a-z0-9\-_&=#/]"
-    url = (rf"(?P<scheme>https?://)?(?P<domain>{domain})(?::(?P<port>[0-9]+))?"
-           rf"(?P<path>/{path}*)?(?P<query>\?{query_char}*{query_end})?")
+    rest = rf"(?::(?P<port>[0-9]+))?(?P<path>/{path}*)?(?P<query>\?{query_char}*{query_end})?"
+    url = rf"(?P<scheme>https?://)?(?P<domain>{domain}){rest}"
+    last_label = rf"(?P<scheme>https?://)?(?P<domain>{domain_name}{tld}){rest}"
     tco = rf"^https?://t\.co/(?P<slug>[a-z0-9]+)(?:\?{query_char}*{query_end})?"
     # The stdlib engine compiles this 1,574-name alternation three times faster than `regex`.
-    return re.compile(url, re.IGNORECASE), re.compile(tco, re.IGNORECASE)
+    return (re.compile(url, re.IGNORECASE), re.compile(tco, re.IGNORECASE),
+            re.compile(last_label, re.IGNORECASE))
 
 
 @cache
@@ -74,8 +76,10 @@ def _x_tld() -> str:
 @cache
 def _x_char_classes():
     compile_ = _regex().compile
+    d = _X_DOMAIN_CHAR
     return (compile_(rf"[^A-Za-z0-9@\uff20$#\uff03{_X_INVALID_CHARS}]"),  # may precede a URL
-            compile_(rf"(?:{_X_DOMAIN_CHAR}|[_\-])+"))                 # runs that can hold a label
+            compile_(rf"(?:{d}|[_\-])+"),                                # runs that can hold a label
+            compile_(rf"{d}(?:[_\-]*+{d})*+\."))                        # one subdomain label and its dot
 
 
 def _x_url_starts(text: str):
@@ -85,16 +89,18 @@ def _x_url_starts(text: str):
     Japanese paragraph has no spaces) would make it quadratic. A domain begins in a run of label
     characters that reaches a '.', or a scheme begins.
     """
-    may_precede, label_run = _x_char_classes()
+    may_precede, label_run, _ = _x_char_classes()
     schemes = {match.start() for match in _compile(r"https?://", _regex().IGNORECASE).finditer(text)}
     domains: set[int] = set()
+    labels: list[tuple[int, int]] = []
     for run in label_run.finditer(text):
         if text[run.end():run.end() + 1] == ".":
             domains.update(range(run.start(), run.end()))
+            labels.append(run.span())
     order = sorted(schemes | domains)
     if order[:2] == [0, 1] and may_precede.match(text, 0):
         order[0:2] = [1, 0]  # the scan consumes a preceding char before it tries the start of text
-    return order, domains, may_precede
+    return order, domains, may_precede, labels
 
 
 def _x_domain_ok(domain: str) -> bool:
@@ -111,12 +117,48 @@ def _x_domain_ok(domain: str) -> bool:
     return True
 
 
+def _fail_following_labels(text: str, start: int, subdomain_label, failed: set[int]) -> None:
+    """Mark the starts of the labels after `start` as settled: no new match can begin there.
+
+    A domain found from a later label start L would also be found from `start`, with the labels
+    in between as subdomains: no match from `start` means none from L, and a match from `start`
+    already reached as far as any from L could. Without this, a run like `a.a.a.…` is scanned to
+    its end from every label (5,000 characters took 44 s).
+    """
+    position = start
+    while True:
+        label = subdomain_label.match(text, position)
+        if label is None:
+            return
+        position = label.end()
+        failed.add(position)
+
+
+def _in_failed_label(text: str, start: int, labels: list[tuple[int, int]], failed: set[int]) -> str:
+    """'skip', 'last' or 'try' for a start inside a label whose start is known to fail.
+
+    As within the first label: a later start fails as its label's start did, except after the
+    label's last '_', where the rest may be the domain's last label (which allows no '_'). Only
+    that shape is left to try there (`last`): every longer one was tried from the label's start.
+    """
+    from bisect import bisect_right
+
+    index = bisect_right(labels, (start, len(text) + 1)) - 1
+    if index < 0 or labels[index][0] not in failed or not labels[index][0] <= start < labels[index][1]:
+        return "try"
+    label_start, label_end = labels[index]
+    underscore = text.rfind("_", label_start, label_end)
+    return "skip" if underscore < 0 or start <= underscore else "last"
+
+
 def x_extract_urls(text: str, with_scheme_only: bool = False) -> list[tuple[int, int, str]]:
     """twitter-text's URL extraction: (start, end, url as written) on `text`."""
     if "." not in text:
         return []
-    url_re, tco_re = _x_url_patterns()
-    starts, domain_starts, may_precede = _x_url_starts(text)
+    url_re, tco_re, last_label_re = _x_url_patterns()
+    starts, domain_starts, may_precede, labels = _x_url_starts(text)
+    subdomain_label = _x_char_classes()[2]
+    failed_labels: set[int] = set()
     found: list[tuple[int, int, str]] = []
     resume = 0  # the next match must begin after the char that follows the last one
     skip_from, skip_to = 0, -1
@@ -125,7 +167,10 @@ def x_extract_urls(text: str, with_scheme_only: bool = False) -> list[tuple[int,
             continue
         if start > 0 and not may_precede.match(text, start - 1):
             continue
-        match = url_re.match(text, start)
+        shape = _in_failed_label(text, start, labels, failed_labels) if failed_labels else "try"
+        if shape == "skip":
+            continue
+        match = (last_label_re if shape == "last" else url_re).match(text, start)
         if match is None:
             if start in domain_starts:
                 # Later starts in the same label fail the same way: the labels after it are the
@@ -133,7 +178,13 @@ def x_extract_urls(text: str, with_scheme_only: bool = False) -> list[tuple[int,
                 label_end = text.find(".", start)
                 underscore = text.rfind("_", start, label_end)
                 skip_from, skip_to = start, underscore if underscore >= 0 else label_end
+                if shape == "try":
+                    _fail_following_labels(text, start, subdomain_label, failed_labels)
             continue
+        if shape == "try" and start in domain_starts:
+            # The match took the longest domain its labels allow, so a later label can begin
+            # no longer one: each of them is settled as if it had failed.
+            _fail_following_labels(text, start, subdomain_label, failed_labels)
         resume = match.end() + 1
         url, scheme, domain = match.group(), match.group("scheme"), match.group("domain")
         end = match.end()
