@@ -131,7 +131,7 @@ def cmd_preview(args, settings) -> int:
         _out(_json(data) if args.json else output.delivery_preview_text(data))
         return 0
     from postbot.posts import load_post
-    preview = app.preview(settings, store, load_post(target, repair=args.repair), args.channel)
+    preview = app.preview(settings, store, load_post(target, repair=args.repair, media_roots=settings.media_roots), args.channel)
     if args.html:
         from postbot.output_html import write_html
         write_html(preview.post, preview.renders, Path(args.html))
@@ -145,7 +145,7 @@ def cmd_preview(args, settings) -> int:
 def cmd_queue(args, settings) -> int:
     from postbot import app, output
     from postbot.posts import load_post
-    post = load_post(args.path, repair=args.repair)
+    post = load_post(args.path, repair=args.repair, media_roots=settings.media_roots)
     deliveries = app.queue(settings, app.open_store(settings), post, args.channel, at=args.at)
     if args.json:
         _out(_json([d.to_json() for d in deliveries]))

@@ -28,6 +28,13 @@ class Settings:
     concurrency: int = 64
     channels: tuple[Channel, ...] = field(default_factory=tuple)
     channels_explicit: bool = False
+    media_roots: tuple[Path, ...] = ()            # folders a post's local image may live in, beside its own
+    fetch_allowed_networks: tuple[str, ...] = ()  # non-public addresses remote media may come from
+    fetch_max_bytes: int = 20_000_000
+
+    def fetch_policy(self):
+        from postbot.remote_fetch import FetchPolicy
+        return FetchPolicy(self.fetch_allowed_networks, max_bytes=self.fetch_max_bytes)
 
     def channel(self, name: str) -> Channel:
         found = self._by_name().get(name)
@@ -149,6 +156,27 @@ def _make_channel(env: Mapping[str, str], name: str, kind: str) -> Channel:
                    utm=_bool(env, f"{prefix}_UTM", True))
 
 
+def _media_roots(env: Mapping[str, str]) -> tuple[Path, ...]:
+    roots = []
+    for raw in env.get("POSTBOT_MEDIA_ROOTS", "").split(os.pathsep):
+        if not raw.strip():
+            continue
+        root = Path(raw.strip()).expanduser()
+        if not root.is_dir():
+            raise ConfigError(f"POSTBOT_MEDIA_ROOTS: {raw.strip()!r} is not a directory; create it or remove it "
+                              f"(folders are separated by {os.pathsep!r})")
+        roots.append(root.resolve())
+    return tuple(roots)
+
+
+def _networks(env: Mapping[str, str]) -> tuple[str, ...]:
+    from postbot.remote_fetch import parse_networks
+    try:
+        return parse_networks(env.get("POSTBOT_FETCH_ALLOW_NETWORKS", ""))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     channels, explicit = parse_channels(env)
@@ -165,4 +193,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lease_seconds=_int(env, "POSTBOT_LEASE_SECONDS", 120, minimum=1),
         concurrency=_int(env, "POSTBOT_CONCURRENCY", 64, minimum=1),
         channels=channels, channels_explicit=explicit,
+        media_roots=_media_roots(env), fetch_allowed_networks=_networks(env),
+        fetch_max_bytes=_int(env, "POSTBOT_FETCH_MAX_BYTES", 20_000_000, minimum=1),
     )

@@ -218,7 +218,8 @@ class Runner:
                                  part_count=len(delivery.parts), due_at=delivery.due_at,
                                  root=_published(done[0]) if done else None,
                                  parent=_published(done[-1]) if done else None,
-                                 part=part, post=self._post_summary(delivery))
+                                 part=part, post=self._post_summary(delivery),
+                                 fetch_policy=self.settings.fetch_policy())
             try:
                 published = await self._publish_part(delivery, sender, part["payload"], ctx, progress)
             except _LostClaim:

@@ -17,6 +17,15 @@ from postbot.store import open_store
 UTC = timezone.utc
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
+# The fakes serve images and pages on 127.0.0.1, which postbot refuses to fetch by default (SSRF):
+# tests that fetch from them opt in, as a user with a media server on their own network would.
+LOOPBACK_FETCH = {"POSTBOT_FETCH_ALLOW_NETWORKS": "127.0.0.1/32"}
+
+
+def loopback_policy():
+    from postbot.remote_fetch import FetchPolicy
+    return FetchPolicy(("127.0.0.1/32",))
+
 
 def settings_for(env: dict[str, str]):
     base = {"POSTBOT_TIMEZONE": "UTC"}

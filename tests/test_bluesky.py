@@ -23,7 +23,7 @@ from postbot.platforms.bluesky import BLOB_MAX_BYTES, BlueskySender, lexicon_dat
 from postbot.platforms.media import fit_image, parse_page
 from postbot.runner import Runner
 from tests.fakes.webpages import WebSite, og_page, png
-from tests.helpers import (NOW, Clock, queue_post, run_runner, seed_path, settings_for, sqlite_store, with_client,
+from tests.helpers import (LOOPBACK_FETCH, NOW, Clock, queue_post, run_runner, seed_path, settings_for, sqlite_store, with_client,
                            write_post)
 
 LINK = "app.bsky.richtext.facet#link"
@@ -70,7 +70,7 @@ class Wire(httpx.AsyncHTTPTransport):
 
 def bluesky_env(pds_url: str, account: dict[str, str], **extra: str) -> dict[str, str]:
     return {"POSTBOT_CHANNELS": "bluesky", "BLUESKY_HANDLE": account["handle"],
-            "BLUESKY_APP_PASSWORD": account["password"], "BLUESKY_SERVICE": pds_url, **extra}
+            "BLUESKY_APP_PASSWORD": account["password"], "BLUESKY_SERVICE": pds_url, **LOOPBACK_FETCH, **extra}
 
 
 def runner_for(store, settings, clock, wire: Wire | None = None) -> Runner:

@@ -10,6 +10,7 @@ from postbot.errors import ConfigError, RateLimited, Rejected
 from postbot.models import Post, State
 from postbot.platforms.base import MemoryState, Prepared
 from postbot.platforms.discord import DiscordSender, with_wait
+from tests.fakes.webpages import png
 from tests.fakes.discord import CHANNEL_ID, GUILD_ID, WEBHOOK_TOKEN, FakeDiscord, units
 from tests.helpers import (NOW, Clock, assert_unknown, call_adapter, check, queue_seed, run_after_a_crash, run_once,
                            run_through_an_outage, seed_post, settings_for)
@@ -69,7 +70,7 @@ def test_username_and_clipped_card_fit_the_embed_limits(fake):
 
 
 def test_local_image_goes_as_multipart_with_alt_text(fake, tmp_path):
-    (tmp_path / "squat.png").write_bytes(b"\x89PNG fake")
+    (tmp_path / "squat.png").write_bytes(png(2, 2))
     post = Post(source=str(tmp_path / "p.md"), slug="p", title="T", body="b", url="https://example.com/p",
                 image="squat.png", image_alt="A barbell squat")
     sender = publisher(fake.webhook_url())
@@ -78,7 +79,7 @@ def test_local_image_goes_as_multipart_with_alt_text(fake, tmp_path):
     publish(sender, payload)
     posted = fake.posted[0]
     assert fake.requests[-1].headers["content-type"].startswith("multipart/form-data")
-    assert posted.files["files[0]"][:1] == ("squat.png",) and posted.files["files[0]"][2] == b"\x89PNG fake"
+    assert posted.files["files[0]"][:1] == ("squat.png",) and posted.files["files[0]"][2] == png(2, 2)
     assert posted.body["attachments"] == [{"id": 0, "filename": "squat.png", "description": "A barbell squat"}]
     assert "files" not in posted.body
     assert "not found" in sender.refuse(Post(source=str(tmp_path / "p.md"), slug="p", title="T", body="b",

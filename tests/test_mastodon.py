@@ -12,12 +12,13 @@ from postbot.errors import ConfigError, RateLimited, Rejected
 from postbot.models import Channel, Post, State
 from postbot.platforms.base import MemoryState
 from postbot.platforms.mastodon import MastodonSender
+from tests.fakes.webpages import png
 from tests.fakes.mastodon import TOKEN, FakeMastodon, countable_length
 from tests.helpers import (NOW, Clock, add_delivery, call_adapter, check, crash_mid_publish, part, queue_post,
                            run_once, seed_post, settings_for, sqlite_store, thread_progress,
                            with_client)
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png(2, 2)   # real bytes: postbot sniffs what it uploads
 LONG_BODY = " ".join(f"Sentence number {i} says something about training the posterior chain well."
                      for i in range(1, 30))
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from PIL import Image
+
 from postbot.errors import PostError
 from postbot.models import CTA, Post
 from postbot.posts import load_post, slugify
@@ -223,7 +225,8 @@ def test_file_problems(tmp_path):
 # Warnings and details
 
 def test_warnings_for_missing_alt_and_repeated_links(tmp_path):
-    write(tmp_path, "pics/a.webp", "not really an image")
+    (tmp_path / "pics").mkdir()
+    Image.new("RGB", (2, 2)).save(tmp_path / "pics" / "a.webp", "WEBP")
     path = write(tmp_path, "p.md", "---\nimage: pics/a.webp\nctas:\n  - {label: One, url: https://example.com/a}\n"
                                    "  - {label: Two, url: https://example.com/a}\n---\nBody.\n")
     post = load_post(path)

@@ -9,6 +9,7 @@ from postbot.errors import ConfigError, RateLimited, Rejected, Retryable
 from postbot.models import Post, State
 from postbot.platforms.base import MemoryState, Prepared
 from postbot.platforms.telegram import TelegramSender
+from tests.fakes.webpages import png
 from tests.fakes.telegram import TOKEN, FakeTelegram, ParseError, parse_html, utf16_units
 from tests.helpers import (NOW, Clock, assert_unknown, call_adapter, check, queue_seed, run_after_a_crash, run_once,
                            run_through_an_outage, seed_post, settings_for)
@@ -80,7 +81,7 @@ def test_chat_id_is_read_when_publishing_so_a_fixed_setting_applies_to_queued_po
 
 def test_local_image_is_uploaded_as_multipart_with_its_caption(fake, tmp_path):
     image = tmp_path / "squat.png"
-    image.write_bytes(b"\x89PNG\r\n\x1a\nfake image bytes")
+    image.write_bytes(png(2, 2))
     published = publish(publisher(fake), {"chat_id": PRIVATE, "photo": str(image), "caption": "<i>Squat</i>",
                                           "parse_mode": "HTML"})
     [request] = fake.requests

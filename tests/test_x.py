@@ -12,13 +12,14 @@ from postbot.errors import Ambiguous, ConfigError, RateLimited, Rejected, Retrya
 from postbot.models import Channel, Post, State
 from postbot.platforms.base import PublishContext
 from postbot.platforms.x import UNSURE_KEY, XRules, XSender, oauth1_authorization
+from tests.fakes.webpages import png
 from tests.fakes import x as fake_x
 from tests.fakes.x import FakeX, parse_oauth_header
 from tests.helpers import (NOW, Clock, add_delivery, assert_unknown, check, crash_mid_publish, part, publish_context,
                            queue_post, run_once, seed_post, settings_for, sqlite_store, thread_progress, with_client)
 
 UTC = timezone.utc
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png(2, 2)   # real bytes: postbot sniffs what it uploads
 EXAMPLE = dict(consumer_key="xvz1evFS4wEEPTGEFPHBog", consumer_secret="kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
                token="370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
                token_secret="LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",

@@ -24,6 +24,13 @@ from postbot.platforms import outcomes
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
 
+    from postbot.remote_fetch import FetchPolicy
+
+
+def _default_policy() -> "FetchPolicy":
+    from postbot.remote_fetch import FetchPolicy
+    return FetchPolicy()
+
 
 @dataclass
 class Prepared:
@@ -77,6 +84,8 @@ class PublishContext:
     due_at: datetime | None = None
     part: dict[str, Any] = field(default_factory=dict)      # {text, length, payload, links} as queued
     post: dict[str, Any] = field(default_factory=dict)      # {slug, title, url} of the queued post
+    # What remote fetches (images, link cards) may reach; the default refuses non-public addresses.
+    fetch_policy: "FetchPolicy" = field(default_factory=lambda: _default_policy())
 
 
 class Rules:

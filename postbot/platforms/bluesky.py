@@ -303,7 +303,8 @@ class BlueskySender(Sender):
                      session: dict[str, Any]) -> dict[str, Any] | None:
         """One embed: the image on the first part wins over the link card."""
         if wanted.get("image") and ctx.part_index == 0:
-            data, mime, width, height = await image_for_upload(ctx.client, str(wanted["image"]), BLOB_MAX_BYTES)
+            data, mime, width, height = await image_for_upload(ctx.client, str(wanted["image"]), BLOB_MAX_BYTES,
+                                                               policy=ctx.fetch_policy)
             blob = await self._upload(ctx, session, data, mime)
             image = {"image": blob, "alt": str(wanted.get("alt") or "")}
             if width and height:
@@ -326,7 +327,7 @@ class BlueskySender(Sender):
         """app.bsky.embed.external from the page's Open Graph tags; no card when the page is out of reach."""
         page_url = without_utm(uri)
         try:
-            page = await fetch(ctx.client, page_url, PAGE_MAX_BYTES, accept="text/html")
+            page = await fetch(ctx.client, page_url, PAGE_MAX_BYTES, accept="text/html", policy=ctx.fetch_policy)
         except CardUnavailable as exc:
             log.warning("bluesky channel %s: no link card for %s: %s", self.channel.name, page_url, exc)
             return None
@@ -335,7 +336,8 @@ class BlueskySender(Sender):
                                     "description": meta["description"]}
         if meta["image"]:
             try:
-                data, mime, _, _ = await image_for_upload(ctx.client, meta["image"], BLOB_MAX_BYTES, remote_only=True)
+                data, mime, _, _ = await image_for_upload(ctx.client, meta["image"], BLOB_MAX_BYTES, remote_only=True,
+                                                          policy=ctx.fetch_policy)
             except CardUnavailable as exc:
                 log.warning("bluesky channel %s: link card for %s without a picture: %s",
                             self.channel.name, page_url, exc)

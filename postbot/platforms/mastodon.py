@@ -155,7 +155,7 @@ class MastodonSender(Sender):
         media_id = uploaded.get(str(ctx.part_index))
         response = await self._media_status(media_id, ctx) if media_id else None
         if response is None:
-            data, name, mime = await read_image(ctx.client, str(media.get("path_or_url") or ""))
+            data, name, mime = await read_image(ctx.client, str(media.get("path_or_url") or ""), ctx.fetch_policy)
             form = {"description": media["alt"]} if media.get("alt") else {}
             try:
                 response = await send(ctx.client, "POST", f"{self.base_url()}/api/v2/media",

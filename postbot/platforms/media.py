@@ -2,18 +2,18 @@
 take it, its bytes fitted to a size cap, and the Open Graph card of a linked page.
 
 A local image is named relative to the post file and read only when publishing, so a file that has
-gone since queueing is a rejection naming the fix, not a crash. Nothing heavy is imported at module
+gone since queueing is a rejection naming the fix, not a crash; it is checked again then
+(postbot/local_images.py). Remote fetches go through postbot/remote_fetch.py (no SSRF). Nothing heavy is imported at module
 level: rendering imports the platform modules, and they import this.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
-from postbot.errors import Rejected, Retryable, unsent
+from postbot.errors import Rejected, Retryable
 from postbot.models import Post
-from postbot.platforms.outcomes import send
 
 PAGE_MAX_BYTES = 1_000_000              # Open Graph tags live in <head>: the first MB is plenty
 DOWNLOAD_MAX_BYTES = 20_000_000         # an image bigger than this is not worth shrinking
@@ -23,8 +23,8 @@ KEEP_AS_IS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "G
 
 # ---- where the image is ------------------------------------------------------------------------
 def is_remote(image: str) -> bool:
-    """An http(s) URL (fetched when publishing), not a file."""
-    return urlsplit(image).scheme.lower() in ("http", "https")
+    """An http(s) URL (fetched when publishing), not a file; the scheme in any case (RFC 3986)."""
+    return image[:8].lower().startswith(("http://", "https://"))
 
 
 def image_source(post: Post) -> str:
@@ -79,41 +79,48 @@ def needs_public_url(image: str, platform: str, base_var: str) -> str:
 
 # ---- the image's bytes -----------------------------------------------------------------------------
 def read_local_image(path: str, platform: str = "") -> bytes:
-    """The file's bytes; a file that cannot be read is Rejected before anything was sent."""
+    """The file's bytes, checked again (no symlink since queueing, bytes still the claimed image
+    type: postbot/local_images.py); a file that fails is Rejected before anything was sent."""
+    from postbot.local_images import ImageRefused, read_checked
     try:
-        return Path(path).read_bytes()
-    except OSError as exc:
+        return read_checked(path)[0]
+    except ImageRefused as exc:
         where = f"{platform}: " if platform else ""
-        raise Rejected(f"{where}cannot read image {path} ({exc.strerror}); put the file back, then "
-                       f"`postbot retry`", sent=False) from None
+        raise Rejected(f"{where}{exc}", sent=False) from None
 
 
-async def read_image(client, source: str) -> tuple[bytes, str, str]:
-    """(bytes, file name, MIME type) of a local file or an http(s) URL, for an upload.
-    Nothing has been posted yet, so every failure here says `sent=False`."""
+async def read_image(client, source: str, policy=None) -> tuple[bytes, str, str]:
+    """(bytes, file name, MIME type) of a local file or an http(s) URL, for an upload; URLs are
+    fetched under `policy` (postbot/remote_fetch.py). Nothing has been posted yet, so every
+    failure here says `sent=False`."""
+    from postbot.local_images import MIME_OF, ImageRefused, read_checked
+    from postbot.remote_fetch import FetchFailed, FetchPolicy, FetchRefused, fetch_image
     if not is_remote(source):
-        name = Path(source).name
-        return read_local_image(source), name, mime_type(name)
+        try:
+            data, found = read_checked(source)
+        except ImageRefused as exc:
+            raise Rejected(str(exc), sent=False) from None
+        return data, Path(source).name, MIME_OF[found]
     try:
-        response = await send(client, "GET", source, what="image download")
-    except Retryable as exc:
-        raise unsent(exc) from None
-    if response.status_code != 200:
-        raise Rejected(f"image {source} answered {response.status_code}; fix the image: line", sent=False)
-    name = source.rsplit("/", 1)[-1].split("?")[0] or "image"
-    return response.content, name, mime_type(name)
+        return await fetch_image(client, source, policy or FetchPolicy())
+    except FetchRefused as exc:
+        raise Rejected(f"image: {exc}; fix the image: line", sent=False) from None
+    except FetchFailed as exc:
+        raise Retryable(f"image download: {exc}", sent=False) from None
 
 
-async def image_for_upload(client, source: str, max_bytes: int, *,
-                           remote_only: bool = False) -> tuple[bytes, str, int, int]:
+async def image_for_upload(client, source: str, max_bytes: int, *, remote_only: bool = False,
+                           policy=None) -> tuple[bytes, str, int, int]:
     """(bytes, mime, width, height) of the image at `source`, fitted to `max_bytes` without EXIF.
     With `remote_only` (a card's picture) every failure is CardUnavailable: the post goes without it."""
     if is_remote(source):
         try:
-            data = await fetch(client, source, DOWNLOAD_MAX_BYTES, accept="image/*")
+            data = await fetch(client, source, DOWNLOAD_MAX_BYTES, accept="image/*", policy=policy)
         except CardUnavailable as exc:
             if remote_only:
                 raise
+            if isinstance(exc, FetchForbidden):
+                raise Rejected(f"image: {exc}; fix the image: line", sent=False) from None
             # Perhaps the image host is down for a moment: retried, and failed after the last attempt.
             raise Retryable(f"image: {exc}; check the image: line if this persists", sent=False) from None
     elif remote_only:
@@ -168,52 +175,40 @@ class CardUnavailable(Exception):
     """A page or picture that cannot be fetched: the post goes out without it."""
 
 
+class FetchForbidden(CardUnavailable):
+    """Refused by the fetch policy or by what came back: retrying will not help."""
+
+
 class Page:
     def __init__(self, url: str, text: str):
         self.url, self.text = url, text
 
 
-async def fetch(client, url: str, max_bytes: int, accept: str) -> Any:
-    """GET with a hard time limit and size cap; http(s) only, redirects followed. An image's bytes,
-    or a Page (its final URL and text)."""
-    import asyncio
+async def fetch(client, url: str, max_bytes: int, accept: str, policy=None) -> Any:
+    """An image's bytes, or a Page (its final URL and text), fetched under the fetch policy
+    (postbot/remote_fetch.py): public http(s) addresses only, every redirect checked, a size cap
+    and a total deadline. A page larger than the cap keeps its head."""
+    from postbot.remote_fetch import FetchFailed, FetchPolicy, FetchRefused
+    from postbot.remote_fetch import fetch as fetch_checked
 
-    import httpx
-    if not is_remote(url):
-        raise CardUnavailable(f"{url} is not an http(s) address")
-
-    async def read() -> tuple[httpx.Response, bytes]:
-        async with client.stream("GET", url, follow_redirects=True, headers={"Accept": accept},
-                                 timeout=httpx.Timeout(FETCH_TIMEOUT_SECONDS, connect=5.0)) as response:
-            if response.status_code != 200:
-                raise CardUnavailable(f"{url} answered {response.status_code}")
-            if not is_remote(str(response.url)):
-                raise CardUnavailable(f"{url} redirected away from http(s)")
-            declared = response.headers.get("content-length", "")
-            if accept.startswith("image") and declared.isdigit() and int(declared) > max_bytes:
-                raise CardUnavailable(f"{url} is {declared} bytes, over {max_bytes}")
-            chunks, size = [], 0
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > max_bytes:
-                    if accept.startswith("image"):
-                        raise CardUnavailable(f"{url} is over {max_bytes} bytes")
-                    break   # a page: its head is enough
-            return response, b"".join(chunks)
-
+    policy = policy or FetchPolicy()
+    is_image = accept.startswith("image")
+    bounded = FetchPolicy(policy.allowed_networks, max_bytes=max_bytes,
+                          deadline=min(policy.deadline, FETCH_TIMEOUT_SECONDS * 2))
     try:
-        response, data = await asyncio.wait_for(read(), timeout=FETCH_TIMEOUT_SECONDS * 2)
-    except (httpx.HTTPError, asyncio.TimeoutError) as exc:
-        raise CardUnavailable(f"cannot fetch {url} ({type(exc).__name__})") from None
-    if accept.startswith("image"):
-        return data
-    encoding = response.encoding or "utf-8"
+        fetched = await fetch_checked(client, url, bounded, accept=accept, truncate=not is_image)
+    except FetchRefused as exc:
+        raise FetchForbidden(str(exc)) from None
+    except FetchFailed as exc:
+        raise CardUnavailable(str(exc)) from None
+    if is_image:
+        return fetched.content
+    encoding = fetched.encoding or "utf-8"
     try:
-        text = data.decode(encoding, errors="replace")
+        text = fetched.content.decode(encoding, errors="replace")
     except LookupError:
-        text = data.decode("utf-8", errors="replace")
-    return Page(str(response.url), text)
+        text = fetched.content.decode("utf-8", errors="replace")
+    return Page(fetched.url, text)
 
 
 def parse_page(html: str, base_url: str) -> dict[str, str]:

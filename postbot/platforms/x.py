@@ -197,7 +197,7 @@ class XSender(Sender):
         """Upload the image and its alt text; returns the media id. Nothing is posted yet, so any
         failure here leaves the post unsent (an unused upload expires by itself)."""
         source = str(media.get("path_or_url") or "")
-        data, name, mime = await read_image(ctx.client, source)
+        data, name, mime = await read_image(ctx.client, source, ctx.fetch_policy)
         try:
             response = await self._request(ctx.client, "POST", "/2/media/upload", what="x media upload",
                                            data={"media_category": "tweet_image"},

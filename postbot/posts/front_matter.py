@@ -237,14 +237,14 @@ class FrontMatter(PostSource):
             return image
         if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", image):
             raise self.fail(f"'image' {image!r} must be a file path or an http(s) link", line)
-        if Path(image).suffix.lower() not in IMAGE_SUFFIXES:
+        if Path(image.replace("\x00", "")).suffix.lower() not in IMAGE_SUFFIXES:
             raise self.fail(f"'image' {image!r} is not a JPG, PNG, GIF or WEBP file; convert it to one of those",
                             line)
-        local = (self.path.parent / Path(image).expanduser()).resolve()
-        if not local.is_file():
-            raise self.fail(f"'image' {image!r} not found; the path is read relative to the post file's folder",
-                            line)
-        return str(local)
+        from postbot.local_images import ImageRefused, resolve
+        try:
+            return str(resolve(image, self.path.parent, self.media_roots))
+        except ImageRefused as exc:
+            raise self.fail(str(exc), line) from None
 
     def check_overrides(self, value: Any, line: int | None) -> dict[str, dict[str, Any]]:
         example = "overrides: {x: {teaser: \"...\"}}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
+from typing import Sequence
 
 from postbot.errors import PostError
 from postbot.models import CTA, Post
@@ -22,8 +23,9 @@ _SLUG_SPELLINGS = str.maketrans({"\u00df": "ss", "\u00e6": "ae", "\u00f8": "o", 
                                  "\u0111": "d", "\u00fe": "th", "&": " and "})
 
 
-def load_post(path: str | Path, *, repair: bool = False) -> Post:
-    """Parse and validate one post file. With repair=True, mis-decoded text is fixed first."""
+def load_post(path: str | Path, *, repair: bool = False, media_roots: Sequence[Path] = ()) -> Post:
+    """Parse and validate one post file. With repair=True, mis-decoded text is fixed first.
+    A local image must resolve inside the post's folder or one of `media_roots`."""
     path = Path(path)
     where = str(path)
     suffix = path.suffix.lower()
@@ -40,7 +42,7 @@ def load_post(path: str | Path, *, repair: bool = False) -> Post:
         text, warnings = repair_text(text, where)
     warnings += mojibake_warnings(text, where, repaired=repair)
 
-    parser = PostFile(path, where, text, warnings)
+    parser = PostFile(path, where, text, warnings, tuple(media_roots))
     return parser.parse(markdown=suffix in MARKDOWN_SUFFIXES)
 
 

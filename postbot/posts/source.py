@@ -15,8 +15,9 @@ _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 class PostSource:
     """One post file: its lines, where problems are, and the warnings found so far."""
 
-    def __init__(self, path: Path, where: str, text: str, warnings: list[str]):
+    def __init__(self, path: Path, where: str, text: str, warnings: list[str], media_roots: tuple[Path, ...] = ()):
         self.path, self.where, self.text, self.warnings = path, where, text, warnings
+        self.media_roots = media_roots        # folders a local image may be in, beside the post's own
         self.lines = text.split("\n")
         self.lines_of: Any = None       # front matter line numbers, once read
 
@@ -50,8 +51,11 @@ def describe(value: Any) -> str:
 def is_web_url(value: str) -> bool:
     if re.search(r"\s", value):
         return False
-    parts = urlsplit(value)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    try:
+        parts = urlsplit(value)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:               # "http://[abc": not a URL anyone can open
+        return False
 
 
 def parse_date(raw: str) -> date | None:
