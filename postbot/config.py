@@ -27,7 +27,6 @@ class Settings:
     lease_seconds: int = 120
     concurrency: int = 64
     channels: tuple[Channel, ...] = field(default_factory=tuple)
-    channels_explicit: bool = False
     media_roots: tuple[Path, ...] = ()            # folders a post's local image may live in, beside its own
     fetch_allowed_networks: tuple[str, ...] = ()  # non-public addresses remote media may come from
     fetch_max_bytes: int = 20_000_000
@@ -112,11 +111,11 @@ def _channel_settings(env: Mapping[str, str], name: str) -> dict[str, str]:
     return {key[len(prefix):]: value for key, value in env.items() if key.startswith(prefix)}
 
 
-def parse_channels(env: Mapping[str, str]) -> tuple[tuple[Channel, ...], bool]:
+def parse_channels(env: Mapping[str, str]) -> tuple[Channel, ...]:
     raw = env.get("POSTBOT_CHANNELS", "").strip()
     if not raw:
         # The embedded default: a ready-to-paste outbox file per network, no credentials needed.
-        return tuple(_make_channel(env, p, "outbox") for p in PLATFORMS), False
+        return tuple(_make_channel(env, p, "outbox") for p in PLATFORMS)
     channels, seen = [], set()
     for item in (part.strip() for part in raw.split(",")):
         if not item:
@@ -135,7 +134,7 @@ def parse_channels(env: Mapping[str, str]) -> tuple[tuple[Channel, ...], bool]:
         channels.append(_make_channel(env, name, kind))
     if not channels:
         raise ConfigError("POSTBOT_CHANNELS is set but names no channel; e.g. POSTBOT_CHANNELS=x,bluesky")
-    return tuple(channels), True
+    return tuple(channels)
 
 
 def _make_channel(env: Mapping[str, str], name: str, kind: str) -> Channel:
@@ -179,7 +178,7 @@ def _networks(env: Mapping[str, str]) -> tuple[str, ...]:
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    channels, explicit = parse_channels(env)
+    channels = parse_channels(env)
     templates = env.get("POSTBOT_TEMPLATES", "").strip()
     if templates and not Path(templates).is_dir():
         raise ConfigError(f"POSTBOT_TEMPLATES={templates!r} is not a directory; create it or unset it")
@@ -192,7 +191,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_attempts=_int(env, "POSTBOT_MAX_ATTEMPTS", 5, minimum=1),
         lease_seconds=_int(env, "POSTBOT_LEASE_SECONDS", 120, minimum=1),
         concurrency=_int(env, "POSTBOT_CONCURRENCY", 64, minimum=1),
-        channels=channels, channels_explicit=explicit,
+        channels=channels,
         media_roots=_media_roots(env), fetch_allowed_networks=_networks(env),
         fetch_max_bytes=_int(env, "POSTBOT_FETCH_MAX_BYTES", 20_000_000, minimum=1),
     )

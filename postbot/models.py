@@ -40,12 +40,6 @@ class Post:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Post":
-        data = dict(data)
-        data["ctas"] = [CTA(**c) for c in data.get("ctas", [])]
-        return cls(**data)
-
     def override(self, channel: str, platform: str) -> dict[str, Any]:
         """Per-channel settings from front matter: the platform's, then the channel's own."""
         merged: dict[str, Any] = {}

@@ -7,7 +7,8 @@ Contract (every method is one transaction):
                                  at most one in flight per channel, held channels skipped
   reclaim(now, ...)              take over `publishing` rows whose claimant is gone
   save_progress / finish / requeue   only succeed for the current claimant
-  record_attempt, hold_channel, get, list, attempts, counts, cancel, retry, reschedule
+                                 (finish and requeue record the Attempt in the same transaction)
+  hold_channel, get, list, attempts, counts, cancel, retry, reschedule
 Times are aware datetimes at the boundary and integer milliseconds (UTC) inside.
 """
 from __future__ import annotations
@@ -96,7 +97,8 @@ class SQLStore:
         return [self._delivery(r) for r in rows]
 
     def add_many(self, rows: list[tuple[int, str, str, datetime, str, list]], now: datetime) -> None:
-        """Bulk insert deliveries for existing posts: (post_id, channel, platform, due_at, key, parts)."""
+        """Bulk insert deliveries for existing posts: (post_id, channel, platform, due_at, key, parts).
+        Only benchmarks/ use it, to fill a queue of 100,000 quickly and as the floor queueing is measured by."""
         with self.transaction() as cur:
             cur.executemany(self.q("INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, state, "
                                    "idempotency_key, parts, updated_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?, ?)"),
@@ -198,10 +200,6 @@ class SQLStore:
             if ok and attempt:
                 self._insert_attempt(cur, attempt)
         return ok
-
-    def record_attempt(self, attempt: Attempt) -> None:
-        with self.transaction() as cur:
-            self._insert_attempt(cur, attempt)
 
     def _insert_attempt(self, cur, attempt: Attempt) -> None:
         self.execute(cur, "INSERT INTO attempts (delivery_id, at, status, error, latency_ms, outcome) "
