@@ -13,7 +13,7 @@ from postbot.platforms import GENERIC, KINDS, PLATFORMS
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 # Settings every channel may have; the rest are the adapter's own (documented in .env.example).
-COMMON = ("SLOTS", "TEMPLATE", "UTM", "RENDER_AS")
+COMMON = ("SLOTS", "TEMPLATE", "UTM", "RENDER_AS", "TEASER", "CTAS")
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,9 @@ class Settings:
     lease_seconds: int = 120
     concurrency: int = 64
     channels: tuple[Channel, ...] = field(default_factory=tuple)
-    channels_explicit: bool = False
     media_roots: tuple[Path, ...] = ()            # folders a post's local image may live in, beside its own
     fetch_allowed_networks: tuple[str, ...] = ()  # non-public addresses remote media may come from
     fetch_max_bytes: int = 20_000_000
-    watch: tuple[Path, ...] = ()                  # folders of post files the daemon queues from
 
     def fetch_policy(self):
         from postbot.remote_fetch import FetchPolicy
@@ -113,11 +111,11 @@ def _channel_settings(env: Mapping[str, str], name: str) -> dict[str, str]:
     return {key[len(prefix):]: value for key, value in env.items() if key.startswith(prefix)}
 
 
-def parse_channels(env: Mapping[str, str]) -> tuple[tuple[Channel, ...], bool]:
+def parse_channels(env: Mapping[str, str]) -> tuple[Channel, ...]:
     raw = env.get("POSTBOT_CHANNELS", "").strip()
     if not raw:
         # The embedded default: a ready-to-paste outbox file per network, no credentials needed.
-        return tuple(_make_channel(env, p, "outbox") for p in PLATFORMS), False
+        return tuple(_make_channel(env, p, "outbox") for p in PLATFORMS)
     channels, seen = [], set()
     for item in (part.strip() for part in raw.split(",")):
         if not item:
@@ -136,7 +134,7 @@ def parse_channels(env: Mapping[str, str]) -> tuple[tuple[Channel, ...], bool]:
         channels.append(_make_channel(env, name, kind))
     if not channels:
         raise ConfigError("POSTBOT_CHANNELS is set but names no channel; e.g. POSTBOT_CHANNELS=x,bluesky")
-    return tuple(channels), True
+    return tuple(channels)
 
 
 def _make_channel(env: Mapping[str, str], name: str, kind: str) -> Channel:
@@ -152,6 +150,7 @@ def _make_channel(env: Mapping[str, str], name: str, kind: str) -> Channel:
         if platform not in PLATFORMS + (GENERIC,):
             raise ConfigError(f"{prefix}_RENDER_AS={platform!r} is not a platform; use one of "
                               f"{', '.join(PLATFORMS)}")
+    _check_teaser_settings(settings, prefix)
     return Channel(name=name, kind=kind, platform=platform, settings=settings,
                    slots=settings.get("SLOTS") or None, template=settings.get("TEMPLATE") or None,
                    utm=_bool(env, f"{prefix}_UTM", True))
@@ -178,24 +177,28 @@ def _networks(env: Mapping[str, str]) -> tuple[str, ...]:
         raise ConfigError(str(exc)) from None
 
 
-def watch_folders(raw: str, what: str) -> tuple[Path, ...]:
-    """Comma-separated folders of post files; each must exist."""
-    folders = []
-    for item in filter(None, (part.strip() for part in raw.split(","))):
-        if not Path(item).is_dir():
-            raise ConfigError(f"{what}: {item!r} is not a folder; create it or fix {what}")
-        folders.append(Path(item))
-    return tuple(folders)
+def _check_teaser_settings(settings: dict[str, str], prefix: str) -> None:
+    """<NAME>_TEASER and <NAME>_CTAS are read at render time; a typo must stop the run here instead."""
+    strategy = (settings.get("TEASER") or "").strip().lower()
+    if strategy and strategy not in ("lead", "hook"):
+        raise ConfigError(f"{prefix}_TEASER={settings['TEASER']!r} is not lead or hook; use hook (the article's "
+                          f"best sentences, the default) or lead (its first lines)")
+    if (settings.get("CTAS") or "").strip():
+        from postbot.render.ctas import parse_cta_choice
+
+        try:
+            parse_cta_choice(settings["CTAS"])
+        except ValueError as exc:
+            raise ConfigError(f"{prefix}_CTAS: {exc}") from None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    channels, explicit = parse_channels(env)
+    channels = parse_channels(env)
     templates = env.get("POSTBOT_TEMPLATES", "").strip()
     if templates and not Path(templates).is_dir():
         raise ConfigError(f"POSTBOT_TEMPLATES={templates!r} is not a directory; create it or unset it")
     return Settings(
-        watch=watch_folders(env.get("POSTBOT_WATCH", ""), "POSTBOT_WATCH"),
         database_url=env.get("POSTBOT_DATABASE_URL", "").strip() or "sqlite:///postbot.db",
         timezone=_timezone(env),
         templates_dir=Path(templates) if templates else None,
@@ -204,7 +207,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_attempts=_int(env, "POSTBOT_MAX_ATTEMPTS", 5, minimum=1),
         lease_seconds=_int(env, "POSTBOT_LEASE_SECONDS", 120, minimum=1),
         concurrency=_int(env, "POSTBOT_CONCURRENCY", 64, minimum=1),
-        channels=channels, channels_explicit=explicit,
+        channels=channels,
         media_roots=_media_roots(env), fetch_allowed_networks=_networks(env),
         fetch_max_bytes=_int(env, "POSTBOT_FETCH_MAX_BYTES", 20_000_000, minimum=1),
     )

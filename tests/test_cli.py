@@ -99,7 +99,7 @@ def test_preview_uses_the_limits_queue_uses_when_the_instance_is_unreachable(env
     # Mastodon limits differ per instance; once read they are kept in the store. Preview must render
     # with those same limits, not fall back to the default while queue uses the stored ones.
     body = " ".join(f"Sentence {i} explains one more thing about training the posterior chain." for i in range(40))
-    post = str(write_post(tmp_path, body, title="Long"))
+    post = str(write_post(tmp_path, body, title="Long", teaser_strategy="lead"))   # fills the room: the limit shows
     with FakeMastodon(max_characters=1000) as instance:
         env = env | {"POSTBOT_CHANNELS": "mastodon", "MASTODON_URL": instance.url, "MASTODON_ACCESS_TOKEN": TOKEN}
         first = postbot(["queue", post, "--at", "+1d", "--json"], env, tmp_path)

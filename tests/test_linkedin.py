@@ -283,7 +283,7 @@ def test_crash_mid_publish_becomes_unknown_and_is_never_sent_twice(tmp_path, fak
 def rendered_post():
     from postbot.models import CTA
     return Post(source="post.md", slug="hip-thrust", title="The Hip Thrust (is it worth it?)",
-                body="Opinions are divided: it's like Marmite - you love it or hate it. The B***Y WORKOUT "
+                body="Opinions are divided (is it worth it?): it's like Marmite - you love it or hate it. The B***Y WORKOUT "
                      "<everywhere> [sic] #gymlife @coach_lewis ~ {really}.",
                 url="https://lewisrobinsonfitness.com/blog/hip-thrust",
                 ctas=[CTA("Personal Training", "https://lewisrobinsonfitness.com/personaltraining"),
@@ -321,6 +321,7 @@ def test_the_seed_article_fits_and_reaches_linkedin_unbroken(tmp_path, fake):
         render = Renderer().render(seed_post(repair=repair), settings.channel("linkedin"))
         assert render.fits and render.length <= 3000
     post = seed_post(repair=True)
+    post.teaser_strategy = "lead"      # the opening paragraphs carry the asterisks LinkedIn must see escaped
     store, clock = sqlite_store(tmp_path), Clock()
     delivery, _ = queue_post(post, store, settings)
     assert run_once(store, settings, clock) == 1

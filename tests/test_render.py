@@ -32,11 +32,13 @@ def channel(platform: str, **kw) -> Channel:
 
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_every_platform_fits_and_carries_the_first_cta(platform):
-    render = RENDERER.render(post(image="https://example.com/a.jpg", image_alt="alt"), channel(platform))
-    assert render.fits and render.length <= render.limit
-    assert render.truncated
-    first = "Personal Training" if platform == "instagram" else "https://example.com/pt"
-    assert first in render.text or any(link.startswith(first) for link in render.links)
+    for strategy in ("hook", "lead"):
+        render = RENDERER.render(post(image="https://example.com/a.jpg", image_alt="alt", teaser_strategy=strategy),
+                                 channel(platform))
+        assert render.fits and render.length <= render.limit
+        assert render.truncated == (strategy == "lead")     # the hook pieces fit whole; the long body does not
+        first = "Personal Training" if platform == "instagram" else "https://example.com/pt"
+        assert first in render.text or any(link.startswith(first) for link in render.links)
 
 
 def test_platforms_with_room_carry_every_cta():
@@ -113,7 +115,7 @@ def test_bluesky_payload_facets_cover_their_links_and_tags():
         if feature["$type"].endswith("#tag"):
             assert covered == "#" + feature["tag"]
         else:
-            assert feature["uri"].startswith("https://example.com/pt")
+            assert feature["uri"].startswith(("https://example.com/pt", "https://example.com/blog/hip-thrust"))
             assert covered.rstrip(".").rstrip("…") in feature["uri"].replace("https://", "")
     assert kinds == {"app.bsky.richtext.facet#link", "app.bsky.richtext.facet#tag"}
 

@@ -10,10 +10,11 @@ from postbot.models import CTA
 from postbot.posts.source import PostSource, describe, is_web_url, parse_date
 
 FRONT_MATTER_KEYS = ("title", "url", "date", "teaser", "ctas", "tags", "image", "image_alt", "lang",
-                     "channels", "publish_at", "thread", "content_warning", "visibility", "overrides")
+                     "channels", "publish_at", "thread", "content_warning", "visibility", "teaser_strategy", "show_ctas", "overrides")
 # What the renderer reads from `overrides: {<channel or platform>: {...}}`, and each one's type.
 OVERRIDE_KEYS: dict[str, type] = {"text": str, "teaser": str, "thread": bool, "template": str,
-                                  "limit": int, "utm": bool}
+                                  "limit": int, "utm": bool, "teaser_strategy": str, "show_ctas": str}
+TEASER_STRATEGIES = ("lead", "hook")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 
@@ -157,6 +158,22 @@ class FrontMatter(PostSource):
             raise self.fail(f"'thread' must be true or false, got {describe(value)}; write thread: true", line)
         return value
 
+    def check_teaser_strategy(self, value: Any, line: int | None) -> str:
+        strategy = self.text_value("teaser_strategy", value, line, "hook").lower()
+        if strategy not in TEASER_STRATEGIES:
+            raise self.fail(f"'teaser_strategy' {strategy!r} is not lead or hook; write teaser_strategy: hook "
+                            f"(the article's best sentences) or teaser_strategy: lead (its first lines)", line)
+        return strategy
+
+    def check_show_ctas(self, value: Any, line: int | None) -> str:
+        from postbot.render.ctas import parse_cta_choice
+
+        try:
+            choice = parse_cta_choice(value)
+        except ValueError as exc:
+            raise self.fail(f"'show_ctas' {exc}; e.g. show_ctas: first", line) from None
+        return choice if isinstance(choice, str) else ",".join(map(str, choice))
+
     def check_lang(self, value: Any, line: int | None) -> str:
         lang = self.text_value("lang", value, line, "en")
         if not _LANG.match(lang):
@@ -260,8 +277,12 @@ class FrontMatter(PostSource):
             if not isinstance(settings, dict):
                 raise self.fail(f"'overrides' for {name!r} must be settings, got {describe(settings)}; "
                                 f"write it as {example}", name_line)
+            settings = dict(settings)
             for key, setting in settings.items():
                 key_line = self.line_of("overrides", name, str(key))
+                if key in ("teaser_strategy", "show_ctas"):
+                    settings[key] = getattr(self, f"check_{key}")(setting, key_line)   # their own value checks
+                    continue
                 wanted = OVERRIDE_KEYS.get(key)
                 if wanted is None:
                     raise self.fail(f"'overrides' for {name!r}: unknown setting {key!r}; allowed: "

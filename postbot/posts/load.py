@@ -15,10 +15,10 @@ from postbot.posts.plain import PlainText
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 PLAIN_SUFFIXES = (".txt", "")
 
-TITLE_LENGTH = 70
+TITLE_LENGTH = 70        # a title found inside the article
+LONG_TITLE = 140         # the first sentence, when no shorter one carries the topic
 SLUG_LENGTH = 60
 
-_TITLE_TRAILING = " \t,.;:!?\u2026-\u2013\u2014/\u3002\u3001\uff01\uff1f\"'\u201c\u201d\u2018\u2019"
 _SLUG_SPELLINGS = str.maketrans({"\u00df": "ss", "\u00e6": "ae", "\u00f8": "o", "\u0153": "oe", "\u0142": "l",
                                  "\u0111": "d", "\u00fe": "th", "&": " and "})
 
@@ -74,16 +74,21 @@ def _read(path: Path, where: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _first_sentence_title(text: str, lang: str | None) -> str:
-    from postbot import text as textlib
-    paragraph = text.strip().split("\n", 1)[0].strip()
-    ends = textlib.sentence_cuts(paragraph)
-    sentence = paragraph[:ends[0]] if ends else paragraph
-    sentence = sentence.strip()
-    if len(sentence) > TITLE_LENGTH:
-        cuts = [c for c in textlib.word_cuts(sentence, lang) if c <= TITLE_LENGTH]
-        sentence = sentence[:cuts[-1]] if cuts else sentence[:TITLE_LENGTH]
-    return sentence.rstrip(_TITLE_TRAILING)
+def _derived_title(text: str, path: Path) -> str:
+    """A title for an article without one, never cut mid-sentence: a short complete sentence about its
+    topic, else its first sentence that is not throat-clearing (up to LONG_TITLE), else the file name."""
+    from postbot.render.hooks import derive_title, sentences, throat_clearing
+
+    found = derive_title(text, TITLE_LENGTH, hint=path.stem.replace("-", " ").replace("_", " "))
+    if not found:
+        found = next((s.text for s in sentences(text) if not throat_clearing(s.text)), "")
+        found = found if len(found) <= LONG_TITLE else ""
+    if found.endswith(".") and not found.endswith(".."):
+        found = found[:-1]
+    if not found.strip():
+        words = re.sub(r"[-_]+", " ", path.stem).strip()
+        found = words[:1].upper() + words[1:]
+    return found.strip()
 
 
 class PostFile(FrontMatter, PlainText):
@@ -107,8 +112,7 @@ class PostFile(FrontMatter, PlainText):
         if not body and not fields.get("teaser"):
             raise self.fail("the post has no text; write the article below the front matter, or set teaser:",
                             body_line)
-        title = (explicit_title or _first_sentence_title(body or fields["teaser"], fields.get("lang"))
-                 or self.path.stem)
+        title = explicit_title or _derived_title(body or fields["teaser"], self.path)
         slug = (slugify(explicit_title) if explicit_title else "") or slugify(self.path.stem) or "post"
         self.check_repeated_links(fields.get("ctas", []), cta_lines)
         if fields.get("image") and not fields.get("image_alt"):

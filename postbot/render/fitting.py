@@ -8,10 +8,15 @@ from postbot import text as textlib
 from postbot.errors import RenderError
 from postbot.models import CTA, Channel, Part, Post, Render
 from postbot.platforms.base import Prepared, Rules
+from postbot.render import ctas as cta_choice
+from postbot.render.hooks import SHAPES, pieces
 from postbot.render.templates import add_utm
 
 if TYPE_CHECKING:
     from postbot.render.templates import Renderer
+
+
+SHORT_NOTE_SENTENCES = 3
 
 
 @lru_cache(maxsize=256)
@@ -53,8 +58,9 @@ class Fitting:
         utm = self.channel.utm and self.override.get("utm", True) is not False
         tag: Callable[[str], str] = (lambda url: add_utm(url, platform, post.slug)) if utm else (lambda url: url)
         every_cta = [CTA(c.label, tag(c.url)) for c in post.ctas]
-        ctas = every_cta if self.rules.all_ctas else every_cta[:1]
-        # A title derived from the first sentence would only repeat the teaser.
+        self.cta_choice = self._cta_choice()
+        ctas = cta_choice.pick(every_cta, "all" if self.cta_choice == "fit" else self.cta_choice)
+        # A title the article (or written teaser) starts with would only repeat it.
         source = (self.override.get("teaser") or post.teaser or post.body or "").lstrip()
         title = None if post.title and source.startswith(post.title.rstrip(".…!? ")) else post.title
         return {
@@ -64,6 +70,23 @@ class Fitting:
             "post": post, "channel": self.channel.name, "platform": platform,
             "link_in_bio": self.rules.link_in_bio, "limit": self.limit,
         }
+
+    def _cta_choice(self) -> str | tuple[int, ...]:
+        """Front matter (channel, then post), then <NAME>_CTAS, then the platform's way: every CTA where
+        there is room, the first on X and Bluesky (hook and one link read best in a short post;
+        X bills link posts), else as many as leave
+        the hook whole ('fit')."""
+        raw = self.override.get("show_ctas") or self.post.show_ctas or self.channel.setting("CTAS")
+        if raw:
+            return cta_choice.parse_cta_choice(raw)   # checked when the post and settings were read
+        if self.rules.all_ctas or self.rules.link_in_bio:
+            return "all"
+        return "first" if self.channel.platform in ("x", "bluesky") else "fit"
+
+    def strategy(self) -> str:
+        """hook (default) or lead: front matter for the channel, the post's, then <NAME>_TEASER."""
+        return str(self.override.get("teaser_strategy") or self.post.teaser_strategy
+                   or self.channel.setting("TEASER") or "hook").lower()
 
     def compose(self, teaser: str, **extra: Any) -> tuple[Prepared, int, list[str]]:
         rendered = self.template.render(self.context, teaser=teaser, **extra).strip()
@@ -76,7 +99,38 @@ class Fitting:
 
     # ---- the search ----------------------------------------------------------------
     def source(self) -> str:
-        return (self.override.get("teaser") or self.post.teaser or self.post.body or "").strip()
+        """What the teaser is cut from: a hand-written teaser, else the platform's shape of the article's
+        hook pieces, else (strategy lead) the article from its first line."""
+        written = self.override.get("teaser") or self.post.teaser
+        if written:
+            return written.strip()
+        if self.strategy() == "hook" and self.post.body and not self.short_note():
+            shape = SHAPES.get(self.channel.platform, SHAPES["generic"])
+            composed = pieces(self.post.body, self.post.title).compose(shape)
+            if composed:
+                return composed
+        return self.lead_source()
+
+    def short_note(self) -> bool:
+        """A body of a few sentences is already a post: sent as written (hashtags in it and all), if it fits."""
+        body = self.lead_source()
+        if len(body) > (self.rules.teaser_max or self.limit) or len(sentence_cuts(body)) > SHORT_NOTE_SENTENCES:
+            return False
+        return self.fits(body) is not None
+
+    def lead_source(self) -> str:
+        return (self.post.body or "").strip()
+
+    def fit_ctas(self, source: str) -> None:
+        """'fit': keep the most CTAs (in order, at least one) that leave the teaser's first paragraph whole."""
+        every = self.context["ctas"]
+        if self.cta_choice != "fit" or len(every) <= 1:
+            return
+        head = source.split("\n\n", 1)[0]
+        for count in range(len(every), 0, -1):
+            self.context["ctas"] = every[:count]
+            if count == 1 or self.fits(head):
+                return
 
     def window(self, source: str) -> str:
         """The part of a long body a teaser could ever come from. A teaser cap bounds it exactly;
@@ -112,6 +166,7 @@ class Fitting:
 
             return fit_thread(self, int(thread) if not isinstance(thread, bool) else None)
         source = self.source()
+        self.fit_ctas(source)
         window = self.window(source)
         whole_fits = window == source and (self.rules.teaser_max is None or len(source) <= self.rules.teaser_max)
         result = self.fits(source) if whole_fits else None
@@ -169,7 +224,7 @@ class Fitting:
             parts=parts or [Part(prepared.text, length, payload)])
 
     def check_first_cta(self, prepared: Prepared) -> None:
-        if not self.post.ctas or self.override.get("text"):
+        if not self.context["ctas"] or self.override.get("text"):
             return
         first = self.context["ctas"][0]
         # The link is what must survive (a label alone leads nowhere); on Instagram, the label.

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 def fit_thread(fitting: Fitting, max_parts: int | None) -> Render:
     """Split the body at sentence ends into numbered parts; the last carries the template's CTAs."""
     max_parts = max_parts or fitting.rules.thread_max_parts
-    source = fitting.source()
+    # A thread has room for the article itself: it is cut from its first line, unless a teaser is written.
+    source = (fitting.override.get("teaser") or fitting.post.teaser or fitting.lead_source()).strip()
+    fitting.fit_ctas(source)
     sentences = list(sentence_cuts(source)) or [len(source)]
     if sentences[-1] != len(source):
         sentences.append(len(source))
