@@ -1,5 +1,5 @@
 """The use cases every face calls (the CLI now, a web dashboard next): preview, queue, list, show,
-cancel, retry, reschedule, status, run once, serve.
+cancel, retry, reschedule, status, run once, serve, and adding, listing, checking and removing feeds.
 
 A face parses its input, calls one function here and formats what comes back with postbot.output;
 it never reaches into the renderer, the store or a sender itself. So an action that exists in
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from postbot.config import Settings
 from postbot.errors import ConfigError, RenderError, UsageError
-from postbot.models import Attempt, Channel, Delivery, Post, Render, State
+from postbot.models import Attempt, Channel, Delivery, Feed, Post, Render, State
 from postbot.platforms import make_rules, make_sender
 from postbot.platforms.base import Rules, Sender
 from postbot.render import Renderer
@@ -92,16 +92,21 @@ class Preview:
 def preview(settings: Settings, store, post: Post, channel_names: list[str] | None = None,
             renderer: Renderer | None = None) -> Preview:
     """Render `post` for each channel exactly as `queue` would, without queueing anything."""
-    renderer = renderer or Renderer(settings.templates_dir)
     channels = select_channels(settings, channel_names, post)
     rules, limit_warnings = channel_rules(channels, store)
+    return render_preview(post, channels, rules, renderer or Renderer(settings.templates_dir), limit_warnings)
+
+
+def render_preview(post: Post, channels: list[Channel], rules: dict[str, Rules], renderer: Renderer,
+                   limit_warnings: list[str] = ()) -> Preview:
+    """`post` rendered for each channel with the given rules; a channel it cannot fit is a failure."""
     renders, failures = [], []
     for channel in channels:
         try:
             renders.append(renderer.render(post, channel, rules[channel.name]))
         except RenderError as exc:
             failures.append(str(exc))
-    return Preview(post, renders, failures, list(post.warnings) + limit_warnings)
+    return Preview(post, renders, failures, list(post.warnings) + list(limit_warnings))
 
 
 def find_delivery(store, delivery_id: int) -> Delivery:
@@ -167,14 +172,16 @@ def stored_parts(render: Render) -> list[dict]:
             for index, part in enumerate(render.parts)]
 
 
-def add_planned(post: Post, planned: list[Planned], store, now: datetime) -> list[Delivery]:
-    """Store the post's snapshot and one delivery per planned channel, in one transaction."""
+def add_planned(post: Post, planned: list[Planned], store, now: datetime, *,
+                source_item: int | None = None) -> list[Delivery]:
+    """Store the post's snapshot and one delivery per planned channel, in one transaction; with
+    source_item, the feed or folder item the post came from is marked queued in that transaction."""
     items = [{"channel": p.channel.name, "platform": p.render.platform, "due_at": p.due_at,
               "parts": stored_parts(p.render), "idempotency_key": uuid.uuid4().hex} for p in planned]
     if not items:
         raise UsageError("no channel to queue to")
     return store.add_post(slug=post.slug, title=post.title, source=str(Path(post.source)),
-                          snapshot=post.to_dict(), deliveries=items, now=now)
+                          snapshot=post.to_dict(), deliveries=items, now=now, source_item=source_item)
 
 
 def queue(settings: Settings, store, post: Post, channel_names: list[str] | None = None, *,
@@ -231,6 +238,8 @@ class Status:
     recent_failures: list[Delivery]
     unknown: list[Delivery]                         # may or may not have been published: a human decides
     holds: dict[str, tuple[datetime, str]]          # channel -> (until, reason)
+    feeds: list[tuple[Feed, dict[str, int]]] = field(default_factory=list)   # each with its item counts
+    notices: list[tuple[datetime, str, str]] = field(default_factory=list)   # (at, subject, message)
 
     @property
     def ready(self) -> bool:
@@ -277,7 +286,8 @@ def status(settings: Settings, store, now: datetime | None = None, *, offline: b
     counts = store.counts()
     return Status(channels=channels, counts={s.value: counts.get(s.value, 0) for s in State},
                   next_due=store.next_run_at(now), recent_failures=store.list(State.FAILED, limit=10),
-                  unknown=store.list(State.UNKNOWN, limit=100), holds=store.holds(now))
+                  unknown=store.list(State.UNKNOWN, limit=100), holds=store.holds(now),
+                  feeds=list_feeds(store), notices=store.notices(limit=10))
 
 
 # ---- publishing ------------------------------------------------------------------------------
@@ -298,12 +308,20 @@ def due_now(store, now: datetime | None = None) -> Due:
 class RunOnce:
     published: int
     counts: dict[str, int]              # the queue afterwards, per state
+    sources: list[str] = field(default_factory=list)    # what polling feeds and watched folders did
 
 
-def run_once(settings: Settings, store) -> RunOnce:
-    """Publish everything due now through the daemon's own path (cron, tests)."""
+def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = ()) -> RunOnce:
+    """Poll due feeds and watched folders, then publish everything due now through the daemon's
+    own path (cron, tests)."""
     from postbot.runner import Runner
+    from postbot.sources import Sources
 
+    sources = Sources(settings, store, watch=list(watch))
+    try:
+        polled = sources.tick(utcnow())
+    finally:
+        sources.close()
     runner = Runner(store, settings)
 
     async def once() -> None:
@@ -312,12 +330,70 @@ def run_once(settings: Settings, store) -> RunOnce:
         finally:
             await runner.close()
     asyncio.run(once())
-    return RunOnce(runner.published, store.counts())
+    return RunOnce(runner.published, store.counts(), polled)
 
 
-def serve(settings: Settings, store) -> None:
-    """The daemon: publish each delivery when it is due, until stopped."""
+def serve(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = ()) -> None:
+    """The daemon: poll feeds and watched folders, publish each delivery when it is due, until stopped."""
     from postbot.daemon import Daemon
     from postbot.runner import Runner
+    from postbot.sources import Sources
 
-    asyncio.run(Daemon(Runner(store, settings), store).serve())
+    asyncio.run(Daemon(Runner(store, settings), store, sources=Sources(settings, store, watch=list(watch))).serve())
+
+
+# ---- feeds -----------------------------------------------------------------------------------
+def list_feeds(store) -> list[tuple[Feed, dict[str, int]]]:
+    """Every feed with how many of its items are queued, skipped, failed or still new."""
+    from postbot.sources.feeds import source_of
+    return [(feed, store.item_counts(source_of(feed))) for feed in store.feeds()]
+
+
+def find_feed(store, ref: str) -> Feed:
+    feed = store.feed(ref)
+    if feed is None:
+        raise UsageError(f"no feed {ref!r}; see `postbot feeds list`")
+    return feed
+
+
+def add_feed(settings: Settings, store, url: str, options, *, name: str | None = None,
+             now: datetime | None = None):
+    """Fetch the feed once, check it parses, and remember it: (Feed, what was found)."""
+    from postbot.sources.feeds import add_feed as add
+    return add(settings, store, url, options, name=name, now=now or utcnow())
+
+
+def remove_feed(store, ref: str) -> Feed:
+    """Stop polling a feed; what it queued stays queued."""
+    feed = find_feed(store, ref)
+    store.remove_feed(feed.id)
+    return feed
+
+
+@dataclass
+class FeedCheck:
+    found: object                       # sources.feeds.Found: the document as fetched now
+    previews: list[Preview]             # one per item a poll would queue now
+    failures: list[str]                 # items that could not be queued, and renders that cannot fit
+
+
+def check_feed(settings: Settings, store, ref: str) -> FeedCheck:
+    """A dry run of a poll (a known feed by name or URL, or any feed URL): what would be queued now,
+    rendered for each channel exactly as a poll would. Nothing is written."""
+    from postbot.sources.feeds import FeedOptions, look
+    from postbot.sources.intake import source_channels
+
+    feed = store.feed(ref)
+    if feed is None and not ref.startswith(("https://", "http://")):
+        raise UsageError(f"no feed {ref!r}; give a feed's name from `postbot feeds list` or a URL")
+    options = FeedOptions.from_dict(feed.options) if feed else FeedOptions()
+    found = look(settings, store, feed.url if feed else ref, options, feed=feed)
+    channels = source_channels(settings, options.channels, slots=options.slots, template=options.template)
+    rules, warnings = channel_rules(channels, store)
+    renderer = Renderer(settings.templates_dir)
+    previews, failures = [], list(found.problems)
+    for item, post in zip(found.would_queue, found.posts):
+        if post is not None:
+            previews.append(render_preview(post, channels, rules, renderer, warnings))
+            failures += [f"{item.title}: {failure}" for failure in previews[-1].failures]
+    return FeedCheck(found, previews, failures)

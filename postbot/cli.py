@@ -59,8 +59,45 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--offline", action="store_true", help="do not contact the platforms")
 
+    p = command("feeds", "feeds whose new items are queued by themselves (RSS, Atom, JSON Feed)",
+                "postbot feeds add https://example.com/feed --channel x --cta 'Coaching https://example.com/c'")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser("add", help="check a feed and remember it; the daemon polls it from then on",
+                           description="Fetch the feed once, say what it holds and what the first poll will "
+                                       "queue, and remember it.\n\nexample: postbot feeds add "
+                                       "https://example.com/feed --channel x --every 30m --first 1",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("url", metavar="URL")
+    a.add_argument("--name", help="a short name for the feed (default: from its host)")
+    a.add_argument("--channel", action="append", metavar="NAME", help="only this channel (repeatable; default all)")
+    a.add_argument("--cta", action="append", metavar="'LABEL URL'", help="a call to action for every item (repeatable)")
+    a.add_argument("--first", type=int, default=1, metavar="N",
+                   help="the first poll queues the newest N items and remembers the rest as seen (default 1)")
+    a.add_argument("--every", default="15m", metavar="DURATION", help="poll interval (default 15m, at least 1m)")
+    a.add_argument("--slots", metavar="SPEC", help="slots for this feed's items, e.g. 'mon-fri 09:00,17:30' "
+                   "(default: each channel's <NAME>_SLOTS, else 09:00,13:00,17:00)")
+    a.add_argument("--template", metavar="FILE", help="a template in POSTBOT_TEMPLATES for every channel")
+    a.add_argument("--teaser", choices=["body", "title"], default="body",
+                   help="cut the teaser from the article (default) or use the item's title")
+    a.add_argument("--tag", action="append", metavar="TAG", help="a tag for every item (repeatable)")
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("list", help="feeds, their last poll and what it queued")
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("check", help="dry run: what a poll would queue now, with previews",
+                           description="Fetch the feed now and show the items a poll would queue, rendered for "
+                                       "each channel. Nothing is written.\n\nexample: postbot feeds check blog",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("feed", metavar="URL|NAME")
+    a.add_argument("--json", action="store_true")
+    a = actions.add_parser("remove", help="stop polling a feed (what it queued stays queued)")
+    a.add_argument("feed", metavar="URL|NAME")
+    a.add_argument("--json", action="store_true")
+
     p = command("run", "the scheduler daemon", "postbot run --once")
-    p.add_argument("--once", action="store_true", help="publish everything due now, then exit")
+    p.add_argument("--once", action="store_true", help="poll due feeds and watched folders, publish everything "
+                                                       "due now, then exit")
+    p.add_argument("--watch", action="append", metavar="DIR",
+                   help="queue new or changed post files in DIR into next slots (repeatable; also POSTBOT_WATCH)")
     p.add_argument("--dry-run", action="store_true", help="show what is due and would be sent; change nothing")
     return parser
 
@@ -195,7 +232,7 @@ def cmd_status(args, settings) -> int:
     from postbot import app, output
     status = app.status(settings, app.open_store(settings), offline=args.offline)
     data = output.status_json(status)
-    _out(_json(data) if args.json else output.status_text(data))
+    _out(_json(data) if args.json else output.status_text(data, settings))
     return 0 if status.ready else 1
 
 
@@ -209,10 +246,39 @@ def cmd_run(args, settings) -> int:
     if args.dry_run:
         _out(output.dry_run_text(app.due_now(store), settings))
     elif args.once:
-        _out(output.run_once_text(app.run_once(settings, store)))
+        _out(output.run_once_text(app.run_once(settings, store, watch=_watch(args, settings))))
     else:
-        app.serve(settings, store)
+        app.serve(settings, store, watch=_watch(args, settings))
     return 0
+
+
+def _watch(args, settings) -> list[Path]:
+    """POSTBOT_WATCH's folders and those given with --watch."""
+    from postbot.config import watch_folders
+    return list(settings.watch) + list(watch_folders(",".join(args.watch or []), "--watch"))
+
+
+def cmd_feeds(args, settings) -> int:
+    from postbot import app, output_sources
+    store = app.open_store(settings)
+    if args.action == "add":
+        from postbot.sources.feeds import feed_options
+        options = feed_options(channels=args.channel, ctas=args.cta, first=args.first, every=args.every,
+                               slots=args.slots, template=args.template, teaser=args.teaser, tags=args.tag)
+        data = output_sources.added_json(*app.add_feed(settings, store, args.url, options, name=args.name), settings)
+        text = output_sources.added_text(data)
+    elif args.action == "list":
+        data = output_sources.feeds_json(app.list_feeds(store))
+        text = output_sources.feeds_text(data, settings)
+    elif args.action == "remove":
+        feed = app.remove_feed(store, args.feed)
+        data, text = feed.to_json(), f"removed feed {feed.name} ({feed.url})"
+    else:
+        check = app.check_feed(settings, store, args.feed)
+        data = output_sources.check_json(check)
+        text = output_sources.check_text(data, settings)
+    _out(_json(data) if args.json else text)
+    return 2 if args.action == "check" and data["failures"] else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,9 +27,11 @@ class Settings:
     lease_seconds: int = 120
     concurrency: int = 64
     channels: tuple[Channel, ...] = field(default_factory=tuple)
+    channels_explicit: bool = False
     media_roots: tuple[Path, ...] = ()            # folders a post's local image may live in, beside its own
     fetch_allowed_networks: tuple[str, ...] = ()  # non-public addresses remote media may come from
     fetch_max_bytes: int = 20_000_000
+    watch: tuple[Path, ...] = ()                  # folders of post files the daemon queues from
 
     def fetch_policy(self):
         from postbot.remote_fetch import FetchPolicy
@@ -111,11 +113,11 @@ def _channel_settings(env: Mapping[str, str], name: str) -> dict[str, str]:
     return {key[len(prefix):]: value for key, value in env.items() if key.startswith(prefix)}
 
 
-def parse_channels(env: Mapping[str, str]) -> tuple[Channel, ...]:
+def parse_channels(env: Mapping[str, str]) -> tuple[tuple[Channel, ...], bool]:
     raw = env.get("POSTBOT_CHANNELS", "").strip()
     if not raw:
         # The embedded default: a ready-to-paste outbox file per network, no credentials needed.
-        return tuple(_make_channel(env, p, "outbox") for p in PLATFORMS)
+        return tuple(_make_channel(env, p, "outbox") for p in PLATFORMS), False
     channels, seen = [], set()
     for item in (part.strip() for part in raw.split(",")):
         if not item:
@@ -134,7 +136,7 @@ def parse_channels(env: Mapping[str, str]) -> tuple[Channel, ...]:
         channels.append(_make_channel(env, name, kind))
     if not channels:
         raise ConfigError("POSTBOT_CHANNELS is set but names no channel; e.g. POSTBOT_CHANNELS=x,bluesky")
-    return tuple(channels)
+    return tuple(channels), True
 
 
 def _make_channel(env: Mapping[str, str], name: str, kind: str) -> Channel:
@@ -177,6 +179,16 @@ def _networks(env: Mapping[str, str]) -> tuple[str, ...]:
         raise ConfigError(str(exc)) from None
 
 
+def watch_folders(raw: str, what: str) -> tuple[Path, ...]:
+    """Comma-separated folders of post files; each must exist."""
+    folders = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        if not Path(item).is_dir():
+            raise ConfigError(f"{what}: {item!r} is not a folder; create it or fix {what}")
+        folders.append(Path(item))
+    return tuple(folders)
+
+
 def _check_teaser_settings(settings: dict[str, str], prefix: str) -> None:
     """<NAME>_TEASER and <NAME>_CTAS are read at render time; a typo must stop the run here instead."""
     strategy = (settings.get("TEASER") or "").strip().lower()
@@ -194,11 +206,12 @@ def _check_teaser_settings(settings: dict[str, str], prefix: str) -> None:
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
-    channels = parse_channels(env)
+    channels, explicit = parse_channels(env)
     templates = env.get("POSTBOT_TEMPLATES", "").strip()
     if templates and not Path(templates).is_dir():
         raise ConfigError(f"POSTBOT_TEMPLATES={templates!r} is not a directory; create it or unset it")
     return Settings(
+        watch=watch_folders(env.get("POSTBOT_WATCH", ""), "POSTBOT_WATCH"),
         database_url=env.get("POSTBOT_DATABASE_URL", "").strip() or "sqlite:///postbot.db",
         timezone=_timezone(env),
         templates_dir=Path(templates) if templates else None,
@@ -207,7 +220,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_attempts=_int(env, "POSTBOT_MAX_ATTEMPTS", 5, minimum=1),
         lease_seconds=_int(env, "POSTBOT_LEASE_SECONDS", 120, minimum=1),
         concurrency=_int(env, "POSTBOT_CONCURRENCY", 64, minimum=1),
-        channels=channels,
+        channels=channels, channels_explicit=explicit,
         media_roots=_media_roots(env), fetch_allowed_networks=_networks(env),
         fetch_max_bytes=_int(env, "POSTBOT_FETCH_MAX_BYTES", 20_000_000, minimum=1),
     )

@@ -21,8 +21,9 @@ STORE_RETRY = timedelta(seconds=5)
 
 
 class Daemon:
-    def __init__(self, runner: Runner, store, *, watch_seconds: float = 1.0):
+    def __init__(self, runner: Runner, store, *, watch_seconds: float = 1.0, sources=None):
         self.runner, self.store = runner, store
+        self.sources = sources                  # postbot.sources.Sources: feeds and watched folders
         self.watch_seconds = watch_seconds
         self.wake = asyncio.Event()
         self.stop_requested = False
@@ -66,6 +67,10 @@ class Daemon:
         scheduler.start()
         scheduler.add_job(self._watch, "interval", seconds=self.watch_seconds, id="watch",
                           coalesce=True, max_instances=1)
+        if self.sources is not None:
+            from postbot.sources import SOURCES_TICK
+            scheduler.add_job(self._poll_sources, "interval", seconds=SOURCES_TICK.total_seconds(), id="sources",
+                              coalesce=True, max_instances=1, next_run_time=self.runner.clock())
         lease_every = max(1.0, self.runner.settings.lease_seconds / 3)
         scheduler.add_job(self._renew, "interval", seconds=lease_every, id="lease", coalesce=True, max_instances=1)
         self.runner.on_done = self.wake.set
@@ -87,7 +92,22 @@ class Daemon:
         finally:
             scheduler.shutdown(wait=False)
             await self.runner.close()
+            if self.sources is not None:
+                self.sources.close()
         log.info("daemon stopped")
+
+    async def _poll_sources(self) -> None:
+        # Polling and rendering block, so they run on a worker thread; the loop keeps publishing.
+        if self.stop_requested:
+            return
+        try:
+            for line in await asyncio.to_thread(self.sources.tick, self.runner.clock()):
+                log.info("%s", line)
+        except StoreError as exc:
+            log.error("sources: store unavailable, trying again on the next tick: %s", exc)
+        except Exception:       # a bug in one source must not stop publishing
+            log.exception("sources: poll failed")
+        self.wake.set()
 
     async def _renew(self) -> None:
         self.runner.renew_leases()

@@ -42,6 +42,12 @@ class Post:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Post":
+        data = dict(data)
+        data["ctas"] = [CTA(**c) for c in data.get("ctas", [])]
+        return cls(**data)
+
     def override(self, channel: str, platform: str) -> dict[str, Any]:
         """Per-channel settings from front matter: the platform's, then the channel's own."""
         merged: dict[str, Any] = {}
@@ -180,3 +186,45 @@ def iso_utc(moment: datetime | None) -> str | None:
 from datetime import timezone as _tz  # noqa: E402  (kept near its only use)
 
 _UTC = _tz.utc
+
+
+@dataclass
+class Feed:
+    """A feed the daemon polls: where it is, what to do with its items, and how the last poll went."""
+
+    id: int
+    url: str
+    name: str
+    options: dict[str, Any]             # channels, ctas, first, every, slots, template, teaser
+    next_poll_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    last_poll_at: datetime | None = None
+    last_status: int | None = None
+    last_result: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "url": self.url, "options": self.options,
+                "next_poll_at": iso_utc(self.next_poll_at), "last_poll_at": iso_utc(self.last_poll_at),
+                "last_status": self.last_status, "last_result": self.last_result}
+
+
+@dataclass
+class SourceItem:
+    """One item a source (a feed, a watched folder) has seen, and what became of it."""
+
+    id: int
+    source: str                         # "feed:<id>" or "folder:<path>"
+    guid: str
+    link: str | None                    # normalised, the second dedupe key
+    title: str
+    state: str                          # new, queued, skipped, failed
+    item: dict[str, Any]                # what is needed to make the post again after a crash
+    post_id: int | None = None
+    detail: str | None = None
+    seen_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "source": self.source, "guid": self.guid, "link": self.link, "title": self.title,
+                "state": self.state, "post_id": self.post_id, "detail": self.detail,
+                "seen_at": iso_utc(self.seen_at)}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from postbot import output_sources as sources
 from postbot.models import Attempt, Delivery, iso_utc
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -114,10 +115,11 @@ def status_json(status: "Status") -> dict[str, Any]:
         "recent_failures": [d.to_json() for d in status.recent_failures],
         "unknown": [d.to_json() for d in status.unknown],
         "holds": {c: {"until": u.isoformat(), "reason": r} for c, (u, r) in status.holds.items()},
+        **sources.status_json(status),
     }
 
 
-def status_text(data: dict[str, Any]) -> str:
+def status_text(data: dict[str, Any], settings=None) -> str:
     lines = ["channels:"]
     for c in data["channels"]:
         mark = "ready" if c["ready"] else "NOT READY"
@@ -134,7 +136,9 @@ def status_text(data: dict[str, Any]) -> str:
     if data["unknown"]:
         lines.append("need a decision (may or may not have been published):")
         lines.extend(f"  #{d['id']} {d['channel']}: {d['error']}" for d in data["unknown"])
-    return "\n".join(lines)
+    if settings is not None:
+        lines.append(sources.status_text(data, settings))
+    return "\n".join(line for line in lines if line)
 
 
 def dry_run_text(due: "Due", settings) -> str:
@@ -149,5 +153,5 @@ def dry_run_text(due: "Due", settings) -> str:
 
 
 def run_once_text(result: "RunOnce") -> str:
-    return (f"published {result.published}; queue now: "
+    return "".join(line + "\n" for line in result.sources) + (f"published {result.published}; queue now: "
             + ", ".join(f"{state} {count}" for state, count in sorted(result.counts.items())))

@@ -10,7 +10,6 @@ import yaml
 
 from postbot import text as textlib
 from tests.reference.node_ref import run_reference
-from tests.reference.parse_tweet import parse_tweet
 
 CONFORMANCE = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "twitter-text"
 # Which parseTweet config each validate.yml group runs with (see SOURCE.md beside the data).
@@ -47,9 +46,7 @@ def cases(name: str, groups) -> list:
 def test_weighted_length_conformance(group, case):
     if case is None:
         load("validate.yml")
-    assert parse_tweet(case["text"], WEIGHTED_GROUPS[group]) == case["expected"], case["description"]
-    if WEIGHTED_GROUPS[group] == "v3":   # what postbot counts X posts with
-        assert textlib.x_length(case["text"]) == case["expected"]["weightedLength"], case["description"]
+    assert textlib.x_parse(case["text"], WEIGHTED_GROUPS[group]) == case["expected"], case["description"]
 
 
 def test_all_44_weighted_cases_are_there():
@@ -85,7 +82,7 @@ def test_x_url_spans_add_a_scheme_to_bare_domains():
 
 def test_unknown_config_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown twitter-text config 'v9'"):
-        parse_tweet("hi", "v9")
+        textlib.x_parse("hi", "v9")
 
 
 # --- against the npm package, on strings the conformance data does not cover -----------------
@@ -135,8 +132,7 @@ def reference():
 @pytest.mark.parametrize("index", range(len(HARD_TEXTS)), ids=[t[:24] for t in HARD_TEXTS])
 def test_parse_tweet_matches_npm_twitter_text(reference, index):
     text = HARD_TEXTS[index]
-    assert parse_tweet(text) == reference[index]["parsed"]
-    assert textlib.x_length(text) == reference[index]["parsed"]["weightedLength"]
+    assert textlib.x_parse(text) == reference[index]["parsed"]
     expected_urls = [(u["indices"][0], u["indices"][1], u["url"]) for u in reference[index]["urls"]]
     assert [(textlib.utf16_len(text[:s]), textlib.utf16_len(text[:e]), url)
             for s, e, url in textlib.x_extract_urls(text)] == expected_urls

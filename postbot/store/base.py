@@ -7,8 +7,8 @@ Contract (every method is one transaction):
                                  at most one in flight per channel, held channels skipped
   reclaim(now, ...)              take over `publishing` rows whose claimant is gone
   save_progress / finish / requeue   only succeed for the current claimant
-                                 (finish and requeue record the Attempt in the same transaction)
-  hold_channel, get, list, attempts, counts, cancel, retry, reschedule
+  record_attempt, hold_channel, get, list, attempts, counts, cancel, retry, reschedule
+  feeds, source items and notices: see store/sources.py
 Times are aware datetimes at the boundary and integer milliseconds (UTC) inside.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from postbot.errors import UsageError
 from postbot.models import Attempt, Delivery, State
+from postbot.store.sources import SourcesSQL
 
 UTC = timezone.utc
 _COLUMNS = ("d.id, d.post_id, p.slug, d.channel, d.platform, d.due_at, d.run_at, d.state, "
@@ -38,8 +39,9 @@ def from_ms(value: int | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
-class SQLStore:
-    """Shared SQL. Subclasses give the connection, placeholders and the claim transaction."""
+class SQLStore(SourcesSQL):
+    """Shared SQL. Subclasses give the connection, placeholders and the claim transaction.
+    Sources (feeds, watched folders) and notices are in store/sources.py."""
 
     placeholder = "?"
     id_type = "INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -81,13 +83,17 @@ class SQLStore:
 
     # ---- writing ---------------------------------------------------------------------------
     def add_post(self, *, slug: str, title: str, source: str, snapshot: dict[str, Any],
-                 deliveries: list[dict[str, Any]], now: datetime) -> list[Delivery]:
-        """deliveries: [{channel, platform, due_at, parts, idempotency_key}]"""
+                 deliveries: list[dict[str, Any]], now: datetime, source_item: int | None = None) -> list[Delivery]:
+        """deliveries: [{channel, platform, due_at, parts, idempotency_key}]. With source_item, that
+        feed or folder item becomes `queued` in the same transaction; if it is no longer `new`,
+        nothing is written and ItemTaken is raised."""
         with self.transaction() as cur:
             row = self.execute(cur, "INSERT INTO posts (slug, title, source, snapshot, created_at) "
                                     "VALUES (?, ?, ?, ?, ?) RETURNING id",
                                (slug, title, source, json.dumps(snapshot), ms(now))).fetchone()
             post_id = row[0]
+            if source_item is not None:
+                self._take_item(cur, source_item, post_id)
             cur.executemany(self.q("INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, state, "
                                    "idempotency_key, parts, updated_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?, ?)"),
                             [(post_id, item["channel"], item["platform"], ms(item["due_at"]), ms(item["due_at"]),
@@ -97,8 +103,7 @@ class SQLStore:
         return [self._delivery(r) for r in rows]
 
     def add_many(self, rows: list[tuple[int, str, str, datetime, str, list]], now: datetime) -> None:
-        """Bulk insert deliveries for existing posts: (post_id, channel, platform, due_at, key, parts).
-        Only benchmarks/ use it, to fill a queue of 100,000 quickly and as the floor queueing is measured by."""
+        """Bulk insert deliveries for existing posts: (post_id, channel, platform, due_at, key, parts)."""
         with self.transaction() as cur:
             cur.executemany(self.q("INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, state, "
                                    "idempotency_key, parts, updated_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?, ?)"),
@@ -200,6 +205,10 @@ class SQLStore:
             if ok and attempt:
                 self._insert_attempt(cur, attempt)
         return ok
+
+    def record_attempt(self, attempt: Attempt) -> None:
+        with self.transaction() as cur:
+            self._insert_attempt(cur, attempt)
 
     def _insert_attempt(self, cur, attempt: Attempt) -> None:
         self.execute(cur, "INSERT INTO attempts (delivery_id, at, status, error, latency_ms, outcome) "

@@ -50,4 +50,45 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             value TEXT NOT NULL,
             PRIMARY KEY (channel, key))""",
     ]),
+    # Sources (feeds, a watched folder) remember every item they have seen, so an item is queued
+    # at most once: by guid, and by normalised link (a feed that changes an item's guid keeps
+    # its link). `state`: new (seen, not yet queued), queued (post_id set), skipped (seen on a
+    # first poll, deliberately not queued), failed (detail says why).
+    ("0002_sources", [
+        """CREATE TABLE feeds (
+            id {id},
+            url TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL UNIQUE,
+            options TEXT NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            next_poll_at {int} NOT NULL,
+            last_poll_at {int},
+            last_status INTEGER,
+            last_result TEXT,
+            created_at {int} NOT NULL)""",
+        """CREATE TABLE source_items (
+            id {id},
+            source TEXT NOT NULL,
+            guid TEXT NOT NULL,
+            link TEXT,
+            title TEXT NOT NULL,
+            state TEXT NOT NULL,
+            item TEXT NOT NULL,
+            post_id {int} REFERENCES posts(id),
+            detail TEXT,
+            seen_at {int} NOT NULL,
+            UNIQUE (source, guid),
+            UNIQUE (source, link))""",
+        "CREATE INDEX source_items_pending ON source_items (state, source)",
+        # A source's first look (even at an empty feed or folder) is the one that only takes the newest.
+        """CREATE TABLE sources_seen (
+            source TEXT PRIMARY KEY,
+            first_seen_at {int} NOT NULL)""",
+        """CREATE TABLE notices (
+            id {id},
+            at {int} NOT NULL,
+            subject TEXT NOT NULL,
+            message TEXT NOT NULL)""",
+    ]),
 ]

@@ -198,7 +198,6 @@ class PostgresStore(SQLStore):
             raise AssertionError("unreachable")
 
     def explain_claim(self) -> list[str]:
-        """The claim query's plan, one line a step: tests and benchmarks/ check that it uses the claim index."""
         from datetime import datetime, timezone
         now_ms = ms(datetime.now(timezone.utc))      # a real value, so the plan uses the real types
         with self.transaction() as cur:

@@ -93,7 +93,6 @@ class SQLiteStore(SQLStore):
         return self._connection().execute("PRAGMA data_version").fetchone()[0]
 
     def explain_claim(self) -> list[str]:
-        """The claim query's plan, one line a step: tests and benchmarks/ check that it uses the claim index."""
         with self.transaction() as cur:
             rows = cur.execute("EXPLAIN QUERY PLAN " + self._claim_select(), (0, 0, 32)).fetchall()
         return [r[-1] for r in rows]

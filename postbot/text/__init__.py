@@ -20,9 +20,9 @@ from postbot.text.cuts import cut, sentence_cuts, word_cuts
 from postbot.text.decoding import mojibake, repair
 from postbot.text.units import (emoji_spans, find_urls, grapheme_len, grapheme_starts, graphemes, iana_tlds, nfc,
                                 url_spans, utf8_len, utf8_offsets, utf16_len)
-from postbot.text.x import x_extract_urls, x_length, x_url_spans
+from postbot.text.x import x_extract_urls, x_length, x_parse, x_url_spans
 
 __all__ = ["LINK", "TAG", "bluesky_detect", "bluesky_facets", "cut", "emoji_spans", "find_urls", "grapheme_len",
            "grapheme_starts", "graphemes", "iana_tlds", "mastodon_length", "mojibake", "nfc", "repair",
            "sentence_cuts", "short_url", "threads_length", "url_spans", "utf8_len", "utf8_offsets",
-           "utf16_len", "word_cuts", "x_extract_urls", "x_length", "x_url_spans"]
+           "utf16_len", "word_cuts", "x_extract_urls", "x_length", "x_parse", "x_url_spans"]

@@ -1,14 +1,15 @@
 """X's counting: twitter-text v3 URL extraction and weighted length, with its own TLD list.
 
-Re-implemented (config/v3.json, parseTweet's weighting, extractUrlsWithIndices) so the first count
-costs milliseconds instead of the PyPI port's half second of import.
+Re-implemented (config/v3.json, parseTweet, extractUrlsWithIndices) so the first count costs
+milliseconds instead of the PyPI port's half second of import.
 """
 from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
-from postbot.text.units import _compile, _regex, emoji_spans, nfc
+from postbot.text.units import _compile, _regex, emoji_spans, nfc, utf16_len
 
 
 def _x_tlds() -> tuple[list[str], list[str]]:
@@ -16,6 +17,15 @@ def _x_tlds() -> tuple[list[str], list[str]]:
 
     return GENERIC_TLDS.split(), COUNTRY_TLDS.split()
 
+
+_X_CONFIGS: dict[str, dict[str, Any]] = {
+    "v1": {"max": 140, "scale": 1, "default_weight": 1, "url_length": 23, "emoji": False, "ranges": ()},
+    "v2": {"max": 280, "scale": 100, "default_weight": 200, "url_length": 23, "emoji": False,
+           "ranges": ((0, 4351, 100), (8192, 8205, 100), (8208, 8223, 100), (8242, 8247, 100))},
+}
+_X_CONFIGS["v3"] = {**_X_CONFIGS["v2"], "emoji": True}
+for _short, _long in (("v1", "version1"), ("v2", "version2"), ("v3", "version3"), ("v3", "defaults")):
+    _X_CONFIGS[_long] = _X_CONFIGS[_short]
 
 _X_INVALID_CHARS = "\ufffe\ufeff\uffff"
 _X_SPACES = r"\t-\r \x85\xa0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -205,14 +215,61 @@ def x_url_spans(text: str) -> list[tuple[int, int, str]]:
             for start, end, url in x_extract_urls(text)]
 
 
+def x_parse(text: str, config: str = "v3") -> dict[str, Any]:
+    """twitter-text parseTweet: weightedLength, valid, permillage and the valid/display ranges (UTF-16)."""
+    try:
+        options = _X_CONFIGS[config]
+    except KeyError:
+        raise ValueError(f"unknown twitter-text config {config!r}; use one of {sorted(_X_CONFIGS)}") from None
+    normalized = nfc(text)
+    urls = {start: end for start, end, _ in x_extract_urls(normalized)}
+    emoji = dict(emoji_spans(normalized)) if options["emoji"] else {}
+    scale, limit = options["scale"], options["max"] * options["scale"]
+    weighted = 0
+    valid = True
+    valid_display_end = 0
+    index = utf16_index = 0
+    while index < len(normalized):
+        end = urls.get(index) or emoji.get(index)
+        if end is not None:
+            weighted += options["url_length"] * scale if index in urls else options["default_weight"]
+        else:
+            end = index + 1
+            weighted += _x_char_weight(normalized[index], options)
+        token = normalized[index:end]
+        utf16_index += utf16_len(token)
+        if valid:
+            valid = token[-1] not in _X_INVALID_CHARS
+        if valid and weighted <= limit:
+            valid_display_end = utf16_index - 1
+        index = end
+    weighted_length = weighted // scale if weighted % scale == 0 else weighted / scale
+    return {
+        "weightedLength": weighted_length,
+        "valid": valid and 0 < weighted_length <= options["max"],
+        "permillage": int(weighted_length * 1000 // options["max"]),
+        "validRangeStart": 0,
+        "validRangeEnd": valid_display_end + utf16_len(text) - utf16_len(normalized),
+        "displayRangeStart": 0,
+        "displayRangeEnd": max(utf16_len(text) - 1, 0),
+    }
+
+
+def _x_char_weight(char: str, options: dict[str, Any]) -> int:
+    code = ord(char)
+    if code <= 0xFFFF:  # astral characters are weighed by a surrogate, which no range covers
+        for first, last, weight in options["ranges"]:
+            if first <= code <= last:
+                return weight
+    return options["default_weight"]
+
+
 _X_LIGHT_CHARS = "[\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]"  # v3 ranges of weight 100
 
 
 def x_length(text: str) -> int:
-    """X's weighted length (twitter-text v3): limit 280. twitter-text's parseTweet sum (URLs 23,
-    emoji 2, the v3 light ranges 1, the rest 2), taken over runs of plain text at once instead of
-    character by character (the renderer measures often). tests/reference/parse_tweet.py holds the
-    character-by-character parseTweet the conformance data is checked with; the two must agree."""
+    """X's weighted length (twitter-text v3): limit 280. The same sum as x_parse, taken over runs of
+    plain text at once instead of character by character (the renderer measures often)."""
     normalized = nfc(text)
     tokens = {start: (end, 2300) for start, end, _ in x_extract_urls(normalized)}
     for start, end in emoji_spans(normalized):
