@@ -25,6 +25,11 @@ def localize(naive: datetime, zone: ZoneInfo, what: str) -> datetime:
     return aware
 
 
+# Nothing is scheduled further ahead: year 9999 overflows on the way to UTC or into the store.
+MAX_YEARS_AHEAD = 10
+MAX_AHEAD = timedelta(days=366 * MAX_YEARS_AHEAD)
+
+
 def parse_when(value: str, now: datetime, zone: ZoneInfo, *, what: str = "--at",
                allow_past: bool = False) -> datetime | None:
     """ISO 8601 (local when it has no offset), 'now', '+90m'/'+2h'/'+1d'. 'next' returns None:
@@ -34,15 +39,28 @@ def parse_when(value: str, now: datetime, zone: ZoneInfo, *, what: str = "--at",
         return None
     if text == "now":
         return now
+    too_far = (f"{what}: {value!r} is more than {MAX_YEARS_AHEAD} years ahead; pick a nearer time, "
+               f"e.g. +7d or 2026-12-01T09:00")
     match = _RELATIVE.match(text)
     if match:
-        return now + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            moment = now + timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        except OverflowError:           # +99999999999d is past what a datetime holds
+            raise UsageError(too_far) from None
+        if moment > now + MAX_AHEAD:
+            raise UsageError(too_far)
+        return moment
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(f"{what}: {value!r} is not a time; use ISO 8601 like 2026-12-01T09:00 "
                          f"(local to the configured time zone), now, +90m, +2h, +1d or next") from None
-    moment = parsed.astimezone(UTC) if parsed.tzinfo else localize(parsed, zone, what).astimezone(UTC)
+    try:
+        moment = parsed.astimezone(UTC) if parsed.tzinfo else localize(parsed, zone, what).astimezone(UTC)
+    except OverflowError:               # 9999-12-31T23:59 west of UTC is in the year 10000
+        raise UsageError(too_far) from None
+    if moment > now + MAX_AHEAD:
+        raise UsageError(too_far)
     if not allow_past and moment < now - timedelta(seconds=60):
         raise UsageError(f"{what}: {value} is in the past (now is "
                          f"{now.astimezone(zone):%Y-%m-%d %H:%M %Z}); pick a later time or use now")

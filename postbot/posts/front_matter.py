@@ -1,7 +1,9 @@
 """Front matter: the YAML between `---` lines, the line of every key, and each setting's value check."""
 from __future__ import annotations
 
+import functools
 import re
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,25 @@ _CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 _TAG = re.compile(r"^\w+$")
 _CTA_SHAPE = "{label: ..., url: https://...}"
+
+
+
+@functools.cache
+def _loader():
+    """yaml.SafeLoader whose dates and times that cannot exist (2025-02-30, a +99:00 offset) are
+    YAML errors at their line instead of a ValueError from the constructor."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_yaml_timestamp(self, node):
+            try:
+                return super().construct_yaml_timestamp(node)
+            except (ValueError, OverflowError) as exc:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{node.value!r} is not a real date or time ({exc})", node.start_mark) from None
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_timestamp)
+    return Loader
 
 
 class _Lines:
@@ -63,13 +84,20 @@ class FrontMatter(PostSource):
 
         source = "\n".join(self.lines[1:closing])
         try:
-            loader = yaml.SafeLoader   # libyaml's C loader marks some errors a line late
+            loader = _loader()   # pure Python: libyaml's C loader marks some errors a line late
             root = yaml.compose(source, Loader=loader)
             data = yaml.load(source, Loader=loader)
+        except RecursionError:
+            raise self.fail(f"front matter is nested too deeply (more than Python's {sys.getrecursionlimit()} "
+                            f"levels); settings are one or two levels deep, e.g. overrides: {{x: {{teaser: ...}}}}",
+                            2) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 2 if mark else 2
             problem = exc.problem or exc.context or "invalid YAML"
+            if "is not a real date or time" in problem:
+                raise self.fail(f"{problem}; write a date that exists, e.g. 2025-02-28, and an offset "
+                                f"within ±23:59, e.g. 2026-12-01T09:00+01:00", line) from None
             raise self.fail(f"front matter is not valid YAML ({problem}); quote text that contains ': ' or "
                             f"starts with a special character, e.g. title: \"Squats: the basics\"", line) from None
         except yaml.YAMLError as exc:
