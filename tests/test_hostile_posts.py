@@ -134,3 +134,37 @@ def test_fuzzed_hostile_files_never_crash_or_hang(tmp_path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["files"] == 300
     assert report["crashes"] == []
+
+
+# ---- overrides may only narrow what a channel does ---------------------------------------------------------------
+@pytest.mark.parametrize("override,needle", [
+    ('{x: {template: "__init__.py"}}', "must be the name of a .j2 file"),
+    ('{x: {template: "../templates/x.j2"}}', "must be the name of a .j2 file"),
+    ("{x: {limit: 100000}}", "may only lower the limit"),
+    ("{x: {limit: 1}}", "empty post"),
+])
+def test_overrides_cannot_raise_limits_pick_other_files_or_empty_a_post(env, tmp_path, override, needle):
+    path = tmp_path / "post.md"
+    path.write_text(f"---\ntitle: Squats\noverrides: {override}\n---\n" + "A sentence about squats. " * 400 + "\n",
+                    encoding="utf-8")
+    for command in (["preview", str(path), "--channel", "x"], ["queue", str(path), "--at", "+1d", "--channel", "x"]):
+        result = postbot(command, env, tmp_path)
+        assert result.returncode == 2, (command, result.stdout[-500:])
+        assert needle in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_template_setting_that_is_not_a_template_is_refused(env, tmp_path):
+    path = tmp_path / "post.md"
+    path.write_text("A sentence about squats.\n", encoding="utf-8")
+    result = postbot(["preview", str(path), "--channel", "x"], {**env, "X_TEMPLATE": "__init__.py"}, tmp_path)
+    assert result.returncode == 2 and "X_TEMPLATE" in result.stderr and ".j2" in result.stderr
+
+
+def test_a_template_that_renders_nothing_is_an_error(env, tmp_path):
+    templates = tmp_path / "mytpl"
+    templates.mkdir()
+    (templates / "x.j2").write_text("{# nothing #}\n", encoding="utf-8")
+    path = tmp_path / "post.md"
+    path.write_text("A sentence about squats.\n", encoding="utf-8")
+    result = postbot(["preview", str(path), "--channel", "x"], {**env, "POSTBOT_TEMPLATES": str(templates)}, tmp_path)
+    assert result.returncode == 2 and "empty post" in result.stderr

@@ -320,5 +320,8 @@ class FrontMatter(PostSource):
                     shown = {str: "non-empty text", bool: "true or false", int: "a positive whole number"}[wanted]
                     raise self.fail(f"'overrides' for {name!r}: {key!r} must be {shown}, got {describe(setting)}",
                                     key_line)
+                if key == "template" and (not setting.endswith(".j2") or "/" in setting or "\\" in setting):
+                    raise self.fail(f"'overrides' for {name!r}: template {setting!r} must be the name of a .j2 "
+                                    f"file in the templates folder, e.g. x-short.j2", key_line)
             overrides[name.lower()] = dict(settings)
         return overrides

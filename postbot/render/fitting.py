@@ -48,8 +48,19 @@ class Fitting:
         self.post, self.channel, self.rules = post, channel, rules
         self.override = post.override(channel.name, channel.platform)
         name = self.override.get("template") or channel.template or f"{channel.platform}.j2"
+        if not name.endswith(".j2") or "/" in name or "\\" in name:
+            # Any other file in a templates folder (`__init__.py`) rendered as an empty post.
+            where = f"{post.source}: overrides" if self.override.get("template") else channel.var("TEMPLATE")
+            raise RenderError(f"{where}: template {name!r} must be the name of a .j2 file in the templates "
+                              f"folder, e.g. {channel.platform}.j2", channel=channel.name)
         self.template = renderer.template(rules, name)
-        self.limit = int(self.override.get("limit") or rules.limit_for(post))
+        platform_limit = rules.limit_for(post)
+        wanted = self.override.get("limit")
+        if wanted is not None and int(wanted) > platform_limit:
+            raise RenderError(f"{post.source}: overrides for {channel.name}: limit {wanted} is above "
+                              f"{channel.platform}'s {platform_limit}; an override may only lower the limit",
+                              channel=channel.name)
+        self.limit = int(wanted or platform_limit)
         self.context = self._context()
 
     # ---- template context ---------------------------------------------------------
@@ -212,6 +223,9 @@ class Fitting:
 
     def finish(self, teaser: str, result, truncated: bool, parts: list[Part] | None = None) -> Render:
         prepared, length, problems = result
+        if not prepared.text.strip():
+            raise RenderError(f"channel {self.channel.name}: {self.post.source} renders as an empty post; raise "
+                              f"the channel's limit override or check its template", channel=self.channel.name)
         if parts is None:
             self.check_first_cta(prepared)   # a thread carries its CTAs in the last part, checked there
         warnings = list(self.rules.warnings(prepared, self.post))
