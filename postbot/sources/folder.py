@@ -49,7 +49,7 @@ def scan(settings, store, folder: Path, now: datetime) -> str:
     source = source_of(folder)
     new = store.record_items(source, items, now, first_take=0)
     intake = queue_pending(settings, store, source, now, channels=None,
-                           make_post=lambda item: load_post(item.item["path"]))
+                           make_post=lambda item: load_post(item.item["path"], media_roots=settings.media_roots))
     if not new and not intake.queued and not intake.failed:
         return ""
     return f"{len(new)} new file(s); {intake.summary()}"
