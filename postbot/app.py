@@ -94,7 +94,7 @@ def preview(settings: Settings, store, post: Post, channel_names: list[str] | No
     """Render `post` for each channel exactly as `queue` would, without queueing anything."""
     channels = select_channels(settings, channel_names, post)
     rules, limit_warnings = channel_rules(channels, store)
-    return render_preview(post, channels, rules, renderer or Renderer(settings.templates_dir), limit_warnings)
+    return render_preview(post, channels, rules, renderer or Renderer(settings.templates_dir, settings.llm), limit_warnings)
 
 
 def render_preview(post: Post, channels: list[Channel], rules: dict[str, Rules], renderer: Renderer,
@@ -134,7 +134,7 @@ def plan(post: Post, channels: list[Channel], settings: Settings, *, at: str | N
          store, renderer: Renderer | None = None) -> list[Planned]:
     """Render and time `post` for every channel. Everything that can be wrong is found here, before
     anything is written: missing settings, posts a platform refuses, renders that cannot fit."""
-    renderer = renderer or Renderer(settings.templates_dir)
+    renderer = renderer or Renderer(settings.templates_dir, settings.llm)
     rules, _ = channel_rules(channels, store)
     problems: list[str] = []
     planned: list[Planned] = []
@@ -390,7 +390,7 @@ def check_feed(settings: Settings, store, ref: str) -> FeedCheck:
     found = look(settings, store, feed.url if feed else ref, options, feed=feed)
     channels = source_channels(settings, options.channels, slots=options.slots, template=options.template)
     rules, warnings = channel_rules(channels, store)
-    renderer = Renderer(settings.templates_dir)
+    renderer = Renderer(settings.templates_dir, settings.llm)
     previews, failures = [], list(found.problems)
     for item, post in zip(found.would_queue, found.posts):
         if post is not None:

@@ -5,7 +5,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from postbot.errors import ConfigError
 from postbot.models import Channel, env_prefix
@@ -32,6 +32,7 @@ class Settings:
     fetch_allowed_networks: tuple[str, ...] = ()  # non-public addresses remote media may come from
     fetch_max_bytes: int = 20_000_000
     watch: tuple[Path, ...] = ()                  # folders of post files the daemon queues from
+    llm: Any = None                               # render.rewrite.Rewriter when POSTBOT_LLM_URL is set
 
     def fetch_policy(self):
         from postbot.remote_fetch import FetchPolicy
@@ -204,6 +205,26 @@ def _check_teaser_settings(settings: dict[str, str], prefix: str) -> None:
             raise ConfigError(f"{prefix}_CTAS: {exc}") from None
 
 
+def _llm(env: Mapping[str, str]):
+    """The optional teaser-writing model; off unless POSTBOT_LLM_URL is set."""
+    url = env.get("POSTBOT_LLM_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"POSTBOT_LLM_URL={url!r} is not an http(s) URL; e.g. http://localhost:11434/v1 "
+                          f"(an OpenAI-compatible chat-completions endpoint)")
+    model = env.get("POSTBOT_LLM_MODEL", "").strip()
+    if not model:
+        raise ConfigError("POSTBOT_LLM_URL is set but POSTBOT_LLM_MODEL is not; name the model, e.g. "
+                          "POSTBOT_LLM_MODEL=llama3.1")
+    from postbot.render.rewrite import Rewriter
+
+    key = env.get("POSTBOT_LLM_API_KEY", "").strip()
+    from postbot.redact import remember
+    remember([("POSTBOT_LLM_API_KEY", key)])
+    return Rewriter(url, model, key, float(_int(env, "POSTBOT_LLM_TIMEOUT", 20, minimum=1)))
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     channels, explicit = parse_channels(env)
@@ -223,4 +244,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         channels=channels, channels_explicit=explicit,
         media_roots=_media_roots(env), fetch_allowed_networks=_networks(env),
         fetch_max_bytes=_int(env, "POSTBOT_FETCH_MAX_BYTES", 20_000_000, minimum=1),
+        llm=_llm(env),
     )

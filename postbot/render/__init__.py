@@ -8,6 +8,9 @@ measured is exactly what is sent.
 
 * templates.py  the Renderer: Jinja2 environments escaping the platform's way, templates, UTM tags
 * fitting.py    the template context and the search for the longest teaser that fits
+* hooks.py      the hook strategy: hook, thesis and reader question picked from the article, SHAPES per platform
+* ctas.py       which CTAs a channel shows (<NAME>_CTAS, show_ctas:)
+* rewrite.py    optional teasers from the user's language model, checked before use
 * threads.py    a body split into numbered parts at sentence ends
 """
 from postbot.render.templates import Renderer, add_utm, templates_dir

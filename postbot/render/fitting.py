@@ -46,6 +46,8 @@ class Fitting:
 
     def __init__(self, renderer: Renderer, post: Post, channel: Channel, rules: Rules):
         self.post, self.channel, self.rules = post, channel, rules
+        self.rewriter = renderer.rewriter
+        self.notes: list[str] = []
         self.override = post.override(channel.name, channel.platform)
         name = self.override.get("template") or channel.template or f"{channel.platform}.j2"
         if not name.endswith(".j2") or "/" in name or "\\" in name:
@@ -178,6 +180,9 @@ class Fitting:
             return fit_thread(self, int(thread) if not isinstance(thread, bool) else None)
         source = self.source()
         self.fit_ctas(source)
+        written = self.from_model()
+        if written:
+            return written
         window = self.window(source)
         whole_fits = window == source and (self.rules.teaser_max is None or len(source) <= self.rules.teaser_max)
         result = self.fits(source) if whole_fits else None
@@ -199,6 +204,39 @@ class Fitting:
             self.overflow()
         teaser, result = found
         return self.finish(teaser, result, truncated=True)
+
+    def from_model(self) -> Render | None:
+        """A teaser from the user's language model, if one is set and its answer passes every check
+        the extractive teaser would; else None and a warning saying why."""
+        if self.rewriter is None or self.override.get("teaser") or self.post.teaser or not self.post.body:
+            return None
+        from postbot.render.rewrite import RewriteFailed, invented_links
+
+        room = self.limit - self.compose("")[1]
+        shape = ", ".join(SHAPES.get(self.channel.platform, SHAPES["generic"]))
+        reject = f"the teaser from POSTBOT_LLM_MODEL={self.rewriter.model} was not used"
+        try:
+            answer = self.rewriter.teaser(self.post, self.channel.platform, room, shape)
+        except RewriteFailed as exc:
+            self.notes.append(f"{reject}: {exc}; using postbot's own teaser")
+            return None
+        invented = invented_links(answer, self.post)
+        prepared, length, problems = self.compose(answer)
+        chosen = [c.url for c in self.context["ctas"]]
+        dropped = [] if self.rules.link_in_bio else [u for u in chosen if u not in prepared.links]
+        if invented:
+            why = f"it carries a link the post does not have ({invented[0]})"
+        elif length > self.limit or problems:
+            why = f"the post would be {length}/{self.limit}{'; ' + '; '.join(problems) if problems else ''}"
+        elif dropped:
+            why = f"it drops a CTA ({dropped[0]})"
+        else:
+            render = self.finish(answer, (prepared, length, problems), truncated=False)
+            render.warnings.append(f"teaser written by {self.rewriter.model} (POSTBOT_LLM_URL) and checked: "
+                                   f"fits, keeps the CTAs, no invented links")
+            return render
+        self.notes.append(f"{reject}: {why}; using postbot's own teaser")
+        return None
 
     def overflow(self):
         prepared, length, problems = self.compose("")
@@ -228,7 +266,7 @@ class Fitting:
                               f"the channel's limit override or check its template", channel=self.channel.name)
         if parts is None:
             self.check_first_cta(prepared)   # a thread carries its CTAs in the last part, checked there
-        warnings = list(self.rules.warnings(prepared, self.post))
+        warnings = self.notes + list(self.rules.warnings(prepared, self.post))
         payload = self.rules.build_payload(prepared, self.post)
         return Render(
             channel=self.channel.name, platform=self.channel.platform, text=prepared.text,

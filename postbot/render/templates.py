@@ -54,8 +54,9 @@ def _bytecode_cache():
 
 
 class Renderer:
-    def __init__(self, user_templates: Path | None = None):
+    def __init__(self, user_templates: Path | None = None, rewriter: Any = None):
         self.user_templates = user_templates
+        self.rewriter = rewriter            # render.rewrite.Rewriter: a model's teasers, verified before use
         self._environments: dict[str, Any] = {}
 
     def environment(self, rules: Rules):
