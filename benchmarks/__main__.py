@@ -1,6 +1,6 @@
 """python -m benchmarks [--quick] [--only NAME ...] [--no-postgres] [--out FILE]
 
-Runs cold_cli, render, long_words, queue, fanout and idle (in that order), prints one table and writes
+Runs cold_cli, render, long_words, dashboard, queue, fanout and idle (in that order), prints one table and writes
 the figures, the machine and the details to benchmarks/results/latest.json."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks.common import REPO, Result, Row, fmt, machine
 
-NAMES = ("cold_cli", "render", "long_words", "queue", "fanout", "idle")
+NAMES = ("cold_cli", "render", "long_words", "dashboard", "queue", "fanout", "idle")
 
 
 def _run_one(name: str, quick: bool, postgres) -> Result:
@@ -28,6 +28,9 @@ def _run_one(name: str, quick: bool, postgres) -> Result:
     if name == "long_words":
         from benchmarks import long_words
         return long_words.run(quick)
+    if name == "dashboard":
+        from benchmarks import dashboard
+        return dashboard.run(quick)
     if name == "queue":
         from benchmarks import queue_scale
         return queue_scale.run(quick, postgres)

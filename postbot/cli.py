@@ -93,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("feed", metavar="URL|NAME")
     a.add_argument("--json", action="store_true")
 
+    p = command("serve", "the local dashboard: calendar, previews, compose, decide", "postbot serve --port 8377")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other "
+                                                       "needs POSTBOT_SERVE_TOKEN)")
+    p.add_argument("--port", type=int, default=8377, help="port (default 8377)")
+    p.add_argument("--posts-dir", default="posts", metavar="DIR",
+                   help="where articles queued from the dashboard are saved as post files (default posts)")
+
     p = command("run", "the scheduler daemon", "postbot run --once")
     p.add_argument("--once", action="store_true", help="poll due feeds and watched folders, publish everything "
                                                        "due now, then exit")
@@ -234,6 +241,19 @@ def cmd_status(args, settings) -> int:
     data = output.status_json(status)
     _out(_json(data) if args.json else output.status_text(data, settings))
     return 0 if status.ready else 1
+
+
+def cmd_serve(args, settings) -> int:
+    from postbot import web
+    web.check_bind(args.host, _serve_token())
+    _out(f"postbot dashboard on http://{args.host}:{args.port}/ (Ctrl-C stops it; `postbot run` publishes)", err=True)
+    web.serve(settings, host=args.host, port=args.port, posts_dir=args.posts_dir)
+    return 0
+
+
+def _serve_token() -> str | None:
+    import os
+    return os.environ.get("POSTBOT_SERVE_TOKEN") or None
 
 
 def cmd_run(args, settings) -> int:

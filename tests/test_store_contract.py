@@ -412,7 +412,34 @@ def test_reschedule_moves_the_due_time_but_never_of_published_or_in_flight(store
         store.reschedule(delivery.id, NOW, NOW)
 
 
+def test_mark_published_settles_only_an_unknown_delivery(store):
+    scheduled = queue(store, "a")
+    with pytest.raises(UsageError, match="scheduled"):
+        store.mark_published(scheduled.id, "https://x.com/i/status/1", NOW)
+    unknown = queue(store, "b")
+    claim(store)
+    store.finish(unknown.id, worker="w1", state=State.UNKNOWN, now=NOW, error="timed out after sending")
+    settled = store.mark_published(unknown.id, "https://x.com/i/status/2", NOW)
+    assert (settled.state, settled.remote_url, settled.error) == (State.PUBLISHED, "https://x.com/i/status/2", None)
+    with pytest.raises(UsageError, match="published"):
+        store.mark_published(unknown.id, None, NOW)
+
+
 # ---- reading ---------------------------------------------------------------------------------------
+def test_between_lists_every_state_due_in_the_window_in_due_order(store):
+    before = queue(store, "a", NOW - timedelta(minutes=1), slug="before")
+    late = queue(store, "b", NOW + timedelta(hours=5), slug="late")
+    first = queue(store, "c", NOW, slug="first")
+    at_end = queue(store, "d", NOW + timedelta(hours=6), slug="end")
+    store.cancel(late.id, NOW)
+    window = store.between(NOW, NOW + timedelta(hours=6))
+    assert [d.id for d in window] == [first.id, late.id]
+    assert window[1].state is State.CANCELLED
+    assert before.id not in [d.id for d in store.between(NOW, NOW + timedelta(days=1))]
+    assert [d.id for d in store.between(NOW, NOW + timedelta(days=1))][-1] == at_end.id
+    assert [d.id for d in store.of_post(late.post_id)] == [late.id] and store.of_post(999) == []
+
+
 def test_get_list_and_counts(store):
     assert store.get(1) is None and store.list() == [] and store.counts() == {}
     late = queue(store, "a", NOW + timedelta(hours=2), slug="late")

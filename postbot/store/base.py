@@ -7,7 +7,8 @@ Contract (every method is one transaction):
                                  at most one in flight per channel, held channels skipped
   reclaim(now, ...)              take over `publishing` rows whose claimant is gone
   save_progress / finish / requeue   only succeed for the current claimant
-  record_attempt, hold_channel, get, list, attempts, counts, cancel, retry, reschedule
+  record_attempt, hold_channel, get, list, between, of_post, attempts, counts, cancel, retry, reschedule,
+  mark_published (a human's answer for an `unknown` delivery)
   feeds, source items and notices: see store/sources.py
 Times are aware datetimes at the boundary and integer milliseconds (UTC) inside.
 """
@@ -262,6 +263,12 @@ class SQLStore(SourcesSQL):
                             "error = NULL, updated_at = ? WHERE id = ?",
                             (ms(due), ms(due), ms(now)), "rescheduled")
 
+    def mark_published(self, delivery_id: int, remote_url: str | None, now: datetime) -> Delivery:
+        """A human checked: an `unknown` delivery did go out (at remote_url when known)."""
+        return self._change(delivery_id, (State.UNKNOWN,),
+                            "UPDATE deliveries SET state = 'published', remote_url = COALESCE(?, remote_url), "
+                            "error = NULL, updated_at = ? WHERE id = ?", (remote_url, ms(now)), "marked published")
+
     # ---- reading ---------------------------------------------------------------------------
     def get(self, delivery_id: int) -> Delivery | None:
         with self.transaction() as cur:
@@ -273,6 +280,20 @@ class SQLStore(SourcesSQL):
         with self.transaction() as cur:
             rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} {where} ORDER BY d.due_at, d.id LIMIT ?",
                                 (*params, limit)).fetchall()
+        return [self._delivery(r) for r in rows]
+
+    def between(self, start: datetime, end: datetime, limit: int = 5000) -> list[Delivery]:
+        """Deliveries due in [start, end), every state, in due order: a calendar's page."""
+        with self.transaction() as cur:
+            rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.due_at >= ? AND d.due_at < ? "
+                                     "ORDER BY d.due_at, d.id LIMIT ?", (ms(start), ms(end), limit)).fetchall()
+        return [self._delivery(r) for r in rows]
+
+    def of_post(self, post_id: int) -> list[Delivery]:
+        """Every delivery of one post, in due order."""
+        with self.transaction() as cur:
+            rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.post_id = ? ORDER BY d.due_at, d.id",
+                                (post_id,)).fetchall()
         return [self._delivery(r) for r in rows]
 
     def attempts(self, delivery_id: int) -> list[Attempt]:

@@ -1,0 +1,48 @@
+"""`postbot serve`: the local dashboard, a second face over postbot.app (never a second code path).
+
+* server.py     the Starlette application: routes parse a request, call postbot.app, render a page
+* guard.py      who may talk to it: Host and Origin checks, the CSRF token, the optional login token
+* compose.py    a pasted article -> a Post, through the same loader as post files
+* templates/    Jinja2 pages, escaped everywhere; no script, no external asset
+
+Starlette and uvicorn are imported here only, so the rest of the CLI starts without them.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from postbot.errors import ConfigError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8377
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Anything but loopback is reachable by others: refuse it without a login token."""
+    if not is_loopback(host) and not token:
+        raise ConfigError(f"--host {host} would let anyone on the network use the dashboard; set "
+                          f"POSTBOT_SERVE_TOKEN to a long random value (they then log in with it), "
+                          f"or serve on 127.0.0.1")
+
+
+def serve(settings, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, posts_dir: str = "posts") -> None:
+    """Run the dashboard until interrupted; the daemon (`postbot run`) runs beside it on the same store."""
+    import os
+    token = os.environ.get("POSTBOT_SERVE_TOKEN") or None
+    check_bind(host, token)
+    try:
+        import uvicorn
+        from postbot.web.server import create_app
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"the dashboard needs {exc.name}; install it with pip install 'postbot[web]'") from None
+    app = create_app(settings, posts_dir=posts_dir, token=token, allowed_hosts=[host])
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
