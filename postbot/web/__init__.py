@@ -43,6 +43,6 @@ def serve(settings, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, posts
         import uvicorn
         from postbot.web.server import create_app
     except ModuleNotFoundError as exc:
-        raise ConfigError(f"the dashboard needs {exc.name}; install it with pip install 'postbot[web]'") from None
+        raise ConfigError(f"the dashboard needs {exc.name}, which comes with postbot; reinstall it (pip install .)") from None
     app = create_app(settings, posts_dir=posts_dir, token=token, allowed_hosts=[host])
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
