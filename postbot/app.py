@@ -122,6 +122,25 @@ def preview_delivery(store, delivery_id: int) -> tuple[Delivery, dict]:
     return delivery, store.post_snapshot(delivery.post_id)
 
 
+
+def stored_render(settings: Settings, store, delivery: Delivery) -> Render:
+    """A queued delivery as a Render of exactly its stored parts (nothing re-rendered), counted against
+    its channel's limit, with the fold where the platform folds: what a preview card shows."""
+    from postbot.models import Part
+    from postbot.platforms.base import Prepared
+
+    try:
+        rules = make_rules(settings.channel(delivery.channel), store=store)
+    except ConfigError:            # the channel was removed from the settings since: its platform's rules
+        rules = None
+    head = delivery.parts[0] if delivery.parts else {"text": "", "length": 0, "payload": {}, "links": []}
+    limit = rules.limit_for(None) if rules else 0
+    fold = rules.fold_index(Prepared(head["text"], head.get("links", []))) if rules and len(delivery.parts) == 1 else None
+    parts = [Part(p["text"], p["length"], p["payload"]) for p in delivery.parts]
+    return Render(delivery.channel, delivery.platform, head["text"], head["length"], limit,
+                  fits=not limit or all(p.length <= limit for p in parts), truncated=False,
+                  links=list(head.get("links", [])), warnings=[], payload=head["payload"], fold=fold, parts=parts)
+
 # ---- queue -----------------------------------------------------------------------------------
 @dataclass
 class Planned:

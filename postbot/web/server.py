@@ -102,10 +102,12 @@ def create_app(settings, *, store=None, posts_dir: str | Path = "posts", token: 
             delivery, attempts = use.show(store, int(request.path_params["id"]))
         except PostbotError as exc:
             return page(request, "message.html", 404, title="Not found", message=str(exc))
+        from postbot.output_html import card
         siblings = store.of_post(delivery.post_id)
         snapshot = store.post_snapshot(delivery.post_id)
+        cards = [card(use.stored_render(settings, store, d)) for d in siblings]
         return page(request, "delivery.html", status, delivery=delivery, attempts=attempts, siblings=siblings,
-                    post=snapshot, error=error)
+                    post=snapshot, error=error, cards=cards, card_css=_card_css())
 
     async def delivery_action(request: Request) -> Response:
         form = await form_of(request)
