@@ -292,6 +292,7 @@ class Status:
     holds: dict[str, tuple[datetime, str]]          # channel -> (until, reason)
     feeds: list[tuple[Feed, dict[str, int]]] = field(default_factory=list)   # each with its item counts
     notices: list[tuple[datetime, str, str]] = field(default_factory=list)   # (at, subject, message)
+    daemons: list[tuple[str, datetime, bool]] = field(default_factory=list)   # (worker, last heartbeat, alive)
 
     @property
     def ready(self) -> bool:
@@ -339,7 +340,22 @@ def status(settings: Settings, store, now: datetime | None = None, *, offline: b
     return Status(channels=channels, counts={s.value: counts.get(s.value, 0) for s in State},
                   next_due=store.next_run_at(now), recent_failures=store.list(State.FAILED, limit=10),
                   unknown=store.list(State.UNKNOWN, limit=100), holds=store.holds(now),
-                  feeds=list_feeds(store), notices=store.notices(limit=10))
+                  feeds=list_feeds(store), notices=store.notices(limit=10), daemons=daemons(settings, store, now))
+
+
+def daemons(settings: Settings, store, now: datetime) -> list[tuple[str, datetime, bool]]:
+    """Daemons that sent a heartbeat within the last day, newest first; alive if one came within
+    two lease renewals (a daemon renews every third of POSTBOT_LEASE_SECONDS)."""
+    from datetime import timedelta
+    from postbot.store.base import HEARTBEATS
+
+    alive_within = timedelta(seconds=max(1.0, settings.lease_seconds / 3) * 2 + 5)
+    seen = []
+    for worker, beat in store.state_items(HEARTBEATS).items():
+        at = datetime.fromisoformat(beat["at"])
+        if now - at < timedelta(days=1):
+            seen.append((worker, at, now - at <= alive_within))
+    return sorted(seen, key=lambda entry: entry[1], reverse=True)
 
 
 # ---- publishing ------------------------------------------------------------------------------

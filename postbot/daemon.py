@@ -13,6 +13,7 @@ from datetime import timedelta, timezone
 
 from postbot.errors import StoreError
 from postbot.runner import Runner
+from postbot.store.base import HEARTBEATS
 
 log = logging.getLogger("postbot.daemon")
 UTC = timezone.utc
@@ -74,6 +75,7 @@ class Daemon:
         lease_every = max(1.0, self.runner.settings.lease_seconds / 3)
         scheduler.add_job(self._renew, "interval", seconds=lease_every, id="lease", coalesce=True, max_instances=1)
         self.runner.on_done = self.wake.set
+        self._heartbeat()
         self._change_token = self.store.change_token()
         log.info("daemon %s started", self.runner.worker)
         try:
@@ -111,3 +113,12 @@ class Daemon:
 
     async def _renew(self) -> None:
         self.runner.renew_leases()
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        """Say, in the store every face reads, that this daemon is alive (status, the dashboard)."""
+        try:
+            self.store.state_set(HEARTBEATS, self.runner.worker,
+                                 {"at": self.runner.clock().isoformat(), "in_flight": self.runner.in_flight})
+        except StoreError as exc:
+            log.error("heartbeat: store unavailable: %s", exc)

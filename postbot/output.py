@@ -115,6 +115,7 @@ def status_json(status: "Status") -> dict[str, Any]:
         "recent_failures": [d.to_json() for d in status.recent_failures],
         "unknown": [d.to_json() for d in status.unknown],
         "holds": {c: {"until": u.isoformat(), "reason": r} for c, (u, r) in status.holds.items()},
+        "daemons": [{"worker": w, "last_heartbeat": iso_utc(at), "alive": alive} for w, at, alive in status.daemons],
         **sources.status_json(status),
     }
 
@@ -128,6 +129,9 @@ def status_text(data: dict[str, Any], settings=None) -> str:
             lines.append(f"  {'':<12} ! {warning}")
     lines.append("queue: " + ", ".join(f"{k} {v}" for k, v in data["counts"].items()))
     lines.append(f"next due: {data['next_due'] or '-'}")
+    alive = [d for d in data.get("daemons", []) if d["alive"]]
+    lines.append("daemon: " + (", ".join(f"{d['worker']} running" for d in alive) if alive
+                               else "none running: nothing is published until `postbot run` runs"))
     for channel, hold in data["holds"].items():
         lines.append(f"held: {channel} until {hold['until']} ({hold['reason']})")
     if data["recent_failures"]:

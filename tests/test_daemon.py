@@ -10,7 +10,7 @@ import pytest
 from postbot.models import State
 from postbot.store import open_store
 from tests.fakes.webhook import WebhookReceiver
-from tests.process import start_daemon, wait_for
+from tests.process import postbot, start_daemon, wait_for
 
 UTC = timezone.utc
 
@@ -18,11 +18,13 @@ UTC = timezone.utc
 @pytest.fixture
 def setup(tmp_path):
     db = tmp_path / "d.db"
+    setup_env.clear()
     store = open_store(f"sqlite:///{db}")
     store.migrate()
     receiver = WebhookReceiver().start()
     env = {"POSTBOT_DATABASE_URL": f"sqlite:///{db}", "POSTBOT_TIMEZONE": "UTC",
            "POSTBOT_CHANNELS": "hooks=webhook", "HOOKS_URL": receiver.hook_url, "HOOKS_SECRET": "s3cret-value"}
+    setup_env.update(env)
     log = tmp_path / "daemon.log"
     daemon = start_daemon(env, tmp_path, log)
     assert wait_for(lambda: log.exists() and " started" in log.read_text(), timeout=20)
@@ -30,6 +32,9 @@ def setup(tmp_path):
     if daemon.poll() is None:
         daemon.kill()
     receiver.stop()
+
+
+setup_env: dict[str, str] = {}
 
 
 def add(store, due):
@@ -57,3 +62,16 @@ def test_sigterm_finishes_what_is_in_flight_and_exits_0(setup):
     assert daemon.wait(timeout=20) == 0
     assert store.get(delivery.id).state is State.PUBLISHED
     assert "daemon stopped" in log.read_text()
+
+
+def test_status_says_a_daemon_is_running_from_its_heartbeat_and_none_once_it_is_gone(setup, tmp_path):
+    import json
+    store, receiver, daemon, _ = setup
+    answer = postbot(["status", "--json", "--offline"], setup_env, tmp_path)
+    [entry] = json.loads(answer.stdout)["daemons"]
+    assert entry["alive"] is True and entry["worker"]
+    text = postbot(["status", "--offline"], setup_env, tmp_path).stdout
+    assert f"daemon: {entry['worker']} running" in text
+    open_store(f"sqlite:///{tmp_path / 'empty.db'}").migrate()      # a database no daemon works on
+    other = {**setup_env, "POSTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    assert "daemon: none running" in postbot(["status", "--offline"], other, tmp_path).stdout

@@ -498,6 +498,8 @@ def test_state_get_and_set_hold_json_per_channel(store):
     assert store.state_get("b", "session") == "other"
     store.state_set("a", "limit", 280)
     assert store.state_get("a", "limit") == 280
+    assert store.state_items("a") == {"session": [1, 2.5, "ünï", None], "limit": 280}
+    assert store.state_items("b") == {"session": "other"} and store.state_items("none") == {}
 
 
 # ---- other processes -----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ _COLUMNS = ("d.id, d.post_id, p.slug, d.channel, d.platform, d.due_at, d.run_at,
             "d.idempotency_key, d.attempts, d.remote_id, d.remote_url, d.error, d.parts, d.progress, "
             "d.claimed_by, d.lease_until")
 _FROM = "deliveries d JOIN posts p ON p.id = d.post_id"
+HEARTBEATS = "postbot:daemons"      # channel_state name under which each daemon says it is alive
 
 
 def ms(moment: datetime) -> int:
@@ -343,6 +344,12 @@ class SQLStore(SourcesSQL):
             row = self.execute(cur, "SELECT value FROM channel_state WHERE channel = ? AND key = ?",
                                (channel, key)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def state_items(self, channel: str) -> dict[str, Any]:
+        """Every key a channel's memory holds (daemons' heartbeats live under one such name)."""
+        with self.transaction() as cur:
+            rows = self.execute(cur, "SELECT key, value FROM channel_state WHERE channel = ?", (channel,)).fetchall()
+        return {key: json.loads(value) for key, value in rows}
 
     def state_set(self, channel: str, key: str, value: Any) -> None:
         with self.transaction() as cur:
