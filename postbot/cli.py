@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--at", required=True, metavar="WHEN")
     p.add_argument("--json", action="store_true")
 
+    p = command("resolve", "settle an unknown delivery you found on the platform: it was posted",
+                "postbot resolve 12 --url https://mastodon.social/@coach/113")
+    p.add_argument("id", type=int)
+    p.add_argument("--url", metavar="URL", help="the live post's link, if you found it")
+    p.add_argument("--json", action="store_true")
+
     p = command("status", "channels, their credentials, and the queue at a glance", "postbot status --json")
     p.add_argument("--json", action="store_true")
     p.add_argument("--offline", action="store_true", help="do not contact the platforms")
@@ -233,6 +239,11 @@ def cmd_retry(args, settings) -> int:
 def cmd_reschedule(args, settings) -> int:
     from postbot import app
     return _changed(args, settings, app.reschedule(settings, app.open_store(settings), args.id, args.at))
+
+
+def cmd_resolve(args, settings) -> int:
+    from postbot import app
+    return _changed(args, settings, app.mark_published(app.open_store(settings), args.id, args.url))
 
 
 def cmd_status(args, settings) -> int:

@@ -160,6 +160,26 @@ def test_cancel_retry_reschedule_and_show(env, tmp_path):
     assert missing.returncode == 2 and "no delivery with id 999" in missing.stderr
 
 
+def test_resolve_marks_an_unknown_delivery_published_with_its_link(env, tmp_path):
+    from datetime import datetime, timezone
+    from postbot.models import State
+    from postbot.store import open_store
+    queued = json.loads(postbot(["queue", str(EXAMPLE), "--at", "now", "--channel", "x", "--json"],
+                                env, tmp_path).stdout)
+    delivery_id = queued[0]["id"]
+    early = postbot(["resolve", str(delivery_id)], env, tmp_path)
+    assert early.returncode == 2 and "is scheduled" in early.stderr
+    store = open_store(env["POSTBOT_DATABASE_URL"])
+    now = datetime.now(timezone.utc)
+    [claimed] = store.claim_due(now, worker="w", lease_seconds=60)
+    store.finish(claimed.id, worker="w", state=State.UNKNOWN, now=now, error="timed out after sending")
+    bad = postbot(["resolve", str(delivery_id), "--url", "x.com/coach"], env, tmp_path)
+    assert bad.returncode == 2 and "https://" in bad.stderr
+    done = json.loads(postbot(["resolve", str(delivery_id), "--url", "https://x.com/coach/status/1", "--json"],
+                              env, tmp_path).stdout)
+    assert (done["state"], done["remote_url"]) == ("published", "https://x.com/coach/status/1")
+
+
 def test_status_reports_channels_and_counts(env, tmp_path):
     result = postbot(["status", "--json", "--offline"], env, tmp_path)
     assert result.returncode == 0, result.stderr
