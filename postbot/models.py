@@ -104,6 +104,7 @@ class Render:
     payload: dict[str, Any]
     fold: int | None = None                     # index in `text` where the platform shows "see more"
     parts: list[Part] = field(default_factory=list)   # >1 only for threads; parts[0] is the head
+    hashtags: list[dict[str, Any]] = field(default_factory=list)  # per tag: {tag, text, clickable} here
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

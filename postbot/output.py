@@ -41,9 +41,22 @@ def preview_text(data: dict[str, Any], settings=None) -> str:
             lines.extend("  │ " + line for line in text.split("\n"))
         for link in render["links"]:
             lines.append(f"  → {link}")
+        tags_line = hashtags_summary(render.get("hashtags") or [])
+        if tags_line:
+            lines.append(f"  # {tags_line}")
         for warning in render["warnings"]:
             lines.append(f"  ! {warning}")
     return "\n".join(lines)
+
+
+def hashtags_summary(decisions: list[dict[str, Any]]) -> str:
+    """Which tags the platform links, which it shows as plain text, which were left out."""
+    def shown(d: dict[str, Any]) -> str:
+        return f"#{d['text']}" + ("" if d["text"] == d["tag"] else f" (from {d['tag']})")
+    groups = [("clickable", [shown(d) for d in decisions if d["clickable"]]),
+              ("plain text", [shown(d) for d in decisions if d["text"] is not None and not d["clickable"]]),
+              ("left out", [d["tag"] for d in decisions if d["text"] is None])]
+    return " · ".join(f"{name}: {', '.join(items)}" for name, items in groups if items)
 
 
 def local(moment: datetime | None, settings) -> str:

@@ -64,6 +64,8 @@ def card(render: Render) -> str:
         bodies.append(f'<div class="body">{_body(render, render.text, render.fold)}</div>')
     links = "".join(f'<li><a href="{html.escape(u)}">{html.escape(u)}</a></li>' for u in render.links)
     warnings = "".join(f"<li>{html.escape(w)}</li>" for w in render.warnings)
+    from postbot.output import hashtags_summary
+    tags = hashtags_summary(render.hashtags)
     return (f'<article class="card" data-channel="{html.escape(render.channel)}" data-platform="{render.platform}" '
             f'data-length="{render.length}" data-limit="{render.limit}" data-fits="{str(render.fits).lower()}">'
             f'<header style="background:{color};color:{fg}"><div class="avatar">{label[0]}</div>'
@@ -73,6 +75,7 @@ def card(render: Render) -> str:
               f'<span>{"teaser cut" if render.truncated else "full teaser"}'
               f'{f" · {len(parts)} parts" if parts else ""}</span></div>'
             + (f'<ul class="links">{links}</ul>' if links else "")
+            + (f'<div class="links tags"># {html.escape(tags)}</div>' if tags else "")
             + (f'<ul class="warnings">{warnings}</ul>' if warnings else "")
             + "</article>")
 

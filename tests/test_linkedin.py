@@ -304,7 +304,20 @@ def test_queued_render_reaches_linkedin_exactly_as_written(tmp_path, fake):
                   "#fitness #glutes"):
         assert piece in stored["commentary"]
     assert stored["content"]["article"]["title"] == "The Hip Thrust (is it worth it?)"
+    assert stored["hashtags"] == ["gymlife", "fitness", "glutes"]  # live hashtags, not escaped text
     assert store.get(delivery.id).state is State.PUBLISHED
+
+
+def test_hashtags_of_any_script_reach_linkedin_as_hashtags(tmp_path, fake):
+    from dataclasses import replace
+    store, clock = sqlite_store(tmp_path), Clock()
+    settings = settings_for(env_for(fake))
+    post = replace(rendered_post(), tags=["Récupération", "योग", "hip_thrust", "💪gains"])
+    delivery, _ = queue_post(post, store, settings)
+    assert run_once(store, settings, clock) == 1
+    [stored] = fake.posts.values()
+    assert stored["hashtags"] == ["gymlife", "Récupération", "योग", "hip_thrust", "gains"]
+    assert "#Récupération #योग #hip\\_thrust #gains" in stored["raw"]
 
 
 def test_bad_author_stops_the_queue_with_the_variable_named(tmp_path, fake):

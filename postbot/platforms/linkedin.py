@@ -41,6 +41,22 @@ def escape_little_text(value: str) -> str:
     return RESERVED.sub(r"\\\1", value)
 
 
+def hashtags_live(escaped: str) -> str:
+    """Unescape the '#' of each hashtag (a '#' after a space or at a line start, before a letter,
+    mark, digit or '_'): little text's HashtagElement is a bare '#word', while an escaped '\\#'
+    shows as plain text. A '#' inside a URL follows no space and stays escaped."""
+    import regex
+    return regex.sub(r"(?:^|(?<=[\s(]))\\#(?=[\p{L}\p{M}\p{Nd}_])", "#", escaped, flags=regex.MULTILINE)
+
+
+def hashtags_live(escaped: str) -> str:
+    """Unescape the '#' of each hashtag (a '#' after a space or at a line start, before a letter,
+    mark, digit or '_'): little text's HashtagElement is a bare '#word', while an escaped '\\#'
+    shows as plain text. A '#' inside a URL follows no space and stays escaped."""
+    import regex
+    return regex.sub(r"(?:^|(?<=[\s(]))\\#(?=[\p{L}\p{M}\p{Nd}_])", "#", escaped, flags=regex.MULTILINE)
+
+
 def unescape_little_text(value: str) -> str:
     return re.sub(r"\\([\\|{}@\[\]()<>#*_~])", r"\1", value)
 
@@ -87,7 +103,7 @@ class LinkedInRules(Rules):
     teaser_max = 1300
 
     def prepare(self, rendered: str, post: Post | None = None) -> Prepared:
-        return Prepared(escape_little_text(rendered), textlib.find_urls(rendered))
+        return Prepared(hashtags_live(escape_little_text(rendered)), textlib.find_urls(rendered))
 
     def measure(self, prepared: Prepared) -> int:
         # The limit's unit is undocumented; UTF-16 units of the escaped text is the strictest reading.

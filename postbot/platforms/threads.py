@@ -34,6 +34,11 @@ class ThreadsRules(Rules):
         # The preview card's link may count toward the 5 distinct links: never let it be the sixth.
         if post.url and (post.url in links or len(links) < MAX_LINKS):
             payload["link_attachment"] = post.url
+        # One topic tag per post: named explicitly, so Threads need not guess it from the text.
+        from postbot.text import hashtags
+        topic = next((d.text for d in hashtags.decide_all(self.platform, post.tags) if d.clickable), None)
+        if topic:
+            payload["topic_tag"] = topic
         return payload
 
 

@@ -22,7 +22,6 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 _CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
-_TAG = re.compile(r"^\w+$")
 _CTA_SHAPE = "{label: ..., url: https://...}"
 
 
@@ -230,15 +229,28 @@ class FrontMatter(PostSource):
         return [str(item).strip() for item in value if str(item).strip()]
 
     def check_tags(self, value: Any, line: int | None) -> list[str]:
+        """Tags of any script. Each platform then takes what its own hashtag parser accepts
+        (postbot.text.hashtags); here only what is wrong everywhere is refused."""
+        from postbot.text import hashtags
+
         tags: list[str] = []
-        for tag in self.names("tags", value, line, "strength, glutes"):
-            tag = tag.lstrip("#")
-            if not _TAG.match(tag):
-                joined = "".join(w[:1].upper() + w[1:] for w in re.split(r"\W+", tag) if w)
-                raise self.fail(f"tag {tag!r} has a space or punctuation, which ends a hashtag on every "
-                                f"platform; write it as {joined or 'OneWord'}", line)
+        for index, raw in enumerate(self.names("tags", value, line, "strength, glutes")):
+            tag_line = (self.line_of("tags", index) if isinstance(value, list) else None) or line
+            tag, removed = hashtags.clean_tag(raw)
+            shown = raw.strip().lstrip("#\uff03")
+            if removed:
+                self.warn(f"tag {shown!r} held invisible characters ({', '.join(removed)}); postbot removed "
+                          f"them, the tag is now {tag!r}", tag_line)
+            if not tag:
+                raise self.fail(f"tag {shown!r} is only invisible characters; write a word or remove it", tag_line)
+            breaker = hashtags.breaking_character(tag)
+            if breaker is not None:
+                joined = "".join(w[:1].upper() + w[1:] for w in re.split(r"[\W_]+", tag) if w)
+                what = "a space" if breaker.isspace() else f"{breaker!r}"
+                raise self.fail(f"tag {tag!r} has {what}, which ends a hashtag on nearly every "
+                                f"platform; write it as {joined or 'OneWord'}", tag_line)
             if tag.lower() in (t.lower() for t in tags):
-                self.warn(f"tag {tag!r} is listed twice; postbot uses it once", line)
+                self.warn(f"tag {tag!r} is listed twice; postbot uses it once", tag_line)
                 continue
             tags.append(tag)
         return tags

@@ -11,6 +11,7 @@ from postbot.platforms.base import Prepared, Rules
 from postbot.render import ctas as cta_choice
 from postbot.render.hooks import SHAPES, pieces
 from postbot.render.templates import add_utm
+from postbot.text import hashtags as hashtaglib
 
 if TYPE_CHECKING:
     from postbot.render.templates import Renderer
@@ -63,7 +64,19 @@ class Fitting:
                               f"{channel.platform}'s {platform_limit}; an override may only lower the limit",
                               channel=channel.name)
         self.limit = int(wanted or platform_limit)
+        self.tags = self._decide_tags()
         self.context = self._context()
+
+    def _decide_tags(self) -> list[hashtaglib.Decision]:
+        """Each tag as this platform's hashtag parser reads it; a tag with nothing usable left stops the render."""
+        if self.override.get("text"):
+            return []                   # a hand-written text prints no template tags
+        decisions = hashtaglib.decide_all(self.rules.platform, self.post.tags)
+        refused = [d.refusal for d in decisions if d.refusal]
+        if refused:
+            raise RenderError(f"channel {self.channel.name} ({self.channel.platform}): {refused[0]}",
+                              channel=self.channel.name, overflow=0)
+        return decisions
 
     # ---- template context ---------------------------------------------------------
     def _context(self) -> dict[str, Any]:
@@ -79,7 +92,7 @@ class Fitting:
         return {
             "title": title, "url": tag(post.url) if post.url else None,
             "ctas": ctas, "all_ctas": every_cta,
-            "tags": post.tags, "hashtags": " ".join(f"#{t}" for t in post.tags),
+            "tags": [d.text for d in self.tags if d.text is not None], "hashtags": hashtaglib.hashtag_line(self.tags),
             "post": post, "channel": self.channel.name, "platform": platform,
             "link_in_bio": self.rules.link_in_bio, "limit": self.limit,
         }
@@ -266,13 +279,13 @@ class Fitting:
                               f"the channel's limit override or check its template", channel=self.channel.name)
         if parts is None:
             self.check_first_cta(prepared)   # a thread carries its CTAs in the last part, checked there
-        warnings = self.notes + list(self.rules.warnings(prepared, self.post))
+        warnings = self.notes + [w for d in self.tags for w in d.warnings] + list(self.rules.warnings(prepared, self.post))
         payload = self.rules.build_payload(prepared, self.post)
         return Render(
             channel=self.channel.name, platform=self.channel.platform, text=prepared.text,
             length=length, limit=self.limit, fits=length <= self.limit and not problems,
             truncated=truncated, links=prepared.links, warnings=warnings, payload=payload,
-            fold=self.rules.fold_index(prepared),
+            fold=self.rules.fold_index(prepared), hashtags=[d.to_dict() for d in self.tags],
             parts=parts or [Part(prepared.text, length, payload)])
 
     def check_first_cta(self, prepared: Prepared) -> None:

@@ -4,7 +4,7 @@
   (at most 12 months old on `today`; older ones get 426 NONEXISTENT_VERSION) and
   `X-Restli-Protocol-Version: 2.0.0`.
 - The commentary is parsed as little text the way LinkedIn does it: the stored text stops at the
-  first unescaped reserved character, with a 201 all the same.
+  first unescaped reserved character, with a 201 all the same; a bare `#word` is a hashtag.
 - Over 3000 UTF-16 units (Java's String length, escapes included) -> 400; the same commentary twice
   from one author -> 422 DUPLICATE_POST; unknown fields -> 422.
 - 201 with the new post's URN in `x-restli-id` and an empty body.
@@ -29,11 +29,25 @@ DISTRIBUTION_FIELDS = {"feedDistribution", "targetEntities", "thirdPartyDistribu
 COMMENTARY_MAX = 3000
 
 
-def parse_little_text(raw: str) -> str:
-    """What members see: escapes resolved, and nothing after an unescaped reserved character."""
+def parse_little_text(raw: str, hashtags: list[str] | None = None) -> str:
+    """What members see: escapes resolved, and nothing after an unescaped reserved character.
+
+    A bare '#word' is a HashtagElement (the little-text page's example is `#hashtag`); its words
+    are collected into `hashtags`. A '#' followed by anything else is a stray reserved character.
+    """
+    import regex
+
     shown, index = [], 0
     while index < len(raw):
         char = raw[index]
+        element = regex.match(r"#((?:[\p{L}\p{M}\p{Nd}\u200c\u200d]|\\_)+)", raw[index:]) if char == "#" else None
+        if element:
+            word = element.group(1).replace("\\_", "_")
+            if hashtags is not None:
+                hashtags.append(word)
+            shown.append("#" + word)
+            index += element.end()
+            continue
         if char == "\\" and index + 1 < len(raw) and raw[index + 1] in RESERVED:
             shown.append(raw[index + 1])
             index += 2
@@ -137,7 +151,9 @@ class LinkedInFake(FakeServer):
                     return error(422, "com.linkedin.content.common.exception.BadRequestResponseException: "
                                       f"Content is a duplicate of {urn}", "DUPLICATE_POST")
             urn = f"urn:li:share:{next(self._ids)}"
-            self.posts[urn] = {"author": body["author"], "raw": raw, "commentary": parse_little_text(raw),
+            hashtags: list[str] = []
+            self.posts[urn] = {"author": body["author"], "raw": raw, "commentary": parse_little_text(raw, hashtags),
+                               "hashtags": hashtags,
                                "content": body.get("content"), "visibility": body["visibility"],
                                "version": request.headers.get("linkedin-version")}
         return Reply(201, b"", {"x-restli-id": urn})

@@ -340,6 +340,10 @@ class ThreadsFake(ContainerFake):
         if threads_length(text) > self.TEXT_MAX:
             return graph_error(100, f"(#100) Param text must be at most {self.TEXT_MAX} characters long.",
                                kind="THApiException")
+        topic = params.get("topic_tag")
+        if topic is not None and not (1 <= len(topic) <= 50 and not set(topic) & set(".&")):
+            return graph_error(100, "(#100) Param topic_tag must be 1-50 characters without periods (.) or "
+                                    "ampersands (&)", kind="THApiException")
         links = set(URL.findall(text)) | ({params["link_attachment"]} if params.get("link_attachment") else set())
         if len(links) > self.LINKS_MAX:
             return graph_error(100, "The post has more than 5 distinct links", kind="THApiException",

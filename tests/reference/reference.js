@@ -21,6 +21,7 @@ function twitter(texts) {
   return texts.map((text) => ({
     parsed: twitterText.parseTweet(text),
     urls: twitterText.extractUrlsWithIndices(text),
+    hashtags: twitterText.extractHashtagsWithIndices(text),
   }));
 }
 
