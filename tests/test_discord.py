@@ -164,6 +164,40 @@ def test_seed_is_published_once_by_the_runner(tmp_path, fake):
     assert done.state is State.PUBLISHED and done.remote_id == posted.id
     assert done.remote_url == f"https://discord.com/channels/{GUILD_ID}/{CHANNEL_ID}/{posted.id}"
     assert posted.body == render.payload and posted.query["wait"] == ["true"] and not fake.dropped
+    # The seed has no URL of its own: its card links the first CTA exactly as the content does.
+    [card] = posted.body["embeds"]
+    first = seed_post().ctas[0]
+    assert card["url"].startswith(first.url) and "utm_source=discord" in card["url"]
+    assert card["url"] in posted.body["content"] and card["title"] and card["description"]
+    assert units(card["title"]) + units(card["description"]) <= 6000
+
+
+def test_fake_refuses_a_linked_post_without_its_card(fake):
+    with pytest.raises(Rejected, match="content links a page but no embed carries it"):
+        publish(publisher(fake.webhook_url()), {"content": "Read https://example.com/p",
+                                                "allowed_mentions": {"parse": []}})
+    assert not fake.posted
+
+
+def test_card_carries_title_url_teaser_and_the_image(fake, tmp_path):
+    remote = Post(source="p.md", slug="p", title="Hip thrusts, reconsidered", body="Short teaser. " * 40,
+                  url="https://example.com/p", image="https://cdn.example.com/a.jpg")
+    [card] = publisher(fake.webhook_url()).build_payload(Prepared("hi https://example.com/p", []), remote)["embeds"]
+    assert (card["url"], card["title"], card["image"]) == ("https://example.com/p", "Hip thrusts, reconsidered",
+                                                           {"url": "https://cdn.example.com/a.jpg"})
+    assert card["description"].endswith("…") and units(card["description"]) <= 300
+    kept = card["description"][:-1]
+    assert remote.body.startswith(kept) and remote.body[len(kept)] == " ", "cut at a word"
+    (tmp_path / "squat.png").write_bytes(b"\x89PNG fake")
+    local = Post(source=str(tmp_path / "p.md"), slug="p", title="T", body="b", url="https://example.com/p",
+                 image="squat.png")
+    sender = publisher(fake.webhook_url())
+    payload = sender.build_payload(Prepared("hi https://example.com/p", []), local)
+    assert payload["embeds"][0]["image"] == {"url": "attachment://squat.png"}
+    publish(sender, payload)
+    assert fake.posted[0].body["embeds"][0]["image"] == {"url": "attachment://squat.png"}
+    with pytest.raises(Rejected, match=r"embeds.0.image.url"):
+        publish(sender, {"content": "x", "embeds": [{"url": "https://e.com", "image": {"url": "attachment://b.png"}}]})
 
 
 def test_rate_limit_holds_the_channel(tmp_path, fake):

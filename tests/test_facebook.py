@@ -231,3 +231,26 @@ def test_the_seed_article_fits_and_reaches_facebook(tmp_path, fake):
     assert stored["message"] == delivery.parts[0]["text"]
     for cta in post.ctas:
         assert cta.label in stored["message"]
+    # The seed has no URL of its own: the card is built from its first CTA, as the message links it.
+    assert post.url is None
+    assert stored["link"].startswith(post.ctas[0].url) and "utm_source=facebook" in stored["link"]
+    assert stored["link"] in stored["message"]
+
+
+def test_post_without_url_links_its_first_cta(fake):
+    from postbot.models import CTA
+    from postbot.render import Renderer
+    post = Post(source="post.md", slug="s", title="T", body="Short body.",
+                ctas=[CTA("Book", "https://example.com/book"), CTA("Shop", "https://example.com/shop")])
+    render = Renderer().render(post, channel(fake))
+    assert render.payload["link"] == "https://example.com/book?utm_source=facebook&utm_medium=social&utm_campaign=s"
+    publish(FacebookPublisher(channel(fake)), render.payload)
+    [stored] = fake.posts.values()
+    assert stored["link"] == render.payload["link"]
+
+
+def test_fake_refuses_a_linked_message_without_link(fake):
+    publisher = FacebookPublisher(channel(fake))
+    with pytest.raises(Rejected, match="no `link` parameter"):
+        publish(publisher, {"message": "Read https://example.com/hip-thrust"})
+    assert not fake.posts

@@ -31,7 +31,7 @@ from postbot.platforms.outcomes import json_object, raise_for_status, retry_afte
 CONTENT_LIMIT = 2000
 TITLE_LIMIT, DESCRIPTION_LIMIT, EMBEDS_TOTAL_LIMIT = 256, 4096, 6000
 ALT_LIMIT = 1024
-CARD_DESCRIPTION = 300          # a link card teases; the article is one click away
+CARD_DESCRIPTION = 300          # a link card teases (Discord allows 4096); the article is one click away
 UPLOAD_MAX_BYTES = 10 * 1024 * 1024
 _WEBHOOK_PATH = re.compile(r"/api(?:/v\d+)?/webhooks/(\d+)/([A-Za-z0-9_.-]+)/?$")
 
@@ -69,6 +69,35 @@ def form_errors(errors: Any, where: str = "") -> list[str]:
     return found
 
 
+def card_description(post: Post, room: int) -> str:
+    """The teaser (or the body's start) for the card, cut at a word within `room` UTF-16 units."""
+    source = " ".join((post.teaser or post.body or "").split())
+    if utf16_len(source) <= room:
+        return source
+    cut = clip(source, room)[:-1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > room // 2 else cut).rstrip(" ,;:-") + "…"
+
+
+def link_card(prepared: Prepared, post: Post) -> dict[str, Any] | None:
+    """One link-card embed (message.mdx "Embed Object"): the post's URL, else the first CTA as
+    `content` links it (so Discord's own unfurl of that URL folds into this card), its title and
+    teaser within the documented limits: title 256, description 4096, all embed text 6000."""
+    url = post.url or next((link for link in prepared.links if post.ctas and link.startswith(post.ctas[0].url)),
+                           post.ctas[0].url if post.ctas else None)
+    if not url:
+        return None
+    title = clip(post.title or (post.ctas[0].label if post.ctas else ""), TITLE_LIMIT)
+    card: dict[str, Any] = {"type": "rich", "url": url}
+    if title:
+        card["title"] = title
+    room = min(CARD_DESCRIPTION, DESCRIPTION_LIMIT, EMBEDS_TOTAL_LIMIT - utf16_len(title))
+    description = card_description(post, room)
+    if description:
+        card["description"] = description
+    return card
+
+
 class DiscordRules(Rules):
     platform = "discord"
     label = "Discord"
@@ -84,18 +113,9 @@ class DiscordRules(Rules):
         username = self.channel.setting("USERNAME")
         if username:
             payload["username"] = clip(username, 80)
-        embeds: list[dict[str, Any]] = []
-        if post.url:
-            embed: dict[str, Any] = {"url": post.url, "title": clip(post.title, TITLE_LIMIT)}
-            description = clip(post.teaser or post.body or "", CARD_DESCRIPTION)
-            if description:
-                embed["description"] = description
-            embeds.append(embed)
+        image: dict[str, str] | None = None
         if post.image and is_remote(post.image):
-            if embeds:
-                embeds[0]["image"] = {"url": post.image}
-            else:
-                embeds.append({"image": {"url": post.image}})
+            image = {"url": post.image}
         elif post.image:
             path = Path(image_source(post))
             attachment: dict[str, Any] = {"id": 0, "filename": path.name}
@@ -103,8 +123,14 @@ class DiscordRules(Rules):
                 attachment["description"] = clip(post.image_alt, ALT_LIMIT)
             payload["attachments"] = [attachment]
             payload["files"] = [str(path)]
-        if embeds:
-            payload["embeds"] = embeds
+            image = {"url": f"attachment://{path.name}"}     # the uploaded file, shown in the card
+        card = link_card(prepared, post)
+        if card is not None:
+            if image:
+                card["image"] = image
+            payload["embeds"] = [card]
+        elif image and is_remote(post.image or ""):
+            payload["embeds"] = [{"image": image}]
         return payload
 
     def refuse(self, post: Post) -> str | None:

@@ -21,6 +21,15 @@ DEFAULT_API_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = "v25.0"
 
 
+
+def first_cta_link(prepared: Prepared, post: Post) -> str | None:
+    """The first CTA's URL as the text carries it (with its UTM tags), else as the post lists it."""
+    if not post.ctas:
+        return None
+    wanted = post.ctas[0].url
+    return next((link for link in prepared.links if link == wanted or link.startswith(wanted.split("#")[0])),
+                wanted)
+
 class FacebookRules(Rules):
     platform = "facebook"
     label = "Facebook"
@@ -41,9 +50,12 @@ class FacebookRules(Rules):
             if post.image_alt:
                 payload["alt_text_custom"] = post.image_alt
             return payload
+        # Facebook builds the link card from `link`, not from the message: the post's own URL, or
+        # the first CTA (as the message carries it, UTM tags included) when the post has none.
         payload = {"message": prepared.text}
-        if post.url:
-            payload["link"] = post.url
+        link = post.url or first_cta_link(prepared, post)
+        if link:
+            payload["link"] = link
         return payload
 
     def warnings(self, prepared: Prepared, post: Post) -> list[str]:

@@ -1,8 +1,10 @@
 """A strict Discord webhook: id/token in the path, wait=true or the message is silently dropped (204),
-content and embed limits with the 50035 error shape, its rate-limit headers, and 10015 for a deleted hook."""
+content and embed limits with the 50035 error shape, its rate-limit headers, and 10015 for a deleted hook.
+A post whose content links a page must carry a link-card embed (postbot's promise, checked here)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +18,10 @@ FIELDS = {"content", "username", "avatar_url", "tts", "embeds", "allowed_mention
           "flags", "thread_name", "applied_tags", "poll"}
 EMBED_FIELDS = {"title", "type", "description", "url", "timestamp", "color", "footer", "image", "thumbnail",
                 "video", "provider", "author", "fields"}
+
+
+URL_SCHEME = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
+URL_IN_TEXT = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
 def units(value: str) -> int:
@@ -50,6 +56,7 @@ class FakeDiscord(FakeServer):
         self.rate_limited: float | None = None        # rate-limit mode: seconds until the bucket resets
         self.global_limit = False
         self.outage: int | None = None                # a 5xx status to answer with while set
+        self.require_card = True                      # a linked post must carry postbot's link card
         self.next_id = 1400000000000000000
         self.route("POST", "/api/v10/webhooks/{id}/{token}", self.execute)
         self.route("GET", "/api/v10/webhooks/{id}/{token}", self.get_webhook)
@@ -144,15 +151,29 @@ class FakeDiscord(FakeServer):
         if len(embeds) > 10:
             errors["embeds"] = too_long(10)
         total = 0
+        uploaded = {name for name, _, _ in files.values()}
         for index, embed in enumerate(embeds):
             embed_errors: dict[str, Any] = {}
             for key in set(embed) - EMBED_FIELDS:
                 embed_errors[key] = {"_errors": [{"code": "UNKNOWN_FIELD", "message": "Unknown field."}]}
-            for key, limit in (("title", 256), ("description", 4096)):
-                value = str(embed.get(key) or "")
+            # message.mdx "Embed Limits": each field's own limit, and 6000 over all of them together.
+            texts = [("title", embed.get("title"), 256), ("description", embed.get("description"), 4096),
+                     ("footer", (embed.get("footer") or {}).get("text"), 2048),
+                     ("author", (embed.get("author") or {}).get("name"), 256)]
+            texts += [(f"fields.{n}", f.get("name"), 256) for n, f in enumerate(embed.get("fields") or [])]
+            texts += [(f"fields.{n}", f.get("value"), 1024) for n, f in enumerate(embed.get("fields") or [])]
+            for key, value, limit in texts:
+                value = str(value or "")
                 total += units(value)
                 if units(value) > limit:
                     embed_errors[key] = too_long(limit)
+            if "url" in embed and not URL_SCHEME.match(str(embed["url"])):
+                embed_errors["url"] = {"_errors": [{"code": "URL_TYPE_INVALID_URL", "message": "Not a well formed URL."}]}
+            image = (embed.get("image") or {}).get("url")
+            if image is not None and not (URL_SCHEME.match(str(image))
+                                          or str(image).removeprefix("attachment://") in uploaded):
+                embed_errors["image"] = {"url": {"_errors": [{"code": "URL_TYPE_INVALID_URL",
+                                                              "message": "Scheme must be one of ('http', 'https')."}]}}
             if embed_errors:
                 errors.setdefault("embeds", {})[str(index)] = embed_errors
         if total > 6000:
@@ -172,4 +193,9 @@ class FakeDiscord(FakeServer):
             return errors
         if not (content or embeds or files or body.get("poll") or body.get("components")):
             return Reply(400, {"code": 50006, "message": "Cannot send an empty message"})
+        if self.require_card and URL_IN_TEXT.search(str(content or "")) and not any("url" in e for e in embeds):
+            # Stricter than Discord, which would unfurl the link on its own: postbot promises its
+            # own link card (title, url, teaser) with every linked post, so a post without one fails.
+            return Reply(400, {"code": 50035, "message": "Invalid Form Body", "errors": {"embeds": {
+                "_errors": [{"code": "LINK_CARD_MISSING", "message": "content links a page but no embed carries it"}]}}})
         return {}

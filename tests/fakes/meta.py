@@ -152,6 +152,11 @@ class FacebookFake(GraphFake):
             return graph_error(100, "(#100) Missing message or attachment", kind="GraphMethodException")
         if params.get("link") and not URL.fullmatch(params["link"]):
             return graph_error(100, "(#100) The link must be a valid URL", kind="GraphMethodException")
+        # Facebook builds a feed post's link card from `link` only (pages/publishing). A message with
+        # links but no `link` would go out without its card: strict here, so that bug cannot pass.
+        if not params.get("link") and URL.search(params.get("message", "")):
+            return graph_error(100, "(#100) The message has links but no `link` parameter: no link card "
+                                    "would be built", kind="GraphMethodException")
         return Reply(200, {"id": self._store("feed", params)})
 
     def photos(self, request: Request) -> Reply:
