@@ -18,7 +18,7 @@ import time
 import uuid
 import zlib
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from postbot.config import Settings
 from postbot.errors import Ambiguous, AuthExpired, ConfigError, PublishError
@@ -63,8 +63,10 @@ def claimant_gone(claimed_by: str) -> bool:
 class Runner:
     def __init__(self, store, settings: Settings, *, clock: Callable[[], datetime] = utcnow,
                  worker_id: str | None = None, backoff: Backoff | None = None,
-                 client_factory: Callable[[str], Any] | None = None):
+                 client_factory: Callable[[str], Any] | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.store, self.settings, self.clock = store, settings, clock
+        self.sleep = sleep                  # how a publisher waits on the platform (Meta's containers)
         self.worker = worker_id or new_worker_id()
         self.backoff = backoff or Backoff()
         self._client_factory = client_factory
@@ -219,7 +221,7 @@ class Runner:
                                  root=_published(done[0]) if done else None,
                                  parent=_published(done[-1]) if done else None,
                                  part=part, post=self._post_summary(delivery),
-                                 fetch_policy=self.settings.fetch_policy())
+                                 fetch_policy=self.settings.fetch_policy(), sleep=self.sleep)
             try:
                 published = await self._publish_part(delivery, sender, part["payload"], ctx, progress)
             except _LostClaim:

@@ -54,6 +54,7 @@ class Clock:
 
     def __init__(self, start: datetime = NOW):
         self.now = start
+        self.slept: list[float] = []
 
     def __call__(self) -> datetime:
         return self.now
@@ -61,6 +62,15 @@ class Clock:
     def advance(self, **delta) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """The runner's injected sleep in tests: the clock moves on, nothing waits."""
+        self.slept.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
+async def no_wait(seconds: float) -> None:
+    """An adapter test's sleep: returns at once (the fake decides readiness by polls, not time)."""
 
 
 # ---- publishing straight through an adapter ------------------------------------------------------
@@ -77,6 +87,7 @@ def publish_context(client, progress: dict | None = None, *, key: str = "key-1",
     """A PublishContext at NOW whose saved progress lands in `progress` unless `save_progress` says otherwise."""
     from postbot.platforms.base import MemoryState, PublishContext
     progress = {} if progress is None else progress
+    options.setdefault("sleep", no_wait)
     return PublishContext(client=client, key=key, now=lambda: NOW, state=state or MemoryState(),
                           save_progress=save_progress or progress.update, progress=progress, **options)
 
@@ -146,6 +157,7 @@ def run_runner(runner, now: datetime) -> int:
 def run_once(store, settings, clock: Clock, *, backoff_base: float = 30, **runner_options) -> int:
     """One pass of a real Runner at the clock's time, with jitter-free backoff so waits can be asserted."""
     from postbot.runner import Backoff, Runner
+    runner_options.setdefault("sleep", clock.sleep)
     runner = Runner(store, settings, clock=clock, backoff=Backoff(base=backoff_base, jitter=0), **runner_options)
     return run_runner(runner, clock())
 

@@ -92,19 +92,19 @@ def test_container_with_image_caption_and_alt_text_then_publish(fake):
     assert all("access_token" not in r.query for r in fake.requests)
 
 
-def test_in_progress_is_retried_in_30s_with_the_same_container(fake):
-    fake.processing_polls = 2
+def test_in_progress_is_polled_then_retried_in_30s_with_the_same_container(fake):
+    fake.processing_polls = 7                   # IN_PROGRESS for 5 reads, then 2 more
     publisher, progress = InstagramSender(channel(fake)), {}
-    for _ in range(2):
-        with pytest.raises(Retryable) as caught:
-            call_adapter(publisher, "publish", payload(), progress)
-        assert caught.value.sent is False and caught.value.after == NOW + timedelta(seconds=30)
-    call_adapter(publisher, "publish", payload(), progress)
+    with pytest.raises(Retryable) as caught:
+        call_adapter(publisher, "publish", payload(), progress)
+    assert caught.value.sent is False and caught.value.after == NOW + timedelta(seconds=30)
+    assert len(fake.containers[progress["instagram_container"]]["status_reads"]) == 5
+    call_adapter(publisher, "publish", payload(), progress)   # polled again within this attempt
     assert len(calls(fake, "media")) == 1 and len(fake.media) == 1
 
 
 def test_an_errored_container_is_rejected_and_an_expired_one_replaced(fake):
-    fake.processing_polls = 1
+    fake.processing_polls = 5
     publisher, progress = InstagramSender(channel(fake)), {}
     with pytest.raises(Retryable):
         call_adapter(publisher, "publish", payload(), progress)
@@ -179,12 +179,23 @@ def run(store, settings, clock):
     return run_once(store, settings, clock, backoff_base=5)
 
 
+def test_runner_publishes_a_2s_container_3s_after_it_was_due(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add(store)
+    fake.clock, fake.processing_seconds = clock, 2.0
+    assert run(store, settings_for(env_for(fake)), clock) == 1
+    [container] = fake.containers.values()
+    assert store.get(delivery.id).state is State.PUBLISHED and clock.slept == [1.0, 2.0]
+    assert container["published_at"] - delivery.due_at == timedelta(seconds=3)
+
+
 def test_runner_publishes_after_the_container_is_ready(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
-    fake.processing_polls = 1
+    fake.processing_polls = 5
     run(store, settings_for(env_for(fake)), clock)
-    assert store.get(delivery.id).next_attempt_at == NOW + timedelta(seconds=30)
+    assert clock.now == NOW + timedelta(seconds=15)            # 1 + 2 + 4 + 8 s of polling, then a retry
+    assert store.get(delivery.id).next_attempt_at == NOW + timedelta(seconds=45)
     clock.advance(seconds=30)
     assert run(store, settings_for(env_for(fake)), clock) == 1
     done = store.get(delivery.id)

@@ -52,8 +52,12 @@ def create_calls(fake):
     return [r for r in fake.requests if r.method == "POST" and r.path.endswith("/threads")]
 
 
-def call(publisher, method: str, payload, progress: Saved, timeout: float = 5.0):
-    return call_adapter(publisher, method, payload, progress, timeout=timeout, save_progress=progress.save)
+def call(publisher, method: str, payload, progress: Saved, timeout: float = 5.0, sleeps: list | None = None):
+    async def sleep(seconds: float) -> None:            # recorded, never waited
+        if sleeps is not None:
+            sleeps.append(seconds)
+    return call_adapter(publisher, method, payload, progress, timeout=timeout, save_progress=progress.save,
+                        sleep=sleep)
 
 
 def payload(text="Hip thrusts, again https://example.com/hip-thrust"):
@@ -76,11 +80,20 @@ def test_container_is_saved_before_it_is_published(fake):
     assert all(not any("access_token" in k for k in r.query) for r in fake.requests)
 
 
-def test_a_container_in_progress_is_polled_not_recreated(fake):
-    fake.processing_polls = 1
-    publisher, progress = ThreadsSender(channel(fake)), Saved(fake)
+def test_a_container_in_progress_is_polled_within_the_attempt(fake):
+    fake.processing_polls = 2                   # the first two status reads answer IN_PROGRESS
+    publisher, progress, sleeps = ThreadsSender(channel(fake)), Saved(fake), []
+    published = call(publisher, "publish", payload(), progress, sleeps=sleeps)
+    assert sleeps == [1.0, 2.0]                 # published as soon as it is FINISHED
+    assert len(create_calls(fake)) == 1 and len(fake.media) == 1 and published.remote_id in fake.media
+
+
+def test_a_container_still_processing_after_15s_is_retried_never_recreated(fake):
+    fake.processing_polls = 5                   # IN_PROGRESS for the whole first attempt
+    publisher, progress, sleeps = ThreadsSender(channel(fake)), Saved(fake), []
     with pytest.raises(Retryable) as caught:
-        call(publisher, "publish", payload(), progress)
+        call(publisher, "publish", payload(), progress, sleeps=sleeps)
+    assert sleeps == [1.0, 2.0, 4.0, 8.0] and "after 15 s" in str(caught.value)
     assert caught.value.sent is False and caught.value.after == NOW + timedelta(seconds=30)
     assert not publish_calls(fake)
     published = call(publisher, "publish", payload(), progress)
@@ -89,7 +102,7 @@ def test_a_container_in_progress_is_polled_not_recreated(fake):
 
 def test_an_expired_container_is_replaced_and_an_errored_one_rejected(fake):
     publisher, progress = ThreadsSender(channel(fake)), Saved(fake)
-    fake.processing_polls = 1
+    fake.processing_polls = 5
     with pytest.raises(Retryable):
         call(publisher, "publish", payload(), progress)
     fake.containers[progress["threads_container"]]["status"] = "EXPIRED"
@@ -98,11 +111,11 @@ def test_an_expired_container_is_replaced_and_an_errored_one_rejected(fake):
     assert len(create_calls(fake)) == 2 and len(fake.media) == 1
 
     broken = Saved(fake)
-    fake.processing_polls = 5
+    fake.processing_polls = 10
     with pytest.raises(Retryable):
         call(publisher, "publish", payload("another"), broken)
     fake.containers[broken["threads_container"]].update(status="ERROR", error={"error_message": "UNKNOWN"})
-    with pytest.raises(Rejected, match="UNKNOWN"):
+    with pytest.raises(Rejected, match=r"\(ERROR\): UNKNOWN"):
         call(publisher, "publish", payload("another"), broken)
 
 
@@ -163,7 +176,7 @@ def test_recover_finds_a_published_container_and_knows_an_unsent_one(fake):
     published = call(publisher, "publish", payload(), progress)
     found = call(publisher, "recover", payload(), Saved(fake, dict(progress)))
     assert found.remote_id == published.remote_id and found.remote_url == published.remote_url
-    fake.processing_polls = 3
+    fake.processing_polls = 5
     unsent = Saved(fake)
     with pytest.raises(Retryable):
         call(publisher, "publish", payload("not yet"), unsent)
@@ -192,13 +205,26 @@ def run(store, settings, clock):
     return run_once(store, settings, clock, backoff_base=5)
 
 
-def test_runner_publishes_and_waits_30s_for_a_slow_container(tmp_path, fake):
+def test_runner_publishes_a_2s_container_3s_after_it_was_due(tmp_path, fake):
     store, clock = sqlite_store(tmp_path), Clock()
     delivery = add(store)
-    fake.processing_polls = 1
+    fake.clock, fake.processing_seconds = clock, 2.0
+    assert run(store, settings_for(env_for(fake)), clock) == 1
+    done = store.get(delivery.id)
+    [container] = fake.containers.values()
+    assert done.state is State.PUBLISHED and clock.slept == [1.0, 2.0]
+    assert container["published_at"] - delivery.due_at == timedelta(seconds=3)        # not 30 s later
+    assert len(store.attempts(delivery.id)) == 1
+
+
+def test_runner_waits_30s_for_a_container_still_slow_after_15s(tmp_path, fake):
+    store, clock = sqlite_store(tmp_path), Clock()
+    delivery = add(store)
+    fake.clock, fake.processing_seconds = clock, 20.0
     run(store, settings_for(env_for(fake)), clock)
     waiting = store.get(delivery.id)
-    assert waiting.state is State.SCHEDULED and waiting.next_attempt_at == NOW + timedelta(seconds=30)
+    assert clock.slept == [1.0, 2.0, 4.0, 8.0]
+    assert waiting.state is State.SCHEDULED and waiting.next_attempt_at == NOW + timedelta(seconds=45)
     assert "threads_container" in waiting.progress and "sending" not in waiting.progress
     clock.advance(seconds=30)
     assert run(store, settings_for(env_for(fake)), clock) == 1

@@ -3,8 +3,9 @@
 Rules are what render, preview and queue use: escaping, counting, limits, the fold and the exact
 payload, computed from the rendered text and the post with no I/O. A Sender sends one payload
 with an idempotency key through an injected httpx client, and recovers, checks and refreshes
-credentials. It never sleeps and never retries: it returns `Published` or raises a PublishError
-(a ConfigError only before any request) and policy.decide() says what happens next.
+credentials. It never retries: it returns `Published` or raises a PublishError (a ConfigError
+only before any request) and policy.decide() says what happens next. Its one wait is `ctx.sleep`
+while the platform processes what was just sent (Meta's containers), bounded and injected.
 
 Rendering must stay import-light: nothing here imports httpx at module level.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar
 from urllib.parse import urlsplit
 
 from postbot import text as textlib
@@ -86,6 +87,14 @@ class PublishContext:
     post: dict[str, Any] = field(default_factory=dict)      # {slug, title, url} of the queued post
     # What remote fetches (images, link cards) may reach; the default refuses non-public addresses.
     fetch_policy: "FetchPolicy" = field(default_factory=lambda: _default_policy())
+    # The one wait a sender may make: for a platform to finish processing what was just sent
+    # (Meta's containers). Injected by the runner, so tests move a clock instead of sleeping.
+    sleep: Callable[[float], Awaitable[None]] = field(default_factory=lambda: _real_sleep)
+
+
+async def _real_sleep(seconds: float) -> None:
+    import asyncio
+    await asyncio.sleep(seconds)
 
 
 class Rules:

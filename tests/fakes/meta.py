@@ -9,7 +9,7 @@ Shared conventions, all strict:
   `X-Business-Use-Case-Usage`), transient errors (1, 2) and 5xx.
 
 Threads and Instagram publish in two steps: a container (whose status a test can hold at
-IN_PROGRESS for a number of polls), then `threads_publish` / `media_publish`. A container is
+IN_PROGRESS for a number of polls, or for some seconds of the test's clock), then `threads_publish` / `media_publish`. A container is
 published once; publishing it again is an error, never a second post.
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ from __future__ import annotations
 import itertools
 import threading
 import re
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
 
 import regex
 
@@ -196,6 +197,8 @@ class ContainerFake(GraphFake):
         self.containers: dict[str, dict[str, Any]] = {}
         self.media: dict[str, dict[str, Any]] = {}      # published posts, in publishing order
         self.processing_polls = 0                        # status reads answering IN_PROGRESS per container
+        self.processing_seconds = 0.0                    # or: IN_PROGRESS until this long after creation,
+        self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)   # by this clock
         self.publish_delay = 0.0                         # seconds to sit on a publish answer (after publishing)
         v = self.version
         self.route("POST", f"/{v}/{{user}}/{self.create_edge}", self.create)
@@ -230,8 +233,10 @@ class ContainerFake(GraphFake):
         container = self.new_id()
         with self.lock:
             self.containers[container] = {"params": {k: v for k, v in params.items() if k != "access_token"},
-                                          "status": "IN_PROGRESS", "polls_left": self.processing_polls}
-            if not self.processing_polls:
+                                          "status": "IN_PROGRESS", "polls_left": self.processing_polls,
+                                          "ready_at": self.clock() + timedelta(seconds=self.processing_seconds),
+                                          "status_reads": []}
+            if not self.processing_polls and not self.processing_seconds:
                 self.containers[container]["status"] = "FINISHED"
         return Reply(200, {"id": container})
 
@@ -254,6 +259,7 @@ class ContainerFake(GraphFake):
                                    subcode=2207027, kind="OAuthException", user_msg="Media ID is not available")
             media_id = self.new_id()
             container["status"], container["media_id"] = "PUBLISHED", media_id
+            container["published_at"] = self.clock()
             self.media[media_id] = {"id": media_id, self.text_field: container["params"].get(self.text_field, ""),
                                     "params": container["params"], "permalink": self.permalink(media_id)}
         return Reply(200, {"id": media_id}, delay=self.publish_delay)
@@ -292,9 +298,10 @@ class ContainerFake(GraphFake):
                 if refused:
                     return refused
                 container = self.containers[node]
+                container["status_reads"].append(self.clock())
                 if container["status"] == "IN_PROGRESS":
                     container["polls_left"] -= 1
-                    if container["polls_left"] < 0:
+                    if container["polls_left"] < 0 and self.clock() >= container["ready_at"]:
                         container["status"] = "FINISHED"
                 answer = {"id": node, self.status_field: container["status"]}
                 answer.update(container.get("error", {}))
