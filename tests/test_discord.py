@@ -182,17 +182,17 @@ def test_fake_refuses_a_linked_post_without_its_card(fake):
 def test_card_carries_title_url_teaser_and_the_image(fake, tmp_path):
     remote = Post(source="p.md", slug="p", title="Hip thrusts, reconsidered", body="Short teaser. " * 40,
                   url="https://example.com/p", image="https://cdn.example.com/a.jpg")
-    [card] = publisher(fake.webhook_url()).build_payload(Prepared("hi https://example.com/p", []), remote)["embeds"]
+    [card] = publisher(fake.webhook_url()).rules.build_payload(Prepared("hi https://example.com/p", []), remote)["embeds"]
     assert (card["url"], card["title"], card["image"]) == ("https://example.com/p", "Hip thrusts, reconsidered",
                                                            {"url": "https://cdn.example.com/a.jpg"})
     assert card["description"].endswith("…") and units(card["description"]) <= 300
     kept = card["description"][:-1]
     assert remote.body.startswith(kept) and remote.body[len(kept)] == " ", "cut at a word"
-    (tmp_path / "squat.png").write_bytes(b"\x89PNG fake")
+    (tmp_path / "squat.png").write_bytes(png(2, 2))
     local = Post(source=str(tmp_path / "p.md"), slug="p", title="T", body="b", url="https://example.com/p",
                  image="squat.png")
     sender = publisher(fake.webhook_url())
-    payload = sender.build_payload(Prepared("hi https://example.com/p", []), local)
+    payload = sender.rules.build_payload(Prepared("hi https://example.com/p", []), local)
     assert payload["embeds"][0]["image"] == {"url": "attachment://squat.png"}
     publish(sender, payload)
     assert fake.posted[0].body["embeds"][0]["image"] == {"url": "attachment://squat.png"}

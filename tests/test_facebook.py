@@ -244,13 +244,13 @@ def test_post_without_url_links_its_first_cta(fake):
                 ctas=[CTA("Book", "https://example.com/book"), CTA("Shop", "https://example.com/shop")])
     render = Renderer().render(post, channel(fake))
     assert render.payload["link"] == "https://example.com/book?utm_source=facebook&utm_medium=social&utm_campaign=s"
-    publish(FacebookPublisher(channel(fake)), render.payload)
+    publish(FacebookSender(channel(fake)), render.payload)
     [stored] = fake.posts.values()
     assert stored["link"] == render.payload["link"]
 
 
 def test_fake_refuses_a_linked_message_without_link(fake):
-    publisher = FacebookPublisher(channel(fake))
+    publisher = FacebookSender(channel(fake))
     with pytest.raises(Rejected, match="no `link` parameter"):
         publish(publisher, {"message": "Read https://example.com/hip-thrust"})
     assert not fake.posts

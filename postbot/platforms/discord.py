@@ -72,7 +72,7 @@ def form_errors(errors: Any, where: str = "") -> list[str]:
 def card_description(post: Post, room: int) -> str:
     """The teaser (or the body's start) for the card, cut at a word within `room` UTF-16 units."""
     source = " ".join((post.teaser or post.body or "").split())
-    if utf16_len(source) <= room:
+    if textlib.utf16_len(source) <= room:
         return source
     cut = clip(source, room)[:-1]
     space = cut.rfind(" ")
@@ -91,7 +91,7 @@ def link_card(prepared: Prepared, post: Post) -> dict[str, Any] | None:
     card: dict[str, Any] = {"type": "rich", "url": url}
     if title:
         card["title"] = title
-    room = min(CARD_DESCRIPTION, DESCRIPTION_LIMIT, EMBEDS_TOTAL_LIMIT - utf16_len(title))
+    room = min(CARD_DESCRIPTION, DESCRIPTION_LIMIT, EMBEDS_TOTAL_LIMIT - textlib.utf16_len(title))
     description = card_description(post, room)
     if description:
         card["description"] = description
