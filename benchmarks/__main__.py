@@ -1,6 +1,6 @@
 """python -m benchmarks [--quick] [--only NAME ...] [--no-postgres] [--out FILE]
 
-Runs cold_cli, render, long_words, dashboard, queue, fanout and idle (in that order), prints one table and writes
+Runs cold_cli, render, long_words, dashboard, queue, fanout, idle and containers (in that order), prints one table and writes
 the figures, the machine and the details to benchmarks/results/latest.json."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks.common import REPO, Result, Row, fmt, machine
 
-NAMES = ("cold_cli", "render", "long_words", "dashboard", "queue", "fanout", "idle")
+NAMES = ("cold_cli", "render", "long_words", "dashboard", "queue", "fanout", "idle", "containers")
 
 
 def _run_one(name: str, quick: bool, postgres) -> Result:
@@ -37,6 +37,12 @@ def _run_one(name: str, quick: bool, postgres) -> Result:
     if name == "fanout":
         from benchmarks import fanout
         return fanout.run(quick)
+    if name == "containers":
+        from benchmarks import containers
+        return containers.run(quick)
+    if name == "containers":
+        from benchmarks import containers
+        return containers.run(quick)
     from benchmarks import idle
     return idle.run(quick)
 

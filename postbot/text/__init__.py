@@ -9,6 +9,7 @@ renderer, the preview and the platforms can never disagree:
 * bluesky.py   Bluesky facets at UTF-8 byte offsets, links shortened as the app shows them
 * cuts.py      sentence ends, word and phrase boundaries, the cut itself
 * decoding.py  mis-decoded text (mojibake): finding it and repairing what is safe
+* hashtags.py  which hashtag each platform links for a post's tag (imported on its own)
 
 Heavy modules (regex, ftfy, budoux, publicsuffixlist) are imported on first use: the CLI's preview
 path imports this package and must start fast. Indices are Python `str` indices (code points)
