@@ -40,9 +40,6 @@ def _run_one(name: str, quick: bool, postgres) -> Result:
     if name == "containers":
         from benchmarks import containers
         return containers.run(quick)
-    if name == "containers":
-        from benchmarks import containers
-        return containers.run(quick)
     from benchmarks import idle
     return idle.run(quick)
 
