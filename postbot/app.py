@@ -191,24 +191,77 @@ def stored_parts(render: Render) -> list[dict]:
             for index, part in enumerate(render.parts)]
 
 
-def add_planned(post: Post, planned: list[Planned], store, now: datetime, *,
-                source_item: int | None = None) -> list[Delivery]:
-    """Store the post's snapshot and one delivery per planned channel, in one transaction; with
-    source_item, the feed or folder item the post came from is marked queued in that transaction."""
-    items = [{"channel": p.channel.name, "platform": p.render.platform, "due_at": p.due_at,
-              "parts": stored_parts(p.render), "idempotency_key": uuid.uuid4().hex} for p in planned]
-    if not items:
-        raise UsageError("no channel to queue to")
-    return store.add_post(slug=post.slug, title=post.title, source=str(Path(post.source)),
-                          snapshot=post.to_dict(), deliveries=items, now=now, source_item=source_item)
+def add_planned(post: Post, planned: list[Planned], store, now: datetime, *, source_item: int | None = None,
+                reshares: list = ()) -> list[Delivery]:
+    """Store the post's snapshot and one delivery per planned channel, and its evergreen re-shares
+    (repeats.Reshare), in one transaction; with source_item, the feed or folder item the post came
+    from is marked queued in that transaction."""
+    batches = []
+    for one, its_planned in [(post, planned)] + [(r.post, r.planned) for r in reshares]:
+        items = [{"channel": p.channel.name, "platform": p.render.platform, "due_at": p.due_at,
+                  "parts": stored_parts(p.render), "idempotency_key": uuid.uuid4().hex} for p in its_planned]
+        if not items:
+            raise UsageError("no channel to queue to")
+        batches.append({"slug": one.slug, "title": one.title, "source": str(Path(one.source)),
+                        "snapshot": one.to_dict(), "deliveries": items})
+    return store.add_posts(batches, now=now, source_item=source_item)
+
+
+def plan_reshares(settings: Settings, store, post: Post, planned: list[Planned], now: datetime,
+                  renderer: Renderer | None = None):
+    """The post's evergreen re-shares (its `repeat:`), each in words no channel has had: a
+    repeats.RepeatPlan. Nothing is written."""
+    from postbot.repeats import RepeatPlan, parse_repeat, plan_repeats
+    if not post.repeat:
+        return RepeatPlan()
+    try:
+        repeat = parse_repeat(post.repeat, what=f"{post.source}: repeat")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return plan_repeats(post, planned, repeat, settings, store, renderer or Renderer(settings.templates_dir, settings.llm), now)
+
+
+def add_with_reshares(settings: Settings, store, post: Post, planned: list[Planned], now: datetime, *,
+                      renderer: Renderer | None = None, source_item: int | None = None) -> list[Delivery]:
+    """add_planned, with the post's re-shares planned first; when they stop short of `times`
+    (no distinct wording left, or past `until`) the post gets a warning and `status` a notice."""
+    reshares = plan_reshares(settings, store, post, planned, now, renderer)
+    deliveries = add_planned(post, planned, store, now, source_item=source_item, reshares=reshares.reshares)
+    if reshares.stopped:
+        post.warnings.append(f"{post.source}: repeat: {reshares.stopped}")
+        store.add_notice(f"post {post.slug}", f"repeat stopped: {reshares.stopped}", now)
+    return deliveries
 
 
 def queue(settings: Settings, store, post: Post, channel_names: list[str] | None = None, *,
           at: str | None = None, now: datetime | None = None) -> list[Delivery]:
-    """Validate `post` for every channel, then queue it: all channels or none."""
+    """Validate `post` for every channel, then queue it (and its re-shares): all channels or none."""
     now = now or utcnow()
     planned = plan(post, select_channels(settings, channel_names, post), settings, at=at, now=now, store=store)
-    return add_planned(post, planned, store, now)
+    return add_with_reshares(settings, store, post, planned, now)
+
+
+@dataclass
+class PlannedShare:
+    number: int                         # 0: the first post; 1, 2, ...: re-shares
+    due: dict[str, datetime]            # channel -> when
+    preview: Preview
+
+
+def preview_reshares(settings: Settings, store, post: Post, channel_names: list[str] | None = None, *,
+                     at: str | None = None, now: datetime | None = None) -> tuple[list[PlannedShare], str | None]:
+    """Every planned share of `post`, first post and re-shares, as `queue` would store them, and why
+    the re-shares stop short if they do. Nothing is written."""
+    now = now or utcnow()
+    renderer = Renderer(settings.templates_dir, settings.llm)
+    planned = plan(post, select_channels(settings, channel_names, post), settings, at=at, now=now, store=store,
+                   renderer=renderer)
+    reshares = plan_reshares(settings, store, post, planned, now, renderer)
+    shares = [PlannedShare(0, {p.channel.name: p.due_at for p in planned},
+                           Preview(post, [p.render for p in planned], [], list(post.warnings)))]
+    shares += [PlannedShare(r.number, {p.channel.name: p.due_at for p in r.planned},
+                            Preview(r.post, [p.render for p in r.planned])) for r in reshares.reshares]
+    return shares, reshares.stopped
 
 
 # ---- deciding about deliveries ---------------------------------------------------------------
@@ -410,58 +463,5 @@ def serve(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = (
     asyncio.run(Daemon(Runner(store, settings), store, sources=Sources(settings, store, watch=list(watch))).serve())
 
 
-# ---- feeds -----------------------------------------------------------------------------------
-def list_feeds(store) -> list[tuple[Feed, dict[str, int]]]:
-    """Every feed with how many of its items are queued, skipped, failed or still new."""
-    from postbot.sources.feeds import source_of
-    return [(feed, store.item_counts(source_of(feed))) for feed in store.feeds()]
-
-
-def find_feed(store, ref: str) -> Feed:
-    feed = store.feed(ref)
-    if feed is None:
-        raise UsageError(f"no feed {ref!r}; see `postbot feeds list`")
-    return feed
-
-
-def add_feed(settings: Settings, store, url: str, options, *, name: str | None = None,
-             now: datetime | None = None):
-    """Fetch the feed once, check it parses, and remember it: (Feed, what was found)."""
-    from postbot.sources.feeds import add_feed as add
-    return add(settings, store, url, options, name=name, now=now or utcnow())
-
-
-def remove_feed(store, ref: str) -> Feed:
-    """Stop polling a feed; what it queued stays queued."""
-    feed = find_feed(store, ref)
-    store.remove_feed(feed.id)
-    return feed
-
-
-@dataclass
-class FeedCheck:
-    found: object                       # sources.feeds.Found: the document as fetched now
-    previews: list[Preview]             # one per item a poll would queue now
-    failures: list[str]                 # items that could not be queued, and renders that cannot fit
-
-
-def check_feed(settings: Settings, store, ref: str) -> FeedCheck:
-    """A dry run of a poll (a known feed by name or URL, or any feed URL): what would be queued now,
-    rendered for each channel exactly as a poll would. Nothing is written."""
-    from postbot.sources.feeds import FeedOptions, look
-    from postbot.sources.intake import source_channels
-
-    feed = store.feed(ref)
-    if feed is None and not ref.startswith(("https://", "http://")):
-        raise UsageError(f"no feed {ref!r}; give a feed's name from `postbot feeds list` or a URL")
-    options = FeedOptions.from_dict(feed.options) if feed else FeedOptions()
-    found = look(settings, store, feed.url if feed else ref, options, feed=feed)
-    channels = source_channels(settings, options.channels, slots=options.slots, template=options.template)
-    rules, warnings = channel_rules(channels, store)
-    renderer = Renderer(settings.templates_dir, settings.llm)
-    previews, failures = [], list(found.problems)
-    for item, post in zip(found.would_queue, found.posts):
-        if post is not None:
-            previews.append(render_preview(post, channels, rules, renderer, warnings))
-            failures += [f"{item.title}: {failure}" for failure in previews[-1].failures]
-    return FeedCheck(found, previews, failures)
+# ---- feeds: the use cases live beside the poller; a face calls them from here -----------------
+from postbot.sources.feeds import FeedCheck, add_feed, check_feed, find_feed, list_feeds, remove_feed  # noqa: E402,F401

@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML preview page")
     p.add_argument("--repair", action="store_true", help="repair mis-decoded characters before rendering")
+    p.add_argument("--repeats", action="store_true",
+                   help="also show every planned re-share of a post with `repeat:` (times and texts)")
 
     p = command("queue", "validate a post for every channel and queue it",
                 "postbot queue posts/hip-thrust-alternatives.md --at 2026-12-01T09:00")
@@ -36,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", action="append", metavar="NAME", help="only this channel (repeatable)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--repair", action="store_true", help="repair mis-decoded characters first")
+    p.add_argument("--repeat", metavar="EVERY", help="re-share every EVERY (30d, 2w, 36h) in new words; "
+                   "overrides the post's repeat:")
+    p.add_argument("--times", type=int, metavar="N", help="with --repeat: how many re-shares (default 3)")
+    p.add_argument("--until", metavar="DATE", help="with --repeat: no re-share after this date (2027-06-01)")
 
     p = command("list", "list deliveries", "postbot list --state failed --json")
     p.add_argument("--state", choices=["scheduled", "publishing", "published", "failed", "cancelled", "unknown"])
@@ -181,7 +187,13 @@ def cmd_preview(args, settings) -> int:
         _out(_json(data) if args.json else output.delivery_preview_text(data))
         return 0
     from postbot.posts import load_post
-    preview = app.preview(settings, store, load_post(target, repair=args.repair, media_roots=settings.media_roots), args.channel)
+    post = load_post(target, repair=args.repair, media_roots=settings.media_roots)
+    if args.repeats:
+        shares, stopped = app.preview_reshares(settings, store, post, args.channel)
+        data = output.reshares_json(shares, stopped)
+        _out(_json(data) if args.json else output.reshares_text(data, settings))
+        return 0
+    preview = app.preview(settings, store, post, args.channel)
     if args.html:
         from postbot.output_html import write_html
         write_html(preview.post, preview.renders, Path(args.html))
@@ -196,6 +208,11 @@ def cmd_queue(args, settings) -> int:
     from postbot import app, output
     from postbot.posts import load_post
     post = load_post(args.path, repair=args.repair, media_roots=settings.media_roots)
+    if args.repeat or args.times or args.until:
+        if not args.repeat:
+            from postbot.errors import UsageError
+            raise UsageError("--times and --until go with --repeat EVERY, e.g. --repeat 30d --times 4")
+        post.repeat = {"every": args.repeat, "times": 3 if args.times is None else args.times, "until": args.until}
     deliveries = app.queue(settings, app.open_store(settings), post, args.channel, at=args.at)
     if args.json:
         _out(_json([d.to_json() for d in deliveries]))

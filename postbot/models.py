@@ -37,6 +37,7 @@ class Post:
     teaser_strategy: str | None = None          # "lead" | "hook"; None: the channel's, else hook
     show_ctas: str | None = None                # which CTAs: all | first | none | "1,3"; None: the platform's
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)   # channel or platform -> settings
+    repeat: dict[str, Any] | None = None        # evergreen re-shares: {every: "30d", times: 4, until: "2027-06-01"}
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

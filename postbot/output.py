@@ -172,3 +172,27 @@ def dry_run_text(due: "Due", settings) -> str:
 def run_once_text(result: "RunOnce") -> str:
     return "".join(line + "\n" for line in result.sources) + (f"published {result.published}; queue now: "
             + ", ".join(f"{state} {count}" for state, count in sorted(result.counts.items())))
+
+
+def reshares_json(shares: list, stopped: str | None) -> dict[str, Any]:
+    """`preview --repeats`: the first post and each re-share, with its times and texts per channel."""
+    return {"shares": [{"number": share.number, "due": {c: iso_utc(d) for c, d in share.due.items()}}
+                       | preview_json(share.preview) for share in shares], "stopped": stopped}
+
+
+def reshares_text(data: dict[str, Any], settings) -> str:
+    lines = []
+    for share in data["shares"]:
+        what = "first post" if share["number"] == 0 else f"re-share {share['number']}"
+        due = ", ".join(f"{channel} {local_iso(when, settings)}" for channel, when in share["due"].items())
+        lines.append(f"══ {what}: {due}")
+        lines.append(preview_text(share, settings))
+        lines.append("")
+    if data["stopped"]:
+        lines.append(f"repeat stops early: {data['stopped']}")
+    return "\n".join(lines).rstrip()
+
+
+def local_iso(value: str | None, settings) -> str:
+    """An ISO time from the JSON shapes, in the configured zone."""
+    return local(datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None, settings)

@@ -12,7 +12,8 @@ from postbot.models import CTA
 from postbot.posts.source import PostSource, describe, is_web_url, parse_date
 
 FRONT_MATTER_KEYS = ("title", "url", "date", "teaser", "ctas", "tags", "image", "image_alt", "lang",
-                     "channels", "publish_at", "thread", "content_warning", "visibility", "teaser_strategy", "show_ctas", "overrides")
+                     "channels", "publish_at", "thread", "content_warning", "visibility", "teaser_strategy", "show_ctas", "overrides",
+                     "repeat")
 # What the renderer reads from `overrides: {<channel or platform>: {...}}`, and each one's type.
 OVERRIDE_KEYS: dict[str, type] = {"text": str, "teaser": str, "thread": bool, "template": str,
                                   "limit": int, "utm": bool, "teaser_strategy": str, "show_ctas": str}
@@ -200,6 +201,24 @@ class FrontMatter(PostSource):
         except ValueError as exc:
             raise self.fail(f"'show_ctas' {exc}; e.g. show_ctas: first", line) from None
         return choice if isinstance(choice, str) else ",".join(map(str, choice))
+
+    def check_repeat(self, value: Any, line: int | None) -> dict[str, Any]:
+        from postbot.repeats import parse_repeat
+        example = "repeat: {every: 30d, times: 4, until: 2027-06-01}"
+        if not isinstance(value, dict):
+            raise self.fail(f"'repeat' must be a mapping, got {describe(value)}; write it as {example}", line)
+        unknown = sorted(set(map(str, value)) - {"every", "times", "until"})
+        if unknown:
+            raise self.fail(f"'repeat' has unknown key {unknown[0]!r}; use every, times and until: {example}",
+                            self.line_of("repeat", unknown[0]) or line)
+        until = value.get("until")
+        data = {"every": str(value.get("every", "")), "times": value.get("times"),
+                "until": until.isoformat() if isinstance(until, date) else until}
+        try:
+            parse_repeat(data, what="'repeat'")
+        except ValueError as exc:
+            raise self.fail(f"{exc}; write it as {example}", line) from None
+        return data
 
     def check_lang(self, value: Any, line: int | None) -> str:
         lang = self.text_value("lang", value, line, "en")

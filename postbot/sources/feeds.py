@@ -252,7 +252,7 @@ class FeedPoller:
                              make_post=lambda item: feed_post(feed, options, item), renderer=self.renderer)
 
 
-# ---- the CLI's feed commands ---------------------------------------------------------------------------
+# ---- the feed use cases (app.py re-exports them for the faces) ---------------------------------------------------------------------------
 @dataclass
 class Found:
     """A feed document fetched now, for `feeds add` and `feeds check`."""
@@ -312,14 +312,64 @@ def feed_name(url: str, store) -> str:
     return name
 
 
-def add_feed(settings: Settings, store, url: str, options: FeedOptions, *, name: str | None, now: datetime,
-             client=None) -> tuple[Feed, Found]:
-    """Check the feed answers and parses, then remember it; the daemon's next pass polls it."""
+def add_feed(settings: Settings, store, url: str, options: FeedOptions, *, name: str | None = None,
+             now: datetime | None = None, client=None) -> tuple[Feed, Found]:
+    """Check the feed answers and parses, then remember it: (Feed, what was found). The daemon's
+    next pass polls it."""
     if not url.startswith(("https://", "http://")):
         raise UsageError(f"{url!r} is not a web address; give the feed's full URL, e.g. https://example.com/feed")
     source_channels(settings, options.channels)          # unknown channel names fail here, before anything
     if options.template and settings.templates_dir is None:
         raise UsageError("--template needs POSTBOT_TEMPLATES (the folder holding your templates)")
     found = look(settings, store, url, options, feed=None, client=client)
-    feed = store.add_feed(url=url, name=name or feed_name(url, store), options=options.to_dict(), now=now)
+    feed = store.add_feed(url=url, name=name or feed_name(url, store), options=options.to_dict(),
+                          now=now or datetime.now(UTC))
     return feed, found
+
+
+def list_feeds(store) -> list[tuple[Feed, dict[str, int]]]:
+    """Every feed with how many of its items are queued, skipped, failed or still new."""
+    return [(feed, store.item_counts(source_of(feed))) for feed in store.feeds()]
+
+
+def find_feed(store, ref: str) -> Feed:
+    feed = store.feed(ref)
+    if feed is None:
+        raise UsageError(f"no feed {ref!r}; see `postbot feeds list`")
+    return feed
+
+
+def remove_feed(store, ref: str) -> Feed:
+    """Stop polling a feed; what it queued stays queued."""
+    feed = find_feed(store, ref)
+    store.remove_feed(feed.id)
+    return feed
+
+
+@dataclass
+class FeedCheck:
+    found: Found                        # the document as fetched now
+    previews: list[Any]                 # app.Preview, one per item a poll would queue now
+    failures: list[str]                 # items that could not be queued, and renders that cannot fit
+
+
+def check_feed(settings: Settings, store, ref: str) -> FeedCheck:
+    """A dry run of a poll (a known feed by name or URL, or any feed URL): what would be queued now,
+    rendered for each channel exactly as a poll would. Nothing is written."""
+    from postbot.app import channel_rules, render_preview
+    from postbot.render import Renderer
+
+    feed = store.feed(ref)
+    if feed is None and not ref.startswith(("https://", "http://")):
+        raise UsageError(f"no feed {ref!r}; give a feed's name from `postbot feeds list` or a URL")
+    options = FeedOptions.from_dict(feed.options) if feed else FeedOptions()
+    found = look(settings, store, feed.url if feed else ref, options, feed=feed)
+    channels = source_channels(settings, options.channels, slots=options.slots, template=options.template)
+    rules, warnings = channel_rules(channels, store)
+    renderer = Renderer(settings.templates_dir, settings.llm)
+    previews, failures = [], list(found.problems)
+    for item, post in zip(found.would_queue, found.posts):
+        if post is not None:
+            previews.append(render_preview(post, channels, rules, renderer, warnings))
+            failures += [f"{item.title}: {failure}" for failure in previews[-1].failures]
+    return FeedCheck(found, previews, failures)

@@ -58,7 +58,7 @@ def queue_pending(settings: Settings, store, source: str, now: datetime, *, chan
                   make_post: Callable[[SourceItem], Post], renderer=None) -> Intake:
     """Queue every `new` item of `source`, oldest first, each into the next free slot per channel.
     channels=None: each post's own `channels:`, else every configured channel."""
-    from postbot.app import add_planned, plan
+    from postbot.app import add_with_reshares, plan
     from postbot.render import Renderer
     from postbot.store.sources import ItemTaken
 
@@ -76,7 +76,8 @@ def queue_pending(settings: Settings, store, source: str, now: datetime, *, chan
             post = make_post(item)
             targets = channels if channels is not None else source_channels(settings, post.channels)
             planned = plan(post, targets, settings, at=None, now=now, store=store, renderer=renderer)
-            deliveries = add_planned(post, planned, store, now, source_item=item.id)
+            deliveries = add_with_reshares(settings, store, post, planned, now, renderer=renderer,
+                                           source_item=item.id)
         except ItemTaken:
             continue                                    # another daemon queued it a moment ago
         except UsageError as exc:                      # the item cannot go out as it is (refused, too long)

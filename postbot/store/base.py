@@ -2,7 +2,7 @@
 
 Contract (every method is one transaction):
   migrate()                      bring the schema up to date
-  add_post(...)                  a post snapshot and its deliveries, all or nothing
+  add_post(...), add_posts(...)  post snapshots and their deliveries, all or nothing
   claim_due(now, ...)            atomically mark due deliveries `publishing` under a lease;
                                  at most one in flight per channel, held channels skipped
   reclaim(now, ...)              take over `publishing` rows whose claimant is gone
@@ -89,19 +89,31 @@ class SQLStore(SourcesSQL):
         """deliveries: [{channel, platform, due_at, parts, idempotency_key}]. With source_item, that
         feed or folder item becomes `queued` in the same transaction; if it is no longer `new`,
         nothing is written and ItemTaken is raised."""
+        return self.add_posts([{"slug": slug, "title": title, "source": source, "snapshot": snapshot,
+                                "deliveries": deliveries}], now=now, source_item=source_item)
+
+    def add_posts(self, posts: list[dict[str, Any]], *, now: datetime, source_item: int | None = None) -> list[Delivery]:
+        """Several posts ({slug, title, source, snapshot, deliveries}) in one transaction: a post and
+        its evergreen re-shares are queued together or not at all. source_item goes with the first."""
         with self.transaction() as cur:
-            row = self.execute(cur, "INSERT INTO posts (slug, title, source, snapshot, created_at) "
-                                    "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                               (slug, title, source, json.dumps(snapshot), ms(now))).fetchone()
-            post_id = row[0]
-            if source_item is not None:
-                self._take_item(cur, source_item, post_id)
-            cur.executemany(self.q("INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, state, "
-                                   "idempotency_key, parts, updated_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?, ?)"),
-                            [(post_id, item["channel"], item["platform"], ms(item["due_at"]), ms(item["due_at"]),
-                              item["idempotency_key"], json.dumps(item["parts"]), ms(now)) for item in deliveries])
-            rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.post_id = ? ORDER BY d.id",
-                                (post_id,)).fetchall()
+            post_ids = []
+            for post in posts:
+                row = self.execute(cur, "INSERT INTO posts (slug, title, source, snapshot, created_at) "
+                                        "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                                   (post["slug"], post["title"], post["source"], json.dumps(post["snapshot"]),
+                                    ms(now))).fetchone()
+                post_id = row[0]
+                if source_item is not None and not post_ids:
+                    self._take_item(cur, source_item, post_id)
+                post_ids.append(post_id)
+                cur.executemany(self.q("INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, state, "
+                                       "idempotency_key, parts, updated_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?, ?)"),
+                                [(post_id, item["channel"], item["platform"], ms(item["due_at"]), ms(item["due_at"]),
+                                  item["idempotency_key"], json.dumps(item["parts"]), ms(now))
+                                 for item in post["deliveries"]])
+            marks = ",".join("?" * len(post_ids))
+            rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.post_id IN ({marks}) "
+                                     f"ORDER BY d.post_id, d.id", post_ids).fetchall()
         return [self._delivery(r) for r in rows]
 
     def add_many(self, rows: list[tuple[int, str, str, datetime, str, list]], now: datetime) -> None:
