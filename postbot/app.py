@@ -29,11 +29,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def open_store(settings: Settings):
-    """The configured store, migrated to the current schema."""
+def open_store(settings: Settings, *, create: bool = True):
+    """The configured store, migrated to the current schema. create=False for actions that only
+    look (or may still fail): a SQLite file that does not exist yet is not created and reads as empty."""
     from postbot.store import open_store as open_url
 
-    store = open_url(settings.database_url)
+    store = open_url(settings.database_url, create=create)
     store.migrate()
     return store
 
@@ -41,10 +42,18 @@ def open_store(settings: Settings):
 # ---- channels and their rules ----------------------------------------------------------------
 def select_channels(settings: Settings, names: list[str] | None, post: Post | None = None) -> list[Channel]:
     """The channels asked for by name, else the post's `channels:`, else every configured one."""
-    wanted = names or (post.channels if post and post.channels else None)
-    if not wanted:
+    if names:
+        return [settings.channel(name) for name in dict.fromkeys(names)]
+    if not (post and post.channels):
         return list(settings.channels)
-    return [settings.channel(name) for name in dict.fromkeys(wanted)]
+    known = {c.name for c in settings.channels}
+    unknown = [name for name in post.channels if name not in known]
+    if unknown:
+        from postbot.errors import PostError
+        raise PostError(f"'channels' names {', '.join(map(repr, unknown))}, which is not a configured channel "
+                        f"(configured: {', '.join(sorted(known))}); remove it or add it to POSTBOT_CHANNELS",
+                        post.source, post.lines.get("channels"))
+    return [settings.channel(name) for name in dict.fromkeys(post.channels)]
 
 
 def channel_rules(channels: list[Channel], store) -> tuple[dict[str, Rules], list[str]]:
@@ -158,8 +167,11 @@ def plan(post: Post, channels: list[Channel], settings: Settings, *, at: str | N
     problems: list[str] = []
     planned: list[Planned] = []
     zone = settings.zone()
-    when_text, what = (at, "--at") if at else (post.publish_at, f"{post.source}: publish_at")
+    line = post.lines.get("publish_at")
+    when_text, what = (at, "--at") if at else (post.publish_at, f"{post.source}{f':{line}' if line else ''}: "
+                                                                 f"publish_at")
     fixed = parse_when(when_text, now, zone, what=what) if when_text else None
+    wants_slot = bool(when_text) and fixed is None          # `next`: each channel's next free slot
     for channel in channels:
         sender = make_sender(channel, store=store, settings=settings)
         missing = sender.missing_settings()
@@ -170,14 +182,20 @@ def plan(post: Post, channels: list[Channel], settings: Settings, *, at: str | N
         if refusal:
             problems.append(f"channel {channel.name}: {refusal}")
             continue
+        if wants_slot and not channel.slots:
+            # No guessed defaults: a made-up slot would silently delay a post to a time nobody chose.
+            problems.append(f"channel {channel.name}: {what} next needs posting slots; set {channel.var('SLOTS')}, "
+                            f"e.g. {channel.var('SLOTS')}='mon-fri 09:00,17:30; sat 10:00' (local times), "
+                            f"or give a time such as --at now or --at 2026-12-01T09:00")
+            continue
         render = renderer.render(post, channel, rules[channel.name])
         if fixed is not None:
             due = fixed
-        elif channel.slots:
+        elif channel.slots:                 # `next`, or no time given: the next free slot
             slots = parse_slots(channel.slots, channel.var("SLOTS"))
             due = next_free_slot(slots, now, zone, store.taken_slots(channel.name, now))
         else:
-            due = now
+            due = now                       # no time given and no slots: now
         planned.append(Planned(channel, render, due))
     if problems:
         raise ConfigError("cannot queue " + post.source + ":\n  " + "\n  ".join(problems))
@@ -234,10 +252,25 @@ def add_with_reshares(settings: Settings, store, post: Post, planned: list[Plann
 
 
 def queue(settings: Settings, store, post: Post, channel_names: list[str] | None = None, *,
-          at: str | None = None, now: datetime | None = None) -> list[Delivery]:
-    """Validate `post` for every channel, then queue it (and its re-shares): all channels or none."""
+          at: str | None = None, now: datetime | None = None, again: bool = False) -> list[Delivery]:
+    """Validate `post` for every channel, then queue it (and its re-shares): all channels or none. A post already queued
+    to one of those channels is refused unless `again` (it would be published twice)."""
     now = now or utcnow()
-    planned = plan(post, select_channels(settings, channel_names, post), settings, at=at, now=now, store=store)
+    channels = select_channels(settings, channel_names, post)
+    earlier = store.queued_before(post.slug, post.title, [c.name for c in channels])
+    if earlier and not again:
+        shown = ", ".join(f"#{d.id} {d.channel} ({d.state.value})" for d in earlier[:8])
+        more = f" and {len(earlier) - 8} more" if len(earlier) > 8 else ""
+        raise UsageError(f"{post.source} ({post.title!r}) is already queued: {shown}{more}; queueing it again "
+                         f"would publish it twice. Add --again to queue it once more, or `postbot cancel ID` "
+                         f"the earlier delivery first")
+    planned = plan(post, channels, settings, at=at, now=now, store=store)
+    if getattr(store, "missing", False):
+        # Everything checked out: now the database file may be created, keeping what the checks
+        # learnt about the channels (an instance's limits) as a store that existed would have.
+        learnt, store = store, open_store(settings)
+        for channel, key, value in learnt.all_state():
+            store.state_set(channel, key, value)
     return add_with_reshares(settings, store, post, planned, now)
 
 
@@ -425,16 +458,32 @@ def due_now(store, now: datetime | None = None) -> Due:
     return Due(due, None if due else store.next_run_at(now))
 
 
+# `run --once` exit codes, for cron and systemd (README "Exit codes").
+EXIT_PUBLISHED = 0      # everything due was published, or nothing was due
+EXIT_NEEDS_YOU = 1      # a delivery failed or became unknown: see `postbot status`
+EXIT_RETRYING = 75      # nothing lost, but a delivery waits for a retry or a rate limit (EX_TEMPFAIL)
+
+
 @dataclass
 class RunOnce:
     published: int
     counts: dict[str, int]              # the queue afterwards, per state
     sources: list[str] = field(default_factory=list)    # what polling feeds and watched folders did
+    outcomes: dict[str, int] = field(default_factory=dict)   # this run: published, retry, rate_limited, failed, unknown
+
+    @property
+    def exit_code(self) -> int:
+        if self.outcomes.get("failed") or self.outcomes.get("unknown"):
+            return EXIT_NEEDS_YOU
+        if self.outcomes.get("retry") or self.outcomes.get("rate_limited"):
+            return EXIT_RETRYING
+        return EXIT_PUBLISHED
 
 
 def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = ()) -> RunOnce:
     """Poll due feeds and watched folders, then publish everything due now through the daemon's
-    own path (cron, tests)."""
+    own path (cron, tests). Each retry and failure is logged as it happens; the result says what
+    became of every delivery."""
     from postbot.runner import Runner
     from postbot.sources import Sources
 
@@ -451,7 +500,7 @@ def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] 
         finally:
             await runner.close()
     asyncio.run(once())
-    return RunOnce(runner.published, store.counts(), polled)
+    return RunOnce(runner.published, store.counts(), polled, dict(runner.tally))
 
 
 def serve(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = ()) -> None:

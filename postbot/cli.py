@@ -10,9 +10,20 @@ from pathlib import Path
 from typing import Any
 
 
+class _Version(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from postbot import __version__
+        print(f"postbot {__version__}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="postbot", description="Turn long posts into platform-exact "
                                      "teasers and publish them on schedule, exactly once.")
+    parser.add_argument("--version", action=_Version, help="print postbot's version and exit")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument("--env-file", default=".env", help="settings file (default .env; real environment wins)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -34,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     p = command("queue", "validate a post for every channel and queue it",
                 "postbot queue posts/hip-thrust-alternatives.md --at 2026-12-01T09:00")
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--at", metavar="WHEN", help="ISO 8601 (local time), now, +90m, +2h, +1d or next")
+    p.add_argument("--at", metavar="WHEN", help="ISO 8601 (local time), now, +90m, +2h, +1d, or next (each "
+                   "channel's next free slot from <NAME>_SLOTS); default: the post's publish_at, else the next free "
+                   "slot where <NAME>_SLOTS is set, else now")
     p.add_argument("--channel", action="append", metavar="NAME", help="only this channel (repeatable)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--repair", action="store_true", help="repair mis-decoded characters first")
@@ -42,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
                    "overrides the post's repeat:")
     p.add_argument("--times", type=int, metavar="N", help="with --repeat: how many re-shares (default 3)")
     p.add_argument("--until", metavar="DATE", help="with --repeat: no re-share after this date (2027-06-01)")
+    p.add_argument("--again", action="store_true",
+                   help="queue a post that is already queued or published on these channels once more")
 
     p = command("list", "list deliveries", "postbot list --state failed --json")
     p.add_argument("--state", choices=["scheduled", "publishing", "published", "failed", "cancelled", "unknown"])
@@ -113,8 +128,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="where articles queued from the dashboard are saved as post files (default posts)")
 
     p = command("run", "the scheduler daemon", "postbot run --once")
+    p.epilog = ("each retry and failure is logged on stderr (delivery, channel, reason, next attempt).\n"
+                "exit codes of --once: 0 everything due was published (or nothing was due); 1 a delivery\n"
+                "failed or became unknown (see `postbot status`); 75 a delivery waits for a retry or a rate\n"
+                "limit; 2 bad input")
     p.add_argument("--once", action="store_true", help="poll due feeds and watched folders, publish everything "
-                                                       "due now, then exit")
+                                                       "due now, then exit (exit codes below)")
     p.add_argument("--watch", action="append", metavar="DIR",
                    help="queue new or changed post files in DIR into next slots (repeatable; also POSTBOT_WATCH)")
     p.add_argument("--dry-run", action="store_true", help="show what is due and would be sent; change nothing")
@@ -167,6 +186,15 @@ def _out(text: str, err: bool = False) -> None:
     print(redact(text), file=sys.stderr if err else sys.stdout)
 
 
+def _width() -> int | None:
+    """The terminal's width for tables (COLUMNS wins); None when printing to a pipe or file."""
+    import os
+    import shutil
+    if os.environ.get("COLUMNS", "").strip().isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def _json(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
@@ -180,11 +208,11 @@ def _dispatch(args) -> int:
 # ---- commands: parse -> call app -> print ------------------------------------------------------
 def cmd_preview(args, settings) -> int:
     from postbot import app, output
-    store = app.open_store(settings)
+    store = app.open_store(settings, create=False)
     target = args.target
     if target.isdigit() and not Path(target).exists():
         data = output.delivery_preview(*app.preview_delivery(store, int(target)))
-        _out(_json(data) if args.json else output.delivery_preview_text(data))
+        _out(_json(data) if args.json else output.delivery_preview_text(data, settings))
         return 0
     from postbot.posts import load_post
     post = load_post(target, repair=args.repair, media_roots=settings.media_roots)
@@ -213,49 +241,50 @@ def cmd_queue(args, settings) -> int:
             from postbot.errors import UsageError
             raise UsageError("--times and --until go with --repeat EVERY, e.g. --repeat 30d --times 4")
         post.repeat = {"every": args.repeat, "times": 3 if args.times is None else args.times, "until": args.until}
-    deliveries = app.queue(settings, app.open_store(settings), post, args.channel, at=args.at)
+    deliveries = app.queue(settings, app.open_store(settings, create=False), post, args.channel, at=args.at,
+                           again=args.again)
     if args.json:
         _out(_json([d.to_json() for d in deliveries]))
     else:
         for warning in post.warnings:
             _out(f"warning: {warning}", err=True)
-        _out(output.deliveries_table(deliveries, settings))
+        _out(output.deliveries_table(deliveries, settings, _width()))
     return 0
 
 
 def cmd_list(args, settings) -> int:
     from postbot import app, output
-    deliveries = app.list_deliveries(app.open_store(settings), args.state)
-    _out(_json([d.to_json() for d in deliveries]) if args.json else output.deliveries_table(deliveries, settings))
+    deliveries = app.list_deliveries(app.open_store(settings, create=False), args.state)
+    _out(_json([d.to_json() for d in deliveries]) if args.json else output.deliveries_table(deliveries, settings, _width()))
     return 0
 
 
 def cmd_show(args, settings) -> int:
     from postbot import app, output
-    data = output.show_json(*app.show(app.open_store(settings), args.id))
+    data = output.show_json(*app.show(app.open_store(settings, create=False), args.id))
     _out(_json(data) if args.json else output.delivery_text(data, settings))
     return 0
 
 
 def _changed(args, settings, delivery) -> int:
     from postbot import output
-    _out(_json(delivery.to_json()) if args.json else output.deliveries_table([delivery], settings))
+    _out(_json(delivery.to_json()) if args.json else output.deliveries_table([delivery], settings, _width()))
     return 0
 
 
 def cmd_cancel(args, settings) -> int:
     from postbot import app
-    return _changed(args, settings, app.cancel(app.open_store(settings), args.id))
+    return _changed(args, settings, app.cancel(app.open_store(settings, create=False), args.id))
 
 
 def cmd_retry(args, settings) -> int:
     from postbot import app
-    return _changed(args, settings, app.retry(app.open_store(settings), args.id))
+    return _changed(args, settings, app.retry(app.open_store(settings, create=False), args.id))
 
 
 def cmd_reschedule(args, settings) -> int:
     from postbot import app
-    return _changed(args, settings, app.reschedule(settings, app.open_store(settings), args.id, args.at))
+    return _changed(args, settings, app.reschedule(settings, app.open_store(settings, create=False), args.id, args.at))
 
 
 def cmd_resolve(args, settings) -> int:
@@ -265,7 +294,7 @@ def cmd_resolve(args, settings) -> int:
 
 def cmd_status(args, settings) -> int:
     from postbot import app, output
-    status = app.status(settings, app.open_store(settings), offline=args.offline)
+    status = app.status(settings, app.open_store(settings, create=False), offline=args.offline)
     data = output.status_json(status)
     _out(_json(data) if args.json else output.status_text(data, settings))
     return 0 if status.ready else 1
@@ -290,11 +319,16 @@ def cmd_run(args, settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: sys.exit(0))
     from postbot import app, output
-    store = app.open_store(settings)
+    # A look (--dry-run), or a one-off run with no folder to watch, of a database that does not exist
+    # yet leaves no file behind (feeds live in the database: none without it). The daemon and a run
+    # that may queue from watched folders create it.
+    store = app.open_store(settings, create=not (args.dry_run or (args.once and not _watch(args, settings))))
     if args.dry_run:
         _out(output.dry_run_text(app.due_now(store), settings))
     elif args.once:
-        _out(output.run_once_text(app.run_once(settings, store, watch=_watch(args, settings))))
+        result = app.run_once(settings, store, watch=_watch(args, settings))
+        _out(output.run_once_text(result))
+        return result.exit_code
     else:
         app.serve(settings, store, watch=_watch(args, settings))
     return 0

@@ -99,14 +99,34 @@ def system_timezone() -> str:
 
 
 def _timezone(env: Mapping[str, str]) -> str:
-    name = env.get("POSTBOT_TIMEZONE", "").strip() or system_timezone()
+    configured = env.get("POSTBOT_TIMEZONE", "").strip()
+    name = configured or system_timezone()
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"POSTBOT_TIMEZONE={name!r} is not an IANA time zone; "
-                          f"use a name like Europe/London or America/New_York") from None
+        source = f"POSTBOT_TIMEZONE={name!r}" if configured else f"the system time zone {name!r} (from TZ)"
+        guess = zone_suggestion(name)
+        hint = f"did you mean {guess}? " if guess else ""
+        raise ConfigError(f"{source} is not an IANA time zone; {hint}set POSTBOT_TIMEZONE to a name like "
+                          f"Europe/London or America/New_York (the case matters)") from None
     return name
+
+
+def zone_suggestion(name: str) -> str | None:
+    """The IANA zone a mistyped name most likely means: europe/london -> Europe/London, London -> Europe/London."""
+    import difflib
+    from zoneinfo import available_timezones
+    zones = available_timezones()      # reads the zone folder: only on this error path
+    by_lower = {zone.lower(): zone for zone in zones}
+    wanted = name.strip().lower().replace(" ", "_")
+    if wanted in by_lower:
+        return by_lower[wanted]
+    by_city = {zone.rsplit("/", 1)[-1].lower(): zone for zone in sorted(zones) if "/" in zone}
+    if wanted in by_city:
+        return by_city[wanted]
+    close = difflib.get_close_matches(wanted, list(by_lower), n=1, cutoff=0.8)
+    return by_lower[close[0]] if close else None
 
 
 def _channel_settings(env: Mapping[str, str], name: str) -> dict[str, str]:

@@ -39,6 +39,7 @@ class Post:
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)   # channel or platform -> settings
     repeat: dict[str, Any] | None = None        # evergreen re-shares: {every: "30d", times: 4, until: "2027-06-01"}
     warnings: list[str] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)     # front matter key -> its line, for messages
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

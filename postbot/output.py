@@ -4,6 +4,7 @@ JSON first, text from the JSON, so `--json` and the text never disagree.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -59,21 +60,73 @@ def hashtags_summary(decisions: list[dict[str, Any]]) -> str:
     return " · ".join(f"{name}: {', '.join(items)}" for name, items in groups if items)
 
 
-def local(moment: datetime | None, settings) -> str:
+def local(moment: datetime | None, settings, seconds: bool = True) -> str:
+    """A moment in the configured zone, as people read it: 2026-12-01 09:00:00 GMT."""
     if moment is None:
         return "-"
-    return moment.astimezone(settings.zone()).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return moment.astimezone(settings.zone()).strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
 
 
-def deliveries_table(deliveries: list[Delivery], settings) -> str:
+_ISO_UTC = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|\+00:00)")
+
+
+def local_iso(value: str | None, settings) -> str:
+    """An ISO time from the JSON shapes (UTC), in the configured zone."""
+    if not value:
+        return "-"
+    return local(datetime.fromisoformat(value.replace("Z", "+00:00")), settings)
+
+
+def local_times_in(text: str, settings) -> str:
+    """Stored messages keep UTC ('retrying at 2026-12-01T09:00:00+00:00: ...'); people read local time."""
+    return _ISO_UTC.sub(lambda m: local_iso(m.group(0), settings), text) if settings else text
+
+
+TABLE_HEADER = ("ID", "DUE", "POST", "CHANNEL", "STATE", "TRIES", "RESULT")
+POST_WIDTH = (12, 32)       # the POST column gives way first when the terminal is narrow
+RESULT_MIN_WIDTH = 24
+
+
+def deliveries_table(deliveries: list[Delivery], settings, width: int | None = None) -> str:
+    """One row per delivery; RESULT wraps at word ends to fit `width` (None: never wrap, for pipes)."""
     if not deliveries:
         return "no deliveries"
-    rows = [("ID", "DUE", "CHANNEL", "PLATFORM", "STATE", "TRIES", "RESULT")]
+    import textwrap
+    rows = [TABLE_HEADER]
     for d in deliveries:
-        rows.append((str(d.id), local(d.due_at, settings), d.channel, d.platform, d.state.value,
-                     str(d.attempts), d.remote_url or d.remote_id or (d.error or "")[:80]))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1] for row in rows)
+        channel = d.channel if d.channel == d.platform else f"{d.channel} ({d.platform})"
+        result = d.remote_url or d.remote_id or local_times_in(d.error or "", settings)
+        rows.append((str(d.id), local(d.due_at, settings, seconds=False), d.post_slug, channel, d.state.value,
+                     str(d.attempts), result))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_HEADER) - 1)]
+    post = TABLE_HEADER.index("POST")
+    widths[post] = min(widths[post], POST_WIDTH[1])
+    room, indent = None, sum(widths) + 2 * len(widths)
+    if width is not None:
+        fixed = indent - widths[post]
+        widths[post] = max(min(widths[post], width - fixed - RESULT_MIN_WIDTH), min(POST_WIDTH[0], widths[post]))
+        indent = fixed + widths[post]
+        room = width - indent
+        if room < RESULT_MIN_WIDTH:
+            # Too narrow for a RESULT column: it goes under its row instead, across the width.
+            indent, room = 4, max(RESULT_MIN_WIDTH, width - 4)
+    lines = []
+    for row in rows:
+        cells = [_fit(cell, w) for cell, w in zip(row, widths)]
+        head = "  ".join(cell.ljust(w) for cell, w in zip(cells, widths)) + "  "
+        # Whole words only: a URL or an id is never cut, a long one may run past the edge.
+        wrapped = textwrap.wrap(row[-1], room, break_long_words=False, break_on_hyphens=False) if room else [row[-1]]
+        if indent == 4 and room:
+            lines.append(head.rstrip())
+            lines.extend(" " * indent + more for more in wrapped if row is not rows[0])
+            continue
+        lines.append((head + (wrapped[0] if wrapped else "")).rstrip())
+        lines.extend(" " * indent + more for more in wrapped[1:])
+    return "\n".join(lines)
+
+
+def _fit(cell: str, width: int) -> str:
+    return cell if len(cell) <= width else cell[:width - 1] + "…"
 
 
 def show_json(delivery: Delivery, attempts: list[Attempt]) -> dict[str, Any]:
@@ -82,14 +135,16 @@ def show_json(delivery: Delivery, attempts: list[Attempt]) -> dict[str, Any]:
 
 def delivery_text(data: dict[str, Any], settings) -> str:
     lines = [f"delivery {data['id']}: {data['post']} -> {data['channel']} ({data['platform']})",
-             f"  due      {data['due_at']}", f"  state    {data['state']}  (attempts {data['attempts']})"]
+             f"  due      {local_iso(data['due_at'], settings)}",
+             f"  state    {data['state']}  (attempts {data['attempts']})"]
     if data["remote_url"] or data["remote_id"]:
         lines.append(f"  remote   {data['remote_url'] or data['remote_id']}")
     if data["error"]:
-        lines.append(f"  error    {data['error']}")
+        lines.append(f"  error    {local_times_in(data['error'], settings)}")
     for attempt in data["attempts_log"]:
-        lines.append(f"  attempt  {attempt['at']} {attempt['outcome']} status={attempt['status']} "
-                     f"{attempt['latency_ms'] or ''}ms {attempt['error'] or ''}")
+        lines.append(f"  attempt  {local_iso(attempt['at'], settings)} {attempt['outcome']} "
+                     f"status={attempt['status']} {attempt['latency_ms'] or ''}ms "
+                     f"{local_times_in(attempt['error'] or '', settings)}")
     for index, part in enumerate(data["parts"]):
         lines.append(f"  text{f' {index + 1}' if len(data['parts']) > 1 else ''}:")
         lines.extend("  │ " + line for line in part["text"].split("\n"))
@@ -108,10 +163,11 @@ def delivery_preview(delivery: Delivery, snapshot: dict[str, Any]) -> dict[str, 
                      "warnings": snapshot.get("warnings", [])}, "renders": [render]}
 
 
-def delivery_preview_text(data: dict[str, Any]) -> str:
+def delivery_preview_text(data: dict[str, Any], settings=None) -> str:
     render = data["renders"][0]
+    due = local_iso(render["due_at"], settings) if settings else render["due_at"]
     lines = [f"delivery {render['id']} -> {render['channel']} ({render['platform']}), {render['state']}, "
-             f"due {render['due_at']}"]
+             f"due {due}"]
     for index, part in enumerate(render.get("parts") or [render]):
         if "parts" in render:
             lines.append(f"  [part {index + 1}/{len(render['parts'])}]")
@@ -141,18 +197,21 @@ def status_text(data: dict[str, Any], settings=None) -> str:
         for warning in c.get("warnings", []):
             lines.append(f"  {'':<12} ! {warning}")
     lines.append("queue: " + ", ".join(f"{k} {v}" for k, v in data["counts"].items()))
-    lines.append(f"next due: {data['next_due'] or '-'}")
+    when = (lambda value: local_iso(value, settings)) if settings else (lambda value: value or "-")
+    lines.append(f"next due: {when(data['next_due'])}")
     alive = [d for d in data.get("daemons", []) if d["alive"]]
     lines.append("daemon: " + (", ".join(f"{d['worker']} running" for d in alive) if alive
                                else "none running: nothing is published until `postbot run` runs"))
     for channel, hold in data["holds"].items():
-        lines.append(f"held: {channel} until {hold['until']} ({hold['reason']})")
+        lines.append(f"held: {channel} until {when(hold['until'])} ({hold['reason']})")
     if data["recent_failures"]:
         lines.append("recent failures:")
-        lines.extend(f"  #{d['id']} {d['channel']}: {d['error']}" for d in data["recent_failures"])
+        lines.extend(f"  #{d['id']} {d['channel']}: {local_times_in(d['error'] or '', settings)}"
+                     for d in data["recent_failures"])
     if data["unknown"]:
         lines.append("need a decision (may or may not have been published):")
-        lines.extend(f"  #{d['id']} {d['channel']}: {d['error']}" for d in data["unknown"])
+        lines.extend(f"  #{d['id']} {d['channel']}: {local_times_in(d['error'] or '', settings)}"
+                     for d in data["unknown"])
     if settings is not None:
         lines.append(sources.status_text(data, settings))
     return "\n".join(line for line in lines if line)
@@ -170,8 +229,15 @@ def dry_run_text(due: "Due", settings) -> str:
 
 
 def run_once_text(result: "RunOnce") -> str:
-    return "".join(line + "\n" for line in result.sources) + (f"published {result.published}; queue now: "
-            + ", ".join(f"{state} {count}" for state, count in sorted(result.counts.items())))
+    others = [f"{result.outcomes[key]} {label}" for key, label in
+              (("retry", "to retry"), ("rate_limited", "rate limited"), ("failed", "failed"), ("unknown", "unknown"))
+              if result.outcomes.get(key)]
+    text = "".join(line + "\n" for line in result.sources) + (
+        f"published {result.published}{''.join(', ' + o for o in others)}; queue now: "
+        + ", ".join(f"{state} {count}" for state, count in sorted(result.counts.items())))
+    if result.outcomes.get("failed") or result.outcomes.get("unknown"):
+        text += "\nsome deliveries need you: see `postbot status`"
+    return text
 
 
 def reshares_json(shares: list, stopped: str | None) -> dict[str, Any]:
@@ -191,8 +257,3 @@ def reshares_text(data: dict[str, Any], settings) -> str:
     if data["stopped"]:
         lines.append(f"repeat stops early: {data['stopped']}")
     return "\n".join(lines).rstrip()
-
-
-def local_iso(value: str | None, settings) -> str:
-    """An ISO time from the JSON shapes, in the configured zone."""
-    return local(datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None, settings)

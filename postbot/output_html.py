@@ -11,7 +11,8 @@ from postbot.models import Post, Render
 from postbot.platforms import rules_class
 from postbot.platforms.base import Rules
 
-_URL = re.compile(r"(https?://[^\s<]+|(?<![\w@/])[a-z0-9.-]+\.[a-z]{2,}/[^\s<]*)")
+# A link ends before trailing punctuation and a closing bracket: "(see https://a.b/c)." links https://a.b/c.
+_URL = re.compile(r"(https?://[^\s<]*[^\s<.,;:!?)\]'\"]|(?<![\w@/])[a-z0-9.-]+\.[a-z]{2,}/(?:[^\s<]*[^\s<.,;:!?)\]'\"])?)")
 
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f3f4f6;margin:0;padding:24px;color:#111}
@@ -25,7 +26,8 @@ h1{font-size:20px;margin:0 0 4px}.meta{color:#555;margin-bottom:16px}.warn{color
 .after-fold{color:#6b7280}
 .counter{display:flex;justify-content:space-between;padding:8px 14px;border-top:1px solid #eee;font-size:13px;color:#374151}
 .over{color:#b91c1c;font-weight:700}.ok{color:#047857}
-.part{border-top:1px dashed #ddd}.links,.warnings{padding:0 14px 10px;font-size:13px;color:#374151}
+.part{border-top:1px dashed #ddd}.links,.warnings{padding:0 14px 10px 30px;margin:0;font-size:13px;color:#374151}
+.links li,.warnings li{overflow-wrap:anywhere;word-break:break-word}
 .warnings li{color:#9a3412}a{color:#1d4ed8}
 """
 
@@ -46,7 +48,10 @@ def _body(render: Render, text: str, fold: int | None) -> str:
     if fold is not None:
         fold = rules.visible_fold(text, fold)
     if fold is None or fold >= len(visible):
-        return _linkify(html.escape(visible))
+        # Labels that are links in the platform's markup stay links in the picture.
+        return "".join(_linkify(html.escape(piece)) if href is None else
+                       f'<a href="{html.escape(href)}">{html.escape(piece)}</a>'
+                       for piece, href in rules.visible_links(text))
     return (_linkify(html.escape(visible[:fold])) + '<span class="fold" title="the platform folds here">… see more</span>'
             + f'<span class="after-fold">{_linkify(html.escape(visible[fold:]))}</span>')
 

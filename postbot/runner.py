@@ -17,6 +17,7 @@ import socket
 import time
 import uuid
 import zlib
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
 
@@ -76,6 +77,9 @@ class Runner:
         self._channels_busy: set[str] = set()
         self.stopping = False
         self.published = 0
+        # What became of each delivery handled by this runner: published, retry, rate_limited,
+        # failed, unknown. `run --once` turns it into its exit code.
+        self.tally: Counter[str] = Counter()
         self.on_done: Callable[[], None] | None = None      # the daemon's wake-up hook
         self._posts: dict[int, dict[str, Any]] = {}
 
@@ -282,10 +286,20 @@ class Runner:
         if outcome.clear_sending:
             self._clear_sending(delivery, progress)
         if outcome.state is State.SCHEDULED:
-            self.store.requeue(delivery.id, worker=self.worker, run_at=outcome.run_at, now=now,
-                               error=outcome.error, attempt=attempt, refund=outcome.refund)
+            if self.store.requeue(delivery.id, worker=self.worker, run_at=outcome.run_at, now=now,
+                                  error=outcome.error, attempt=attempt, refund=outcome.refund):
+                reason = (f"rate limited: {exc}" if outcome.label == "rate_limited" else
+                          f"attempt {delivery.attempts} of {self.settings.max_attempts} failed: {exc}")
+                self._again(delivery, outcome.label, reason, outcome.run_at, now)
         else:
             self._finish(delivery, outcome.state, error=outcome.error, attempt=attempt)
+
+    def _again(self, delivery: Delivery, outcome: str, reason: str, run_at: datetime, now: datetime) -> None:
+        """One line for whoever reads the logs (cron mails them): which delivery, why, and when next."""
+        self.tally[outcome] += 1
+        when = run_at.astimezone(self.settings.zone()).strftime("%Y-%m-%d %H:%M:%S %Z")
+        log.warning("delivery %s (%s): %s; next attempt %s (in %s)", delivery.id, delivery.channel, reason,
+                    when, describe_delta(run_at - now))
 
     def _clear_sending(self, delivery: Delivery, progress: dict[str, Any]) -> None:
         if "sending" in progress:
@@ -306,10 +320,12 @@ class Runner:
                                  remote_url=remote_url, error=error, attempt=attempt):
             log.warning("delivery %s: claim was lost before recording %s", delivery.id, state.value)
             return
+        self.tally[state.value] += 1
         if state is State.PUBLISHED:
             log.info("delivery %s published to %s: %s", delivery.id, delivery.channel, remote_url or remote_id)
         else:
-            log.warning("delivery %s %s: %s", delivery.id, state.value, error)
+            log.warning("delivery %s (%s): %s: %s; no further attempt", delivery.id, delivery.channel,
+                        state.value, error)
 
 
 class _LostClaim(Exception):

@@ -107,7 +107,7 @@ def test_preview_uses_the_limits_queue_uses_when_the_instance_is_unreachable(env
     previewed = postbot(["preview", post, "--json"], env, tmp_path)              # the instance is gone now
     assert previewed.returncode == 0, previewed.stderr
     [render] = json.loads(previewed.stdout)["renders"]
-    [queued] = json.loads(postbot(["queue", post, "--at", "+1d", "--json"], env, tmp_path).stdout)
+    [queued] = json.loads(postbot(["queue", post, "--at", "+1d", "--json", "--again"], env, tmp_path).stdout)
     shown = json.loads(postbot(["show", str(queued["id"]), "--json"], env, tmp_path).stdout)
     assert render["limit"] == 1000 and 500 < render["length"] <= 1000
     assert shown["parts"][0]["text"] == render["text"]

@@ -142,7 +142,7 @@ class Rules:
         """Index into prepared.text where the platform folds, if the text is longer than that."""
         if self.fold is None or len(prepared.text) <= self.fold:
             return None
-        return self.fold
+        return word_fold(prepared.text, self.fold)
 
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:
         return {"text": prepared.text}
@@ -163,6 +163,21 @@ class Rules:
     def visible_fold(cls, text: str, fold: int) -> int:
         """`fold` (an index into the text as sent) as an index into `visible(text)`."""
         return fold
+
+    @classmethod
+    def visible_links(cls, text: str) -> list[tuple[str, str | None]]:
+        """What a reader sees, as pieces of text and the link each piece is, if it is one (labels
+        that are links in the platform's markup: Telegram's <a>, Slack's <url|label>)."""
+        return [(cls.visible(text), None)]
+
+
+def word_fold(text: str, index: int) -> int:
+    """`index` moved back to the start of the word it falls in: platforms show "… see more" after
+    the last whole word that fits. A text that is one word up to there keeps `index`."""
+    start = index
+    while start > 0 and start < len(text) and not text[start].isspace() and not text[start - 1].isspace():
+        start -= 1
+    return start if start > 0 else index
 
 
 class Sender:

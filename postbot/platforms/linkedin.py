@@ -18,7 +18,7 @@ from typing import Any
 from postbot import text as textlib
 from postbot.errors import RateLimited, Rejected
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
+from postbot.platforms.base import Prepared, PublishContext, Rules, Sender, word_fold
 from postbot.platforms.outcomes import error_message, json_object, raise_for_status, retry_after, send
 
 UTC = timezone.utc
@@ -118,7 +118,7 @@ class LinkedInRules(Rules):
         while index < len(prepared.text) and count < self.fold:
             index += 2 if prepared.text[index] == "\\" else 1
             count += 1
-        return index
+        return word_fold(prepared.text, index)
 
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:
         payload: dict[str, Any] = {

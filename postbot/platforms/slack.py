@@ -47,6 +47,9 @@ def escape_mrkdwn(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_SLACK_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
+
+
 class SlackRules(Rules):
     platform = "slack"
     label = "Slack"
@@ -95,6 +98,20 @@ class SlackRules(Rules):
     def visible(cls, text: str) -> str:
         text = re.sub(r"<(https?://[^|>]+)\|([^>]*)>", r"\2 (\1)", text)
         return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+    @classmethod
+    def visible_links(cls, text: str) -> list[tuple[str, str | None]]:
+        # In Slack a <url|label> shows as the label, linked: the URL itself is not in the text.
+        def plain(part: str) -> str:
+            return part.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        pieces: list[tuple[str, str | None]] = []
+        last = 0
+        for match in _SLACK_LINK.finditer(text):
+            pieces.append((plain(text[last:match.start()]), None))
+            pieces.append((plain(match.group(2)), plain(match.group(1))))
+            last = match.end()
+        pieces.append((plain(text[last:]), None))
+        return [piece for piece in pieces if piece[0]]
 
 
 class SlackSender(Sender):

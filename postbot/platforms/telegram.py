@@ -23,6 +23,7 @@ PHOTO_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_API = "https://api.telegram.org"
 _TAG = re.compile(r"<[^>]+>")
 _HREF = re.compile(r'<a href="([^"]+)">')
+_ANCHOR = re.compile(r'<a href="([^"]+)">(.*?)</a>', re.S)
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 _NUMERIC = re.compile(r"^-?\d+$")
 _OFF = ("off", "false", "0", "no")
@@ -104,6 +105,17 @@ class TelegramRules(Rules):
     @classmethod
     def visible(cls, text: str) -> str:
         return visible_text(text)
+
+    @classmethod
+    def visible_links(cls, text: str) -> list[tuple[str, str | None]]:
+        pieces: list[tuple[str, str | None]] = []
+        last = 0
+        for match in _ANCHOR.finditer(text):
+            pieces.append((visible_text(text[last:match.start()]), None))
+            pieces.append((visible_text(match.group(2)), html.unescape(match.group(1))))
+            last = match.end()
+        pieces.append((visible_text(text[last:]), None))
+        return [piece for piece in pieces if piece[0]]
 
 
 class TelegramSender(Sender):

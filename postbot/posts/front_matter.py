@@ -179,6 +179,13 @@ class FrontMatter(PostSource):
         if not isinstance(value, str) or not value.strip():
             raise self.fail(f"'publish_at' must be a date and time, got {describe(value)}; write it as "
                             f"publish_at: 2026-12-01T09:00", line)
+        from postbot.errors import UsageError
+        from postbot.times import UTC, parse_when
+        try:
+            # Only the form is checked here; whether it is past is decided when it is queued.
+            parse_when(value, datetime.now(UTC), UTC, what="'publish_at'", allow_past=True)
+        except UsageError as exc:
+            raise self.fail(str(exc), line) from None
         return value.strip()
 
     def check_thread(self, value: Any, line: int | None) -> bool:

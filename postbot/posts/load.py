@@ -121,7 +121,9 @@ class PostFile(FrontMatter, PlainText):
             self.warn("image_alt is set but there is no image; add image: or remove image_alt",
                       self.line_of("image_alt"))
         fields.pop("title", None)
-        return Post(source=self.where, slug=slug, title=title, body=body, warnings=self.warnings, **fields)
+        lines = {str(key): self.line_of(str(key)) for key in settings if self.line_of(str(key))}
+        return Post(source=self.where, slug=slug, title=title, body=body, warnings=self.warnings, lines=lines,
+                    **fields)
 
     def check_repeated_links(self, ctas: list[CTA], lines: list[int]) -> None:
         seen: dict[str, int] = {}

@@ -7,8 +7,9 @@ Contract (every method is one transaction):
                                  at most one in flight per channel, held channels skipped
   reclaim(now, ...)              take over `publishing` rows whose claimant is gone
   save_progress / finish / requeue   only succeed for the current claimant
-  record_attempt, hold_channel, get, list, between, of_post, attempts, counts, cancel, retry, reschedule,
-  mark_published (a human's answer for an `unknown` delivery)
+  record_attempt, hold_channel, get, list, between, of_post, queued_before, attempts, counts, cancel, retry,
+  reschedule, mark_published (a human's answer for an `unknown` delivery)
+  state_get, state_set, state_items, all_state   per-channel memory (sessions, cached limits)
   feeds, source items and notices: see store/sources.py
 Times are aware datetimes at the boundary and integer milliseconds (UTC) inside.
 """
@@ -309,6 +310,19 @@ class SQLStore(SourcesSQL):
                                 (post_id,)).fetchall()
         return [self._delivery(r) for r in rows]
 
+    def queued_before(self, slug: str, title: str, channels: Sequence[str]) -> list[Delivery]:
+        """Deliveries of an earlier post with this slug and title to these channels that are still to
+        go out, going out, or out (not cancelled or failed): what queueing it again would duplicate."""
+        if not channels:
+            return []
+        marks = ", ".join("?" for _ in channels)
+        with self.transaction() as cur:
+            rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE p.slug = ? AND p.title = ? "
+                                     f"AND d.channel IN ({marks}) "
+                                     f"AND d.state IN ('scheduled', 'publishing', 'published', 'unknown') "
+                                     f"ORDER BY d.id", (slug, title, *channels)).fetchall()
+        return [self._delivery(r) for r in rows]
+
     def attempts(self, delivery_id: int) -> list[Attempt]:
         with self.transaction() as cur:
             rows = self.execute(cur, "SELECT delivery_id, at, status, error, latency_ms, outcome FROM attempts "
@@ -368,6 +382,12 @@ class SQLStore(SourcesSQL):
             self.execute(cur, "INSERT INTO channel_state (channel, key, value) VALUES (?, ?, ?) "
                               "ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value",
                          (channel, key, json.dumps(value)))
+
+    def all_state(self) -> list[tuple[str, str, Any]]:
+        """Every (channel, key, value) remembered, e.g. to carry it into another store."""
+        with self.transaction() as cur:
+            rows = self.execute(cur, "SELECT channel, key, value FROM channel_state ORDER BY channel, key").fetchall()
+        return [(channel, key, json.loads(value)) for channel, key, value in rows]
 
     def _delivery(self, row: Sequence[Any]) -> Delivery:
         return Delivery(

@@ -2,23 +2,27 @@
 take turns instead of racing."""
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from postbot.errors import StoreError
+from postbot.errors import ConfigError, StoreError
 from postbot.store.base import SQLStore
 
 
 class SQLiteStore(SQLStore):
-    def __init__(self, path: str, busy_timeout_ms: int = 30000):
+    def __init__(self, path: str, busy_timeout_ms: int = 30000, *, create: bool = True):
         self.path = path
+        # A store asked not to create its missing file reads as empty from a private in-memory
+        # database, so looking (list, status) never leaves a file behind.
+        self.missing = False
         if path != ":memory:":
-            parent = Path(path).parent
-            if not parent.exists():
-                raise StoreError(f"database folder {parent} does not exist; create it or fix POSTBOT_DATABASE_URL")
+            _check_path(Path(path))
+            if not create and not Path(path).exists():
+                self.path, self.missing = ":memory:", True
         self._local = threading.local()
         self.busy_timeout_ms = busy_timeout_ms
 
@@ -32,6 +36,13 @@ class SQLiteStore(SQLStore):
                 self._enable_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.DatabaseError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise StoreError(f"the database {self.path} is busy: {exc}") from None
+                # The file itself is the problem (not a database, not readable, not creatable): the
+                # setting must change, as with any other bad input.
+                raise ConfigError(f"cannot open the database {self.path} ({exc}); fix POSTBOT_DATABASE_URL "
+                                  f"or the file's permissions") from None
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open the database {self.path}: {exc}") from None
             self._local.conn = conn
@@ -96,3 +107,22 @@ class SQLiteStore(SQLStore):
         with self.transaction() as cur:
             rows = cur.execute("EXPLAIN QUERY PLAN " + self._claim_select(), (0, 0, 32)).fetchall()
         return [r[-1] for r in rows]
+
+
+def _check_path(path: Path) -> None:
+    """Bad database paths are bad settings (exit 2), found before anything is opened."""
+    parent = path.parent
+    fix = "fix POSTBOT_DATABASE_URL"
+    if path.is_dir():
+        raise ConfigError(f"the database {path} is a folder; name a file in it, e.g. sqlite:///{path / 'postbot.db'}")
+    if not parent.exists():
+        raise ConfigError(f"the database folder {parent} does not exist; create it (mkdir -p {parent}) or {fix}")
+    if not parent.is_dir():
+        raise ConfigError(f"the database folder {parent} is a file, not a folder; {fix}")
+    if path.exists():
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise ConfigError(f"the database {path} is not readable and writable by this user; "
+                              f"fix its permissions or {fix}")
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"cannot create the database in {parent}: the folder is not writable by this user; "
+                          f"fix its permissions or {fix}")
