@@ -33,7 +33,7 @@ def fill_store(db_path: Path, channels: int, per_channel: int, due: datetime) ->
     settings = load_settings({"POSTBOT_TIMEZONE": "UTC", "POSTBOT_CHANNELS": "c0=webhook"})
     post = load_post(REPO / "posts" / "hip-thrust-alternatives.md")
     render = Renderer().render(post, settings.channels[0])
-    parts = [{"text": p.text, "length": p.length, "payload": p.payload, "links": render.links} for p in render.parts]
+    parts = render.parts
     store = SQLiteStore(str(db_path))
     store.migrate()
     now = datetime.now(UTC)

@@ -27,14 +27,14 @@ IN_FLIGHT = 64
 COLUMNS = ("post_id", "channel", "platform", "due_at", "run_at", "state", "idempotency_key", "parts", "updated_at")
 
 
-def sample_parts() -> list[dict[str, Any]]:
+def sample_parts() -> list:
     """A real rendered part (the example post for X), so rows are the size they are in use."""
     from postbot.config import load_settings
     from postbot.posts import load_post
     from postbot.render import Renderer
     settings = load_settings({"POSTBOT_TIMEZONE": "UTC", "POSTBOT_CHANNELS": "x=outbox"})
     render = Renderer().render(load_post(REPO / "posts" / "hip-thrust-alternatives.md"), settings.channels[0])
-    return [{"text": p.text, "length": p.length, "payload": p.payload} for p in render.parts]
+    return render.parts
 
 
 def ms(moment: datetime) -> int:
@@ -231,7 +231,7 @@ def measure_queueing(backend: Backend, count: int, add_post_posts: int, parts: l
 
     bare = backend.fresh_store("queue_bare")
     bare_post = new_post(bare, now)
-    parts_json, now_ms = json.dumps(parts), ms(now)
+    parts_json, now_ms = json.dumps([p.to_json() for p in parts]), ms(now)
     raw = [(bare_post, c, p, ms(d), ms(d), "scheduled", k, parts_json, now_ms) for _, c, p, d, k, _ in rows]
     bare_s, _ = _timed(lambda: backend.bare_bulk_insert(bare, raw))
     bare.close()
@@ -280,7 +280,7 @@ def measure_claims(backend: Backend, total: int, claims: int, parts: list, now: 
     store = backend.fresh_store("claim")
     post_id = new_post(store, now)
     due_now = max(IN_FLIGHT + claims * 3, 10_000 if total >= 1_000_000 else 2_000)
-    build_s, _ = _timed(lambda: backend.bulk_load(store, million_rows(post_id, total, due_now, now, json.dumps(parts))))
+    build_s, _ = _timed(lambda: backend.bulk_load(store, million_rows(post_id, total, due_now, now, json.dumps([p.to_json() for p in parts]))))
     analyze_s = 0.0
     if backend.analyzed_in_use:
         analyze_s, _ = _timed(lambda: backend.analyze(store))

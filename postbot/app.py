@@ -202,13 +202,6 @@ def plan(post: Post, channels: list[Channel], settings: Settings, *, at: str | N
     return planned
 
 
-def stored_parts(render: Render) -> list[dict]:
-    """What the store keeps per part: the exact text and payload, and the render's links on the head."""
-    return [{"text": part.text, "length": part.length, "payload": part.payload,
-             "links": render.links if index == 0 else []}
-            for index, part in enumerate(render.parts)]
-
-
 def add_planned(post: Post, planned: list[Planned], store, now: datetime, *, source_item: int | None = None,
                 reshares: list = ()) -> list[Delivery]:
     """Store the post's snapshot and one delivery per planned channel, and its evergreen re-shares
@@ -217,7 +210,7 @@ def add_planned(post: Post, planned: list[Planned], store, now: datetime, *, sou
     batches = []
     for one, its_planned in [(post, planned)] + [(r.post, r.planned) for r in reshares]:
         items = [{"channel": p.channel.name, "platform": p.render.platform, "due_at": p.due_at,
-                  "parts": stored_parts(p.render), "idempotency_key": uuid.uuid4().hex} for p in its_planned]
+                  "parts": p.render.parts, "idempotency_key": uuid.uuid4().hex} for p in its_planned]
         if not items:
             raise UsageError("no channel to queue to")
         batches.append({"slug": one.slug, "title": one.title, "source": str(Path(one.source)),

@@ -85,11 +85,20 @@ def env_prefix(channel_name: str) -> str:
 
 @dataclass
 class Part:
-    """One publishable message: a whole post, or one part of a thread."""
+    """One publishable message: a whole post, or one part of a thread. Rendered once, then stored
+    and handed to the sender as it is."""
 
     text: str
     length: int
     payload: dict[str, Any]
+    links: list[str] = field(default_factory=list)     # on the head: every link of the render
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "length": self.length, "payload": self.payload, "links": self.links}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Part":
+        return cls(data["text"], data["length"], data["payload"], list(data.get("links") or []))
 
 
 @dataclass
@@ -139,7 +148,7 @@ class Delivery:
     remote_id: str | None = None
     remote_url: str | None = None
     error: str | None = None
-    parts: list[dict[str, Any]] = field(default_factory=list)      # [{text, length, payload}]
+    parts: list[Part] = field(default_factory=list)     # exactly what the render made; >1 for a thread
     progress: dict[str, Any] = field(default_factory=dict)         # what the publisher saved mid-flight
     claimed_by: str | None = None
     lease_until: datetime | None = None
@@ -178,6 +187,15 @@ class Published:
     remote_id: str
     remote_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)    # e.g. Bluesky cid, for chaining thread replies
+
+    def to_json(self) -> dict[str, Any]:
+        """As a delivery's progress keeps each published part (extra keys flattened beside the id)."""
+        return {"remote_id": self.remote_id, "remote_url": self.remote_url, **self.extra}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Published":
+        extra = {k: v for k, v in data.items() if k not in ("remote_id", "remote_url")}
+        return cls(data["remote_id"], data.get("remote_url"), extra)
 
 
 def iso_utc(moment: datetime | None) -> str | None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from postbot import output_sources as sources
-from postbot.models import Attempt, Delivery, iso_utc
+from postbot.models import Attempt, Delivery, Part, iso_utc
 
 if TYPE_CHECKING:  # pragma: no cover
     from postbot.app import Due, Preview, RunOnce, Status
@@ -130,7 +130,7 @@ def _fit(cell: str, width: int) -> str:
 
 
 def show_json(delivery: Delivery, attempts: list[Attempt]) -> dict[str, Any]:
-    return delivery.to_json() | {"attempts_log": [a.to_json() for a in attempts], "parts": delivery.parts}
+    return delivery.to_json() | {"attempts_log": [a.to_json() for a in attempts], "parts": [p.to_json() for p in delivery.parts]}
 
 
 def delivery_text(data: dict[str, Any], settings) -> str:
@@ -153,12 +153,12 @@ def delivery_text(data: dict[str, Any], settings) -> str:
 
 def delivery_preview(delivery: Delivery, snapshot: dict[str, Any]) -> dict[str, Any]:
     """Exactly what the daemon will send, from the stored snapshot."""
-    head = delivery.parts[0] if delivery.parts else {"text": "", "length": 0, "payload": {}, "links": []}
-    render = {"channel": delivery.channel, "platform": delivery.platform, "text": head["text"],
-              "length": head["length"], "links": head.get("links", []), "payload": head["payload"],
+    head = delivery.parts[0] if delivery.parts else Part("", 0, {})
+    render = {"channel": delivery.channel, "platform": delivery.platform, "text": head.text,
+              "length": head.length, "links": head.links, "payload": head.payload,
               "state": delivery.state.value, "due_at": delivery.to_json()["due_at"], "id": delivery.id}
     if len(delivery.parts) > 1:
-        render["parts"] = delivery.parts
+        render["parts"] = [p.to_json() for p in delivery.parts]
     return {"post": {"title": snapshot.get("title"), "slug": snapshot.get("slug"),
                      "warnings": snapshot.get("warnings", [])}, "renders": [render]}
 
@@ -224,7 +224,7 @@ def dry_run_text(due: "Due", settings) -> str:
     for d in due.deliveries:
         lines.append(f"  #{d.id} -> {d.channel} ({d.platform}):")
         for part in d.parts:
-            lines.extend("    │ " + line for line in part["text"].split("\n"))
+            lines.extend("    │ " + line for line in part.text.split("\n"))
     return "\n".join(lines)
 
 

@@ -208,7 +208,8 @@ class Runner:
                                f"{delivery.id} --at WHEN`")
             return
         progress: dict[str, Any] = dict(delivery.progress)
-        done: list[dict[str, Any]] = list(progress.get("done", []))
+        # Parts already out, kept in the progress as JSON so a retry or a take-over sends only the rest.
+        done = [Published.from_json(entry) for entry in progress.get("done", [])]
         client = self.client(channel.kind, channel.name)
         for index in range(len(done), len(delivery.parts)):
             part = delivery.parts[index]
@@ -222,12 +223,11 @@ class Runner:
             ctx = PublishContext(client=client, key=key, now=self.clock, state=sender.state,
                                  save_progress=save, progress=progress, part_index=index,
                                  part_count=len(delivery.parts), due_at=delivery.due_at,
-                                 root=_published(done[0]) if done else None,
-                                 parent=_published(done[-1]) if done else None,
+                                 root=done[0] if done else None, parent=done[-1] if done else None,
                                  part=part, post=self._post_summary(delivery),
                                  fetch_policy=self.settings.fetch_policy(), sleep=self.sleep)
             try:
-                published = await self._publish_part(delivery, sender, part["payload"], ctx, progress)
+                published = await self._publish_part(delivery, sender, part.payload, ctx, progress)
             except _LostClaim:
                 log.warning("delivery %s: claim lost to another worker; leaving it", delivery.id)
                 return
@@ -236,9 +236,8 @@ class Runner:
                 return
             if published is None:
                 return
-            done.append({"remote_id": published.remote_id, "remote_url": published.remote_url,
-                         **published.extra})
-            progress["done"] = done
+            done.append(published)
+            progress["done"] = [entry.to_json() for entry in done]
             progress.pop("sending", None)
             if index + 1 < len(delivery.parts):
                 try:
@@ -246,7 +245,7 @@ class Runner:
                 except _LostClaim:
                     return
         head = done[0]
-        self._finish(delivery, State.PUBLISHED, remote_id=head["remote_id"], remote_url=head["remote_url"],
+        self._finish(delivery, State.PUBLISHED, remote_id=head.remote_id, remote_url=head.remote_url,
                      status=None, outcome="published")
         self.published += 1
 
@@ -331,7 +330,3 @@ class Runner:
 class _LostClaim(Exception):
     pass
 
-
-def _published(entry: dict[str, Any]) -> Published:
-    extra = {k: v for k, v in entry.items() if k not in ("remote_id", "remote_url")}
-    return Published(entry["remote_id"], entry.get("remote_url"), extra)

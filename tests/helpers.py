@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from postbot.config import load_settings
+from postbot.models import Part
 from postbot.store import open_store
 
 UTC = timezone.utc
@@ -132,11 +133,11 @@ def queue_seed(tmp_path: Path, settings):
     return (store, *queue_post(seed_post(), store, settings))
 
 
-def part(text: str, payload: dict, length: int | None = None) -> dict:
-    return {"text": text, "length": len(text) if length is None else length, "payload": payload, "links": []}
+def part(text: str, payload: dict, length: int | None = None) -> Part:
+    return Part(text, len(text) if length is None else length, payload)
 
 
-def add_delivery(store, channel: str, parts: list[dict], *, platform: str | None = None, slug: str = "post",
+def add_delivery(store, channel: str, parts: list[Part], *, platform: str | None = None, slug: str = "post",
                  source: str = "t.md", url: str | None = None, due: datetime = NOW, key: str | None = None):
     """Store one delivery of ready-made parts, as queueing would, without rendering anything."""
     return store.add_post(slug=slug, title="T", source=source, snapshot={"slug": slug, "title": "T", "url": url},

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timezone
 
 
-from postbot.models import State
+from postbot.models import Part, State
 from postbot.store import open_store
 from tests.fakes.webhook import WebhookReceiver
 from tests.process import start_daemon, wait_for
@@ -23,8 +23,7 @@ def queue_many(store, now):
         text = f"post number {index}"
         store.add_post(slug=f"p{index}", title=f"P{index}", source="gen", snapshot={"slug": f"p{index}"},
                        deliveries=[{"channel": channel, "platform": "generic", "due_at": now,
-                                    "parts": [{"text": text, "length": len(text), "payload": {"text": text},
-                                               "links": []}],
+                                    "parts": [Part(text, len(text), {"text": text})],
                                     "idempotency_key": uuid.uuid4().hex}], now=now)
 
 

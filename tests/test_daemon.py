@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from postbot.models import State
+from postbot.models import Part, State
 from postbot.store import open_store
 from tests.fakes.webhook import WebhookReceiver
 from tests.process import postbot, start_daemon, wait_for
@@ -40,7 +40,7 @@ setup_env: dict[str, str] = {}
 def add(store, due):
     return store.add_post(slug="s", title="T", source="t", snapshot={"slug": "s"}, deliveries=[{
         "channel": "hooks", "platform": "generic", "due_at": due,
-        "parts": [{"text": "hi", "length": 2, "payload": {"text": "hi"}, "links": []}],
+        "parts": [Part("hi", 2, {"text": "hi"})],
         "idempotency_key": uuid.uuid4().hex}], now=due)[0]
 
 

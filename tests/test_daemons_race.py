@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from postbot.models import State
+from postbot.models import Part, State
 from postbot.store import open_store
 from tests.fakes.server import Reply, Request
 from tests.fakes.webhook import WebhookReceiver
@@ -75,8 +75,7 @@ def queue_deliveries(store) -> list[str]:
         store.add_post(slug=f"race-{index}", title=f"Race {index}", source=f"race-{index}.md",
                        snapshot={"slug": f"race-{index}", "title": f"Race {index}"},
                        deliveries=[{"channel": CHANNELS[index % len(CHANNELS)], "platform": "generic",
-                                    "due_at": now, "parts": [{"text": text, "length": len(text),
-                                                              "payload": {"text": text}, "links": []}],
+                                    "due_at": now, "parts": [Part(text, len(text), {"text": text})],
                                     "idempotency_key": key}], now=now)
         keys.append(key)
     return keys

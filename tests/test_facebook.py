@@ -214,7 +214,7 @@ def test_queued_render_reaches_facebook(tmp_path, fake):
     delivery, _ = queue_post(post, store, settings)
     assert run_once(store, settings, clock) == 1
     [stored] = fake.posts.values()
-    assert stored["message"] == delivery.parts[0]["text"] and "Love it or hate it (Marmite)." in stored["message"]
+    assert stored["message"] == delivery.parts[0].text and "Love it or hate it (Marmite)." in stored["message"]
     assert stored["link"] == "https://example.com/hip-thrust"
     assert "https://example.com/pt?utm_source=facebook" in stored["message"]
 
@@ -228,7 +228,7 @@ def test_the_seed_article_fits_and_reaches_facebook(tmp_path, fake):
     delivery, _ = queue_post(post, store, settings)
     assert run_once(store, settings, clock) == 1
     [stored] = fake.posts.values()
-    assert stored["message"] == delivery.parts[0]["text"]
+    assert stored["message"] == delivery.parts[0].text
     for cta in post.ctas:
         assert cta.label in stored["message"]
     # The seed has no URL of its own: the card is built from its first CTA, as the message links it.

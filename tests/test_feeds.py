@@ -75,7 +75,7 @@ def test_first_poll_queues_only_the_newest_item_in_every_format(tmp_path, server
     assert snapshot["url"] == "https://blog.example.com/article-5/"
     assert snapshot["ctas"] == [{"label": "Online Coaching", "url": "https://coach.example.com/online"}]
     assert snapshot["body"].startswith("Article 5 opens with a clear point")      # HTML became text
-    assert "<" not in on_x.parts[0]["text"] and "Article 5 opens" in on_x.parts[0]["text"]
+    assert "<" not in on_x.parts[0].text and "Article 5 opens" in on_x.parts[0].text
     if kind != "rss10":                                     # RSS 1.0 carries no picture
         assert snapshot["image"] == "https://blog.example.com/wp-content/uploads/article-5.jpg"
     assert on_x.due_at == NOW.replace(hour=13)              # the next free slot after 09:00 now

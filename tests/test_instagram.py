@@ -232,7 +232,7 @@ def test_queued_render_reaches_instagram_and_a_post_without_image_is_refused(tmp
     delivery, _ = queue_post(post, store, settings)
     assert run(store, settings, clock) == 1
     [media] = fake.media.values()
-    assert media["caption"] == delivery.parts[0]["text"] and "Personal Training: link in bio" in media["caption"]
+    assert media["caption"] == delivery.parts[0].text and "Personal Training: link in bio" in media["caption"]
     assert "http" not in media["caption"]
     assert media["params"]["image_url"] == "https://cdn.example.com/up/hero.jpg"
     assert media["params"]["alt_text"] == "A hip thrust"
@@ -252,5 +252,5 @@ def test_the_seed_article_with_an_image_fits_and_reaches_instagram(tmp_path, fak
     delivery, _ = queue_post(post, store, settings)
     assert run(store, settings, Clock()) == 1
     [media] = fake.media.values()
-    assert media["caption"] == delivery.parts[0]["text"] and "link in bio" in media["caption"]
+    assert media["caption"] == delivery.parts[0].text and "link in bio" in media["caption"]
     assert media["params"]["image_url"] == IMAGE

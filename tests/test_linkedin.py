@@ -297,7 +297,7 @@ def test_queued_render_reaches_linkedin_exactly_as_written(tmp_path, fake):
     delivery, _ = queue_post(rendered_post(), store, settings)
     assert run_once(store, settings, clock) == 1
     [stored] = fake.posts.values()
-    meant = unescape_little_text(delivery.parts[0]["text"])
+    meant = unescape_little_text(delivery.parts[0].text)
     assert stored["commentary"] == meant                       # not cut short anywhere
     for piece in ("(is it worth it?)", "B***Y WORKOUT <everywhere> [sic] #gymlife @coach_lewis ~ {really}.",
                   "personaltraining?utm_source=linkedin&utm_medium=social&utm_campaign=hip-thrust",
@@ -339,6 +339,6 @@ def test_the_seed_article_fits_and_reaches_linkedin_unbroken(tmp_path, fake):
     delivery, _ = queue_post(post, store, settings)
     assert run_once(store, settings, clock) == 1
     [stored] = fake.posts.values()
-    assert stored["commentary"] == unescape_little_text(delivery.parts[0]["text"])
+    assert stored["commentary"] == unescape_little_text(delivery.parts[0].text)
     assert "THAT B***y" in stored["commentary"] and "\\*" in stored["raw"]
     assert stored["commentary"].rstrip().endswith("utm_campaign=" + post.slug)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from postbot.models import State
+from postbot.models import Part, State
 from tests.fakes.server import Reply
 from tests.fakes.webhook import WebhookReceiver
 from tests.helpers import DEAD_WORKER, NOW, Clock, add_delivery, part, run_once, settings_for, sqlite_store
@@ -209,6 +209,6 @@ def test_a_429_is_reported_as_not_sent(tmp_path, receiver):
     receiver.script = [Reply(429, {"error": "slow down"}, {"Retry-After": "60"})]
     channel = settings_for(env_for(receiver.hook_url)).channel("hooks")
     with pytest.raises(RateLimited) as caught:
-        publish_through(make_sender(channel), {"text": "hi"}, part={"text": "hi"})
+        publish_through(make_sender(channel), {"text": "hi"}, part=Part("hi", 2, {"text": "hi"}))
     assert caught.value.sent is False                   # the platform said "not now": it took nothing
     assert caught.value.until == NOW + timedelta(seconds=60)

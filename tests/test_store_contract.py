@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from postbot.errors import StoreError, UsageError
-from postbot.models import Attempt, State
+from postbot.models import Attempt, Part, State
 from postbot.store import open_store
 from tests.process import wait_for
 
@@ -43,8 +43,8 @@ def store(empty_store):
     return empty_store
 
 
-def part(text: str) -> dict:
-    return {"text": text, "length": len(text), "payload": {"text": text}, "links": []}
+def part(text: str) -> Part:
+    return Part(text, len(text), {"text": text})
 
 
 def queue(store, channel: str = "a", due: datetime = NOW, *, key: str | None = None, slug: str = "post",
@@ -117,7 +117,7 @@ def test_add_post_stores_the_snapshot_and_scheduled_deliveries(store):
     assert (first.channel, first.platform, first.due_at, first.state) == ("a", "x", NOW, State.SCHEDULED)
     assert (second.channel, second.platform, second.due_at) == ("b", "bluesky", later)
     assert first.post_id == second.post_id and first.post_slug == "hip-thrust"
-    assert [p["text"] for p in first.parts] == ["one", "two"]
+    assert [p.text for p in first.parts] == ["one", "two"]
     assert first.parts[0] == part("one")
     assert (first.attempts, first.progress, first.claimed_by, first.lease_until) == (0, {}, None, None)
     assert first.next_attempt_at is None and first.idempotency_key == "k-a"
@@ -620,4 +620,4 @@ def test_json_columns_are_plain_text_on_both(store):
     delivery = queue(store)
     with store.transaction() as cur:
         raw = store.execute(cur, "SELECT parts FROM deliveries WHERE id = ?", (delivery.id,)).fetchone()[0]
-    assert json.loads(raw) == delivery.parts
+    assert json.loads(raw) == [p.to_json() for p in delivery.parts]

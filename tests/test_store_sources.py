@@ -38,7 +38,7 @@ def test_a_database_made_before_sources_migrates_and_keeps_its_deliveries(store_
                                   deliveries=[{"channel": "x", "platform": "x", "due_at": NOW, "parts": [part("old")],
                                                "idempotency_key": "k-old"}])
         assert old.migrate() == [name for name, _ in MIGRATIONS[1:]]
-        assert old.get(delivery.id).parts[0]["text"] == "old"
+        assert old.get(delivery.id).parts[0].text == "old"
         assert old.feeds() == []
     finally:
         old.close()

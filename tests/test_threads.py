@@ -281,7 +281,7 @@ def test_queued_render_reaches_threads_within_its_limits(tmp_path, fake):
     delivery, _ = queue_post(post, store, settings)
     assert run(store, settings, clock) == 1
     [media] = fake.media.values()
-    assert media["text"] == delivery.parts[0]["text"] and threads_length(media["text"]) <= 500
+    assert media["text"] == delivery.parts[0].text and threads_length(media["text"]) <= 500
     assert "https://example.com/pt?utm_source=threads" in media["text"]
     assert store.get(delivery.id).remote_url == media["permalink"]
 
@@ -302,5 +302,5 @@ def test_the_seed_article_fits_and_reaches_threads(tmp_path, fake):
     delivery, _ = queue_post(post, store, settings)
     assert run(store, settings, clock) == 1
     [media] = fake.media.values()
-    assert media["text"] == delivery.parts[0]["text"] and threads_length(media["text"]) <= 500
+    assert media["text"] == delivery.parts[0].text and threads_length(media["text"]) <= 500
     assert post.ctas[0].label in media["text"]

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from postbot import text as textlib
 from postbot.errors import Ambiguous, ConfigError, PublishError, Rejected, unsent
-from postbot.models import Channel, Post, Published
+from postbot.models import Channel, Part, Post, Published
 from postbot.platforms import outcomes
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,7 +83,7 @@ class PublishContext:
     root: Published | None = None               # first part of a thread
     parent: Published | None = None             # previous part of a thread
     due_at: datetime | None = None
-    part: dict[str, Any] = field(default_factory=dict)      # {text, length, payload, links} as queued
+    part: Part = field(default_factory=lambda: Part("", 0, {}))     # the part being sent, as queued
     post: dict[str, Any] = field(default_factory=dict)      # {slug, title, url} of the queued post
     # What remote fetches (images, link cards) may reach; the default refuses non-public addresses.
     fetch_policy: "FetchPolicy" = field(default_factory=lambda: _default_policy())

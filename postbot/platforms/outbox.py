@@ -38,7 +38,7 @@ class OutboxSender(Sender):
                            f"remove the link, then `postbot retry`", sent=False)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            _write(base.with_suffix(".txt"), ctx.part.get("text", "") + "\n")
+            _write(base.with_suffix(".txt"), ctx.part.text + "\n")
             _write(base.with_suffix(".json"), json.dumps(
                 {"channel": self.channel.name, "platform": self.channel.platform, "key": ctx.key,
                  "due_at": ctx.due_at.isoformat() if ctx.due_at else None, "payload": payload},

@@ -33,7 +33,7 @@ class WebhookSender(Sender):
 
     def document(self, payload: dict[str, Any], ctx: PublishContext) -> dict[str, Any]:
         return {"channel": self.channel.name, "platform": self.channel.platform,
-                "post": ctx.post, "text": ctx.part.get("text", ""), "links": ctx.part.get("links", []),
+                "post": ctx.post, "text": ctx.part.text, "links": ctx.part.links,
                 "due_at": ctx.due_at.isoformat().replace("+00:00", "Z") if ctx.due_at else None,
                 "part": ctx.part_index + 1, "parts": ctx.part_count, "payload": payload}
 

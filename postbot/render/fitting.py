@@ -286,7 +286,7 @@ class Fitting:
             length=length, limit=self.limit, fits=length <= self.limit and not problems,
             truncated=truncated, links=prepared.links, warnings=warnings, payload=payload,
             fold=self.rules.fold_index(prepared), hashtags=[d.to_dict() for d in self.tags],
-            parts=parts or [Part(prepared.text, length, payload)])
+            parts=parts or [Part(prepared.text, length, payload, list(prepared.links))])
 
     def check_first_cta(self, prepared: Prepared) -> None:
         if not self.context["ctas"] or self.override.get("text"):

@@ -53,6 +53,7 @@ def fit_thread(fitting: Fitting, max_parts: int | None) -> Render:
     # lose Bluesky's full link URIs behind the shortened ones.
     render = fitting.finish(chunks[0], (prepared_parts[0], parts[0].length, []), truncated=False, parts=parts)
     render.links = list(dict.fromkeys(link for prepared in prepared_parts for link in prepared.links))
+    parts[0].links = render.links            # the head carries every link of the thread, as stored
     return render
 
 def pack(fitting: Fitting, source: str, ends: list[int], count: int, allow_cut: bool = False) -> list[str] | None:

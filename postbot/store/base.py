@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Sequence
 
 from postbot.errors import UsageError
-from postbot.models import Attempt, Delivery, State
+from postbot.models import Attempt, Delivery, Part, State
 from postbot.store.sources import SourcesSQL
 
 UTC = timezone.utc
@@ -30,6 +30,10 @@ _COLUMNS = ("d.id, d.post_id, p.slug, d.channel, d.platform, d.due_at, d.run_at,
             "d.claimed_by, d.lease_until")
 _FROM = "deliveries d JOIN posts p ON p.id = d.post_id"
 HEARTBEATS = "postbot:daemons"      # channel_state name under which each daemon says it is alive
+
+
+def _parts_json(parts: list[Part]) -> str:
+    return json.dumps([part.to_json() for part in parts])
 
 
 def ms(moment: datetime) -> int:
@@ -87,7 +91,7 @@ class SQLStore(SourcesSQL):
     # ---- writing ---------------------------------------------------------------------------
     def add_post(self, *, slug: str, title: str, source: str, snapshot: dict[str, Any],
                  deliveries: list[dict[str, Any]], now: datetime, source_item: int | None = None) -> list[Delivery]:
-        """deliveries: [{channel, platform, due_at, parts, idempotency_key}]. With source_item, that
+        """deliveries: [{channel, platform, due_at, parts (list of Part), idempotency_key}]. With source_item, that
         feed or folder item becomes `queued` in the same transaction; if it is no longer `new`,
         nothing is written and ItemTaken is raised."""
         return self.add_posts([{"slug": slug, "title": title, "source": source, "snapshot": snapshot,
@@ -110,7 +114,7 @@ class SQLStore(SourcesSQL):
                 cur.executemany(self.q("INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, state, "
                                        "idempotency_key, parts, updated_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?, ?)"),
                                 [(post_id, item["channel"], item["platform"], ms(item["due_at"]), ms(item["due_at"]),
-                                  item["idempotency_key"], json.dumps(item["parts"]), ms(now))
+                                  item["idempotency_key"], _parts_json(item["parts"]), ms(now))
                                  for item in post["deliveries"]])
             marks = ",".join("?" * len(post_ids))
             rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.post_id IN ({marks}) "
@@ -122,7 +126,7 @@ class SQLStore(SourcesSQL):
         with self.transaction() as cur:
             cur.executemany(self.q("INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, state, "
                                    "idempotency_key, parts, updated_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?, ?)"),
-                            [(p, c, pl, ms(d), ms(d), k, json.dumps(parts), ms(now))
+                            [(p, c, pl, ms(d), ms(d), k, _parts_json(parts), ms(now))
                              for p, c, pl, d, k, parts in rows])
 
     def claim_due(self, now: datetime, *, worker: str, lease_seconds: int, limit: int = 32,
@@ -394,5 +398,5 @@ class SQLStore(SourcesSQL):
             id=row[0], post_id=row[1], post_slug=row[2], channel=row[3], platform=row[4],
             due_at=from_ms(row[5]), next_attempt_at=from_ms(row[6]) if row[6] != row[5] else None,  # type: ignore[arg-type]
             state=State(row[7]), idempotency_key=row[8], attempts=row[9], remote_id=row[10],
-            remote_url=row[11], error=row[12], parts=json.loads(row[13]), progress=json.loads(row[14]),
+            remote_url=row[11], error=row[12], parts=[Part.from_json(p) for p in json.loads(row[13])], progress=json.loads(row[14]),
             claimed_by=row[15], lease_until=from_ms(row[16]))
