@@ -1,4 +1,4 @@
-"""The use cases every face calls (the CLI now, a web dashboard next): preview, queue, list, show,
+"""The use cases every face calls (the CLI and the web dashboard): preview, queue, list, show,
 cancel, retry, reschedule, status, run once, serve, and adding, listing, checking and removing feeds.
 
 A face parses its input, calls one function here and formats what comes back with postbot.output;
