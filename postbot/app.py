@@ -142,13 +142,13 @@ def stored_render(settings: Settings, store, delivery: Delivery) -> Render:
         rules = make_rules(settings.channel(delivery.channel), store=store)
     except ConfigError:            # the channel was removed from the settings since: its platform's rules
         rules = None
-    head = delivery.parts[0] if delivery.parts else {"text": "", "length": 0, "payload": {}, "links": []}
+    head = delivery.parts[0] if delivery.parts else Part("", 0, {})
     limit = rules.limit_for(None) if rules else 0
-    fold = rules.fold_index(Prepared(head["text"], head.get("links", []))) if rules and len(delivery.parts) == 1 else None
-    parts = [Part(p["text"], p["length"], p["payload"]) for p in delivery.parts]
-    return Render(delivery.channel, delivery.platform, head["text"], head["length"], limit,
+    fold = rules.fold_index(Prepared(head.text, head.links)) if rules and len(delivery.parts) == 1 else None
+    parts = list(delivery.parts)
+    return Render(delivery.channel, delivery.platform, head.text, head.length, limit,
                   fits=not limit or all(p.length <= limit for p in parts), truncated=False,
-                  links=list(head.get("links", [])), warnings=[], payload=head["payload"], fold=fold, parts=parts)
+                  links=list(head.links), warnings=[], payload=head.payload, fold=fold, parts=parts)
 
 # ---- queue -----------------------------------------------------------------------------------
 @dataclass

@@ -48,7 +48,7 @@ def test_compose_previews_every_channel_as_the_cli_does_and_queues_all_of_them(d
     assert sorted(d.channel for d in deliveries) == sorted(PLATFORMS)
     assert {d.due_at.isoformat() for d in deliveries} == {"2026-12-01T17:30:00+00:00"}   # next free slot
     by_channel = {r.channel: r.text for r in expected.renders}
-    assert all(d.parts[0]["text"] == by_channel[d.channel] for d in deliveries)   # preview == what is sent
+    assert all(d.parts[0].text == by_channel[d.channel] for d in deliveries)   # preview == what is sent
     [saved] = list(dashboard.posts_dir.iterdir())
     assert saved.read_text(encoding="utf-8") == article.replace("\r\n", "\n")
     calendar = client.get(queued.headers["location"]).text

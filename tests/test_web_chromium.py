@@ -43,7 +43,7 @@ def test_a_coach_composes_queues_and_decides_in_chromium(dashboard, page, tmp_pa
     first, second, third = (d.id for d in dashboard.store.list()[:3])
     page.goto(f"{dashboard.url}/deliveries/{first}")
     page.screenshot(path=str(tmp_path / "post.png"), full_page=True)
-    stored = {d.channel: d.parts[0]["length"] for d in dashboard.store.list()}
+    stored = {d.channel: d.parts[0].length for d in dashboard.store.list()}
     shown = page.locator("#cards article.card").evaluate_all(
         "cs => Object.fromEntries(cs.map(c => [c.dataset.channel, Number(c.dataset.length)]))")
     assert shown == stored
