@@ -62,7 +62,7 @@ def test_re_shares_wait_for_the_next_free_slot_after_the_interval(tmp_path):
                                               NOW + timedelta(days=42)]
     assert [d.post_slug for d in deliveries] == ["train-smarter-after-forty", "train-smarter-after-forty-repeat-1",
                                                  "train-smarter-after-forty-repeat-2"]
-    texts = [d.parts[0]["text"] for d in deliveries]
+    texts = [d.parts[0].text for d in deliveries]
     assert len(set(texts)) == 3 and texts[1].startswith("The fix is not less training")
 
 
@@ -73,7 +73,7 @@ def test_when_no_new_wording_is_left_the_repeat_stops_and_status_says_so(tmp_pat
     post = load_post(write_post(tmp_path, two, title="Short one", repeat={"every": "30d", "times": 4}))
     deliveries = app.queue(settings, store, post, at="now", now=NOW)
     # The first post opens with paragraph 1, the re-share with paragraph 2; then nothing new is left.
-    assert len(deliveries) == 2 and deliveries[1].parts[0]["text"].startswith("The fix is not less training")
+    assert len(deliveries) == 2 and deliveries[1].parts[0].text.startswith("The fix is not less training")
     assert any("no distinct wording left after 1 of 4 re-shares" in w for w in post.warnings)
     [(_, subject, message)] = store.notices()
     assert subject == "post short-one" and "repeat stopped" in message
