@@ -440,6 +440,13 @@ def test_between_lists_every_state_due_in_the_window_in_due_order(store):
     assert [d.id for d in store.of_post(late.post_id)] == [late.id] and store.of_post(999) == []
 
 
+def test_post_titles_names_each_post_by_id(store):
+    one, two = queue(store, "a", slug="one"), queue(store, "b", slug="two-words")
+    assert store.post_titles([two.post_id, one.post_id, one.post_id, 999]) == {one.post_id: "One",
+                                                                             two.post_id: "Two-Words"}
+    assert store.post_titles([]) == {}
+
+
 def test_get_list_and_counts(store):
     assert store.get(1) is None and store.list() == [] and store.counts() == {}
     late = queue(store, "a", NOW + timedelta(hours=2), slug="late")

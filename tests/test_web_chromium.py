@@ -37,6 +37,7 @@ def test_a_coach_composes_queues_and_decides_in_chromium(dashboard, page, tmp_pa
     entries = page.locator("#calendar [data-day='2026-12-01'] a.entry")
     assert entries.count() == 10
     assert entries.first.locator(".time").inner_text() == "17:30"        # the next slot, Europe/London
+    assert set(entries.locator(".what").all_inner_texts()) == {"How would you rate the Hip Thrust?"}
     page.screenshot(path=str(tmp_path / "calendar.png"), full_page=True)
     assert dashboard.store.counts() == {"scheduled": 10}
 

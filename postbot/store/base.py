@@ -327,6 +327,16 @@ class SQLStore(SourcesSQL):
                                      f"ORDER BY d.id", (slug, title, *channels)).fetchall()
         return [self._delivery(r) for r in rows]
 
+    def post_titles(self, post_ids) -> dict[int, str]:
+        """Each post's title by id (ids with no post are left out): what a calendar entry is called."""
+        ids = sorted({int(i) for i in post_ids})
+        if not ids:
+            return {}
+        with self.transaction() as cur:
+            rows = self.execute(cur, f"SELECT id, title FROM posts WHERE id IN ({', '.join('?' * len(ids))})",
+                                tuple(ids)).fetchall()
+        return {r[0]: r[1] for r in rows}
+
     def attempts(self, delivery_id: int) -> list[Attempt]:
         with self.transaction() as cur:
             rows = self.execute(cur, "SELECT delivery_id, at, status, error, latency_ms, outcome FROM attempts "

@@ -91,7 +91,8 @@ def create_app(settings, *, store=None, posts_dir: str | Path = "posts", token: 
             shown = "every channel" if len(names) == len(week.free_slots) > 2 else ", ".join(names)
             free_by_day.setdefault(moment.astimezone(zone).date(), []).append((moment, shown, names))
         channels = [c.name for c in settings.channels]
-        return page(request, "calendar.html", view=view, title=title, days=week.days, by_day=by_day,
+        titles = store.post_titles({d.post_id for d in week.deliveries})
+        return page(request, "calendar.html", view=view, titles=titles, title=title, days=week.days, by_day=by_day,
                     free_by_day=free_by_day, today=today, month=anchor.month,
                     prev_start=prev_start, next_start=next_start, channels=channels,
                     counts={s: sum(1 for d in week.deliveries if d.state.value == s) for s in STATE_ORDER})
