@@ -498,11 +498,16 @@ def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] 
 
 def serve(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = ()) -> None:
     """The daemon: poll feeds and watched folders, publish each delivery when it is due, until stopped."""
+    asyncio.run(daemon(settings, store, watch=watch).serve())
+
+
+def daemon(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = ()):
+    """The daemon `postbot run` serves (and `postbot serve --with-daemon` beside the dashboard)."""
     from postbot.daemon import Daemon
     from postbot.runner import Runner
     from postbot.sources import Sources
 
-    asyncio.run(Daemon(Runner(store, settings), store, sources=Sources(settings, store, watch=list(watch))).serve())
+    return Daemon(Runner(store, settings), store, sources=Sources(settings, store, watch=list(watch)))
 
 
 # ---- feeds: the use cases live beside the poller; a face calls them from here -----------------

@@ -126,6 +126,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8377, help="port (default 8377)")
     p.add_argument("--posts-dir", default="posts", metavar="DIR",
                    help="where articles queued from the dashboard are saved as post files (default posts)")
+    p.add_argument("--with-daemon", action="store_true",
+                   help="also publish what is due, in the same process (instead of `postbot run` beside it)")
+    p.add_argument("--watch", action="append", metavar="DIR", help="with --with-daemon: a folder whose new "
+                                                                   "post files are queued (repeatable)")
 
     p = command("run", "the scheduler daemon", "postbot run --once")
     p.epilog = ("each retry and failure is logged on stderr (delivery, channel, reason, next attempt).\n"
@@ -302,9 +306,14 @@ def cmd_status(args, settings) -> int:
 
 def cmd_serve(args, settings) -> int:
     from postbot import web
+    from postbot.errors import UsageError
+    if args.watch and not args.with_daemon:
+        raise UsageError("--watch needs --with-daemon (or give it to `postbot run`, which publishes)")
     web.check_bind(args.host, _serve_token())
-    _out(f"postbot dashboard on http://{args.host}:{args.port}/ (Ctrl-C stops it; `postbot run` publishes)", err=True)
-    web.serve(settings, host=args.host, port=args.port, posts_dir=args.posts_dir)
+    publisher = "this process publishes" if args.with_daemon else "`postbot run` publishes"
+    _out(f"postbot dashboard on http://{args.host}:{args.port}/ (Ctrl-C stops it; {publisher})", err=True)
+    web.serve(settings, host=args.host, port=args.port, posts_dir=args.posts_dir,
+              with_daemon=args.with_daemon, watch=_watch(args, settings) if args.with_daemon else ())
     return 0
 
 

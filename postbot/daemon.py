@@ -58,11 +58,13 @@ class Daemon:
         scheduler.add_job(self._wake, "date", run_date=target, id="wake", replace_existing=True,
                           misfire_grace_time=None, coalesce=True, max_instances=1)
 
-    async def serve(self) -> None:
+    async def serve(self, *, own_signals: bool = True) -> None:
+        """Publish until stopped: by SIGTERM/SIGINT, or (own_signals=False, beside the dashboard, whose
+        server owns the signals) by request_stop()."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT) if own_signals else ():
             loop.add_signal_handler(sig, self.request_stop)
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.start()

@@ -164,3 +164,47 @@ def test_serve_on_a_public_address_without_a_token_refuses_to_start(tmp_path):
                      f"sqlite:///{tmp_path / 'db.sqlite'}"}, tmp_path, timeout=30)
     assert result.returncode == 2
     assert "POSTBOT_SERVE_TOKEN" in result.stderr and "0.0.0.0" in result.stderr
+
+
+def test_serve_with_daemon_publishes_what_is_due_and_stops_cleanly_on_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from postbot.store import open_store
+    from tests.process import child_env, wait_for
+    from tests.web_server import _free_port
+
+    env = {"POSTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+           "OUTBOX_DIR": str(tmp_path / "outbox"), "POSTBOT_TIMEZONE": "UTC"}
+    path = write_post(tmp_path, "Hip thrusts are overrated. Here is why.", title="Hip thrust")
+    assert postbot(["queue", str(path), "--at", "now", "--channel", "x"], env, tmp_path).returncode == 0
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "postbot", "serve", "--with-daemon", "--port", str(port)],
+                              env=child_env(env), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        store = open_store(env["POSTBOT_DATABASE_URL"])
+        assert wait_for(lambda: store.counts() == {"published": 1}, timeout=30), store.counts()
+        pages = []
+
+        def calendar_served() -> bool:
+            try:
+                pages.append(httpx.get(f"http://127.0.0.1:{port}/calendar", timeout=10))
+            except httpx.TransportError:
+                return False
+            return True
+        assert wait_for(calendar_served, timeout=30)
+        assert pages[-1].status_code == 200 and "Hip thrust" in pages[-1].text     # today's week shows it
+    finally:
+        server.send_signal(signal.SIGINT)
+        code = server.wait(timeout=30)
+    assert code == 0, server.stderr.read().decode()
+    assert list((tmp_path / "outbox").rglob("*")), "the daemon inside serve wrote nothing to the outbox"
+
+
+def test_serve_watch_without_with_daemon_is_refused(tmp_path):
+    result = postbot(["serve", "--watch", str(tmp_path), "--port", "0"],
+                     {"POSTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}, tmp_path, timeout=30)
+    assert result.returncode == 2 and "--with-daemon" in result.stderr

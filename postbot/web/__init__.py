@@ -34,8 +34,9 @@ def check_bind(host: str, token: str | None) -> None:
                           f"or serve on 127.0.0.1")
 
 
-def serve(settings, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, posts_dir: str = "posts") -> None:
-    """Run the dashboard until interrupted; the daemon (`postbot run`) runs beside it on the same store."""
+def serve(settings, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, posts_dir: str = "posts",
+          with_daemon: bool = False, watch=()) -> None:
+    """Run the dashboard until interrupted; the daemon runs beside it (`postbot run`) or, with_daemon, in it."""
     import os
     token = os.environ.get("POSTBOT_SERVE_TOKEN") or None
     check_bind(host, token)
@@ -45,4 +46,35 @@ def serve(settings, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, posts
     except ModuleNotFoundError as exc:
         raise ConfigError(f"the dashboard needs {exc.name}, which comes with postbot; reinstall it (pip install .)") from None
     app = create_app(settings, posts_dir=posts_dir, token=token, allowed_hosts=[host])
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False))
+    if not with_daemon:
+        server.run()
+        return
+    import asyncio
+    from postbot import app as use
+
+    import signal
+
+    draining = []
+
+    def after_uvicorn(sig, frame) -> None:
+        # uvicorn catches Ctrl-C/SIGTERM to stop serving, then raises it again for the handler it
+        # found, this one: the first is the daemon's cue to finish what is in flight; another one stops now.
+        if draining:
+            raise SystemExit(130)
+        draining.append(sig)
+        server.should_exit = True      # a signal before uvicorn listens for its own stops it too
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, after_uvicorn)
+
+    async def both() -> None:
+        daemon = use.daemon(settings, use.open_store(settings), watch=watch)
+        running = asyncio.create_task(daemon.serve(own_signals=False))
+        try:
+            await server.serve()
+        finally:
+            daemon.request_stop()
+            await running
+
+    asyncio.run(both())
