@@ -32,6 +32,11 @@ def test_a_coach_composes_queues_and_decides_in_chromium(dashboard, page, tmp_pa
         length, limit = int(card.get_attribute("data-length")), int(card.get_attribute("data-limit"))
         assert card.locator(".counter span").first.inner_text() == f"{length} / {limit}" and length <= limit
     assert "big resounding NO" in cards.first.inner_text()
+    page.screenshot(path=str(tmp_path / "compose.png"), full_page=True)
+    assert page.locator("#repair-hint").count() == 1              # the seed has mis-decoded dashes
+    page.check("input[name=repair]")
+    page.click("button[value=preview]")
+    assert page.locator("#repair-hint").count() == 0 and page.locator("article.card").count() == 10
     page.click("button[value=queue]")
     page.wait_for_url(re.compile(r"/calendar\?start=2026-12-01"))
     entries = page.locator("#calendar [data-day='2026-12-01'] a.entry")
@@ -64,6 +69,7 @@ def test_a_coach_composes_queues_and_decides_in_chromium(dashboard, page, tmp_pa
     dashboard.store.finish(claimed.id, worker="w", state=State.UNKNOWN, now=NOW, error="timed out after sending")
     page.goto(f"{dashboard.url}/deliveries/{third}")
     assert page.inner_text("#state") == "unknown"
+    page.screenshot(path=str(tmp_path / "unknown.png"))
     page.fill("input[name=url]", "https://bsky.app/profile/coach/post/3k")
     page.click("button[name=resolve]")
     assert page.inner_text("#state") == "published"
