@@ -131,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--watch", action="append", metavar="DIR", help="with --with-daemon: a folder whose new "
                                                                    "post files are queued (repeatable)")
 
+    from postbot.connect import FLOWS
+    p = command("connect", "set up a channel step by step; the verified credential is written to the env file",
+                "postbot connect mastodon --name work")
+    p.add_argument("platform", choices=sorted(FLOWS), metavar="PLATFORM", help=", ".join(sorted(FLOWS)))
+    p.add_argument("--name", metavar="NAME", help="channel name (default: the platform's name)")
+
     p = command("run", "the scheduler daemon", "postbot run --once")
     p.epilog = ("each retry and failure is logged on stderr (delivery, channel, reason, next attempt).\n"
                 "exit codes of --once: 0 everything due was published (or nothing was due); 1 a delivery\n"
@@ -205,6 +211,9 @@ def _json(data: Any) -> str:
 
 def _dispatch(args) -> int:
     handler = globals()[f"cmd_{args.command.replace('-', '_')}"]
+    if args.command == "connect":       # it writes the env file, so it reads it itself
+        _logging(args.debug, verbose=False)
+        return handler(args, None)
     settings = _settings(args)
     return handler(args, settings)
 
@@ -320,6 +329,20 @@ def cmd_serve(args, settings) -> int:
 def _serve_token() -> str | None:
     import os
     return os.environ.get("POSTBOT_SERVE_TOKEN") or None
+
+
+def cmd_connect(args, settings) -> int:
+    import os
+    from postbot import app
+    from postbot.connect.terminal import Terminal
+    result = app.connect(args.platform, args.name, env_file=Path(args.env_file), environ=dict(os.environ),
+                         term=Terminal())
+    _out(f"Connected {result.platform} channel {result.channel!r}: {result.who}")
+    _out(f"Wrote {', '.join(result.written)} to {result.env_file} (readable by you only).")
+    for note in result.notes:
+        _out(f"note: {note}")
+    _out("Next: postbot status")
+    return 0
 
 
 def cmd_run(args, settings) -> int:

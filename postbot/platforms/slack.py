@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from postbot import text as textlib
-from postbot.errors import Ambiguous, Rejected
+from postbot.errors import Ambiguous, PublishError, Rejected
 from postbot.models import Post, Published
 from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
 from postbot.platforms.media import is_remote
@@ -143,6 +143,22 @@ class SlackSender(Sender):
     async def check(self, client) -> str:
         self.require_settings()
         return "webhook URL looks right (not contacted: a Slack webhook can only post)"
+
+    async def probe(self, client) -> str:
+        """Ask the webhook without posting: a message with no text. A live webhook answers 400 no_text
+        (it checks the URL before the payload); a dead or mistyped one 403/404/410 with its reason."""
+        self.require_settings()
+        var = self.channel.var("WEBHOOK_URL")
+        try:
+            response = await send(client, "POST", self.channel.setting("WEBHOOK_URL"), what="slack webhook check",
+                                  json={})
+        except PublishError as exc:
+            raise self.check_failed(str(exc), f"check {var}") from None
+        code = response.text.strip()[:100]
+        if response.status_code == 400 and code in ("no_text", "invalid_payload"):
+            return "webhook answered (nothing was posted)"
+        fix = FIXES.get(code, "").format(var=var) or f"check {var}"
+        raise self.check_failed(f"slack answered {response.status_code} {code}", fix)
 
 
 RULES = SlackRules

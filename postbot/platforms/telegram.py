@@ -238,6 +238,24 @@ class TelegramSender(Sender):
                                     self.fix_for(401, description))
         raise self.check_failed(f"telegram getMe answered {response.status_code} {description}")
 
+    async def chat_title(self, client) -> str:
+        """getChat: the configured chat as the bot sees it; fails naming CHAT_ID when the bot is not in it."""
+        self.require_settings()
+        chat = self.chat_id()
+        try:
+            response = await self._call(client, "getChat", json={"chat_id": int(chat) if _NUMERIC.match(chat)
+                                                                 else chat})
+        except PublishError as exc:
+            raise self.check_failed(str(exc)) from None
+        body = json_object(response)
+        if response.status_code == 200 and body.get("ok"):
+            found = body.get("result") or {}
+            return str(found.get("title") or found.get("username") or found.get("first_name") or chat)
+        description = str(body.get("description") or response.reason_phrase)[:300]
+        raise self.check_failed(f"telegram getChat {chat} answered {response.status_code} {description}",
+                                f"add the bot to that chat (as an administrator allowed to post, for a channel) "
+                                f"and check {self.channel.var('CHAT_ID')}")
+
 
 RULES = TelegramRules
 SENDER = TelegramSender

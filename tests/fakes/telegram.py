@@ -174,6 +174,7 @@ class FakeTelegram(FakeServer):
         self.add_chat(Chat(-1009876543210, type="channel", username="postbot_news", title="Public channel"))
         self.route("POST", "/bot{token}/getMe", self.get_me)
         self.route("GET", "/bot{token}/getMe", self.get_me)
+        self.route("POST", "/bot{token}/getChat", self.get_chat)
         self.route("POST", "/bot{token}/sendMessage", lambda r: self.send(r, "sendMessage"))
         self.route("POST", "/bot{token}/sendPhoto", lambda r: self.send(r, "sendPhoto"))
 
@@ -199,6 +200,19 @@ class FakeTelegram(FakeServer):
             return self.error(401, "Unauthorized")
         return Reply(200, {"ok": True, "result": {"id": int(self.token.split(":")[0]), "is_bot": True,
                                                   "first_name": "Postbot", "username": "postbot_test_bot"}})
+
+    def get_chat(self, request: Request) -> Reply:
+        """getChat: the chat if the bot is in it; 400 'chat not found' otherwise, as the Bot API answers."""
+        if not self.authorised(request):
+            return self.error(401, "Unauthorized")
+        try:
+            fields, _ = self.fields_of(request)
+        except (ValueError, json.JSONDecodeError):
+            return self.error(400, "Bad Request: invalid request body")
+        chat = self.chats.get(str(fields.get("chat_id", "")))
+        if chat is None or not chat.bot_member:
+            return self.error(400, "Bad Request: chat not found")
+        return Reply(200, {"ok": True, "result": chat.to_json()})
 
     def fields_of(self, request: Request) -> tuple[dict[str, Any], bytes | None]:
         content_type = request.headers.get("content-type", "")
