@@ -8,11 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from urllib.parse import parse_qs, urlsplit
+
 import httpx
 import pytest
 
 from postbot.connect.envfile import read_settings
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN, FakeTelegram
 from tests.process import child_env
@@ -160,3 +163,114 @@ def test_bluesky_app_password_verified_with_createsession_and_the_account_passwo
     assert status.returncode == 0, status.stdout + status.stderr
     assert pds_account["handle"] in status.stdout
     assert_never_printed(status, password)
+
+
+# ---- Mastodon: app registration, OAuth code with PKCE on a 127.0.0.1 redirect ---------------------
+def start_connect(tmp_path: Path, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-u", "-m", "postbot", "connect", *args], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(env or {}), cwd=tmp_path,
+                            text=True)
+
+
+def read_until(process: subprocess.Popen, marker: str) -> tuple[str, str]:
+    """What the process printed up to the first line holding `marker`, and that line."""
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            return "".join(seen), line.strip()
+    process.wait(timeout=10)
+    raise AssertionError(f"{marker!r} never printed: {''.join(seen)}{process.stderr.read()}")
+
+
+@pytest.fixture
+def mastodon():
+    with FakeMastodon(max_characters=1234) as server:
+        yield server
+
+
+def authorize_link(process: subprocess.Popen, fake) -> str:
+    process.stdin.write(fake.url + "\n")
+    process.stdin.flush()
+    before, link = read_until(process, "/oauth/authorize?")
+    assert "click Authorize" in before
+    return link
+
+
+def test_mastodon_browser_comes_back_to_the_local_redirect(tmp_path, mastodon):
+    path = env_file(tmp_path)
+    process = start_connect(tmp_path, ["mastodon", "--name", "work"])
+    link = authorize_link(process, mastodon)
+    query = parse_qs(urlsplit(link).query)
+    assert query["redirect_uri"][0].startswith("http://127.0.0.1:") and query["code_challenge_method"] == ["S256"]
+    page = httpx.get(link, follow_redirects=True, timeout=10)     # the user clicks Authorize
+    assert page.status_code == 200 and "go back to the terminal" in page.text
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "@postbot on 127.0.0.1" in out and "allows 1234 characters" in out
+    (app,) = mastodon.apps.values()
+    assert app["scopes"] == ["read:accounts", "write:statuses", "write:media"]
+    (token,) = mastodon.issued
+    assert_written(path, {"WORK_URL": mastodon.url, "WORK_ACCESS_TOKEN": token, "POSTBOT_CHANNELS": "work=mastodon"})
+    assert token not in out + err and app["client_secret"] not in out + err
+    assert mastodon.codes == {}                                   # the code was exchanged (and cannot be again)
+
+
+def test_mastodon_pasted_address_works_when_the_browser_is_elsewhere(tmp_path, mastodon):
+    path = env_file(tmp_path)
+    process = start_connect(tmp_path, ["mastodon"])
+    link = authorize_link(process, mastodon)
+    landed = httpx.get(link, timeout=10).headers["location"]     # the redirect a remote browser cannot follow
+    code = parse_qs(urlsplit(landed).query)["code"][0]
+    out, err = process.communicate(landed + "\n", timeout=30)
+    assert process.returncode == 0, err
+    (token,) = mastodon.issued
+    assert_written(path, {"MASTODON_URL": mastodon.url, "MASTODON_ACCESS_TOKEN": token})
+    assert_never_printed(subprocess.CompletedProcess([], 0, out, err), token, code)
+
+
+def test_mastodon_a_link_from_another_attempt_is_refused(tmp_path, mastodon):
+    env_file(tmp_path)
+    process = start_connect(tmp_path, ["mastodon"])
+    link = authorize_link(process, mastodon)
+    landed = httpx.get(link, timeout=10).headers["location"].replace("state=", "state=x")
+    out, err = process.communicate(landed + "\n", timeout=30)
+    assert process.returncode == 2 and "another state" in err
+    assert mastodon.issued == set() and read_settings(tmp_path / ".env") == read_settings_text(KEPT)
+
+
+def test_mastodon_deny_says_what_to_do_and_writes_nothing(tmp_path, mastodon):
+    mastodon.declines = True
+    env_file(tmp_path)
+    process = start_connect(tmp_path, ["mastodon"])
+    link = authorize_link(process, mastodon)
+    httpx.get(link, follow_redirects=True, timeout=10)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 2 and "click Authorize" in err and "denied" in err
+    assert (tmp_path / ".env").read_text() == KEPT
+
+
+def test_fake_mastodon_token_needs_the_pkce_verifier(mastodon):
+    app = httpx.post(mastodon.url + "/api/v1/apps", data={"client_name": "t", "redirect_uris": "http://127.0.0.1:9/cb",
+                                                          "scopes": "read:accounts"}).json()
+    query = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": "http://127.0.0.1:9/cb",
+             "scope": "read:accounts", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+             "code_challenge_method": "S256"}
+    without = httpx.get(mastodon.url + "/oauth/authorize", params={**query, "code_challenge": ""})
+    assert "error=invalid_request" in without.headers["location"]
+    def exchange(verifier: str) -> httpx.Response:
+        landed = httpx.get(mastodon.url + "/oauth/authorize", params=query).headers["location"]
+        return httpx.post(mastodon.url + "/oauth/token", data={
+            "grant_type": "authorization_code", "code": parse_qs(urlsplit(landed).query)["code"][0],
+            "client_id": app["client_id"], "client_secret": app["client_secret"],
+            "redirect_uri": "http://127.0.0.1:9/cb", "code_verifier": verifier})
+    assert exchange("wrong").json()["error"] == "invalid_grant"
+    # RFC 7636 appendix B: this verifier hashes to the challenge above.
+    assert exchange("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").json()["token_type"] == "Bearer"
+
+
+def read_settings_text(text: str) -> dict[str, str]:
+    from io import StringIO
+
+    from dotenv import dotenv_values
+    return dict(dotenv_values(stream=StringIO(text)))

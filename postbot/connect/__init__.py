@@ -4,7 +4,8 @@ Each flow asks for what the platform needs, says exactly where to find it, and v
 platform's own Sender (its `check`, the same call `postbot status` makes) before anything is written.
 A flow returns the channel's settings; postbot.app writes them to .env.
 
-Flows by family: tokens.py (a token, password or webhook URL: Bluesky, Telegram, Discord, Slack).
+Flows by family: tokens.py (a token, password or webhook URL: Bluesky, Telegram, Discord, Slack),
+mastodon.py (app registration and OAuth with PKCE, through oauth.py's local redirect).
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from postbot.connect.terminal import Terminal
 
 # platform -> module holding its flow (a `connect_<platform>` coroutine)
-FLOWS = {"bluesky": "tokens", "telegram": "tokens", "discord": "tokens", "slack": "tokens"}
+FLOWS = {"bluesky": "tokens", "telegram": "tokens", "discord": "tokens", "slack": "tokens",
+         "mastodon": "mastodon"}
 ATTEMPTS = 3          # a mistyped secret is asked for again this many times in all
 
 

@@ -9,6 +9,11 @@
   created the first time instead of a new one.
 - Rate-limit headers on every answer; in rate-limit mode a 429 whose X-RateLimit-Reset is an
   ISO 8601 time with microseconds (no Retry-After).
+- OAuth (Mastodon's API docs, "OAuth" and "apps"): POST /api/v1/apps registers a client (name,
+  absolute redirect URIs, known scopes); GET /oauth/authorize plays a logged-in user clicking
+  Authorize (or Deny with `declines`) and redirects with code and state; it requires PKCE (S256).
+  POST /oauth/token exchanges a code once, for the same client, secret and redirect_uri, only with
+  the verifier whose SHA-256 was the challenge; the token it issues then works on every endpoint.
 - Media: POST /api/v2/media answers 202 with url null, GET /api/v1/media/:id answers 206 while
   processing and 200 with a url when done; a status with unprocessed media is a 422.
 
@@ -18,13 +23,16 @@ own counter.
 """
 from __future__ import annotations
 
+import base64
 import email.parser
 import email.policy
+import hashlib
 import itertools
 import re
+import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import regex
 
@@ -84,6 +92,13 @@ class FakeMastodon(FakeServer):
         self.route("POST", "/api/v1/statuses", self.create_status)
         self.route("POST", "/api/v2/media", self.upload)
         self.route("GET", "/api/v1/media/{id}", self.media_status)
+        self.apps: dict[str, dict[str, Any]] = {}         # client_id -> registered app
+        self.codes: dict[str, dict[str, Any]] = {}        # authorization code -> what it was given for
+        self.issued: set[str] = set()                     # access tokens handed out by /oauth/token
+        self.declines = False                             # the user clicks Deny
+        self.route("POST", "/api/v1/apps", self.create_app)
+        self.route("GET", "/oauth/authorize", self.authorize_page)
+        self.route("POST", "/oauth/token", self.exchange_code)
 
     # ---- plumbing ------------------------------------------------------------------------------
     def limit_headers(self, remaining: int = 299) -> dict[str, str]:
@@ -92,7 +107,8 @@ class FakeMastodon(FakeServer):
                 "X-RateLimit-Reset": iso6(reset)}
 
     def authorize(self, request: Request) -> Reply | None:
-        if request.headers.get("authorization") != f"Bearer {self.token}":
+        given = request.headers.get("authorization", "")
+        if given != f"Bearer {self.token}" and given.removeprefix("Bearer ") not in self.issued:
             return Reply(401, {"error": "The access token is invalid"})
         if self.rate_limit_reset is not None:
             return Reply(429, {"error": "Too many requests"}, self.limit_headers(remaining=0))
@@ -228,6 +244,89 @@ class FakeMastodon(FakeServer):
                 return Reply(206, dict(media["entity"]), self.limit_headers())
             media["entity"]["url"] = f"https://files.social.example/{media['entity']['id']}.png"
             return Reply(200, dict(media["entity"]), self.limit_headers())
+
+    # ---- OAuth -----------------------------------------------------------------------------------
+    SCOPES = {"read", "write", "follow", "push", "profile", "read:accounts", "read:statuses", "write:statuses",
+              "write:media", "write:accounts"}
+    OOB = "urn:ietf:wg:oauth:2.0:oob"
+
+    def create_app(self, request: Request) -> Reply:
+        params = self.params(request)
+        if not params.get("client_name"):
+            return Reply(422, {"error": "Validation failed: Application name can't be blank"})
+        raw = params.get("redirect_uris") or ""
+        uris = raw if isinstance(raw, list) else raw.split()
+        if not uris:
+            return Reply(422, {"error": "Validation failed: Redirect URI can't be blank"})
+        for uri in uris:
+            if uri != self.OOB and not (urlsplit(uri).scheme and urlsplit(uri).netloc):
+                return Reply(422, {"error": "Validation failed: Redirect URI must be an absolute URI."})
+        scopes = str(params.get("scopes") or "read").split()
+        if set(scopes) - self.SCOPES:
+            return Reply(422, {"error": "Validation failed: Scopes must be a valid scope"})
+        client_id, secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        app = {"id": str(len(self.apps) + 1), "name": params["client_name"], "website": params.get("website"),
+               "scopes": scopes, "redirect_uri": "\n".join(uris), "redirect_uris": uris,
+               "client_id": client_id, "client_secret": secret}
+        self.apps[client_id] = app
+        return Reply(200, app)
+
+    def authorize_page(self, request: Request) -> Reply:
+        query = {key: values[-1] for key, values in request.query.items()}
+        app = self.apps.get(query.get("client_id", ""))
+        if app is None:
+            return Reply(401, "The client is unknown (invalid_client)")
+        redirect = query.get("redirect_uri", "")
+        if redirect not in app["redirect_uris"]:
+            return Reply(400, "The redirect uri included is not valid (invalid_redirect_uri)")
+        if query.get("response_type") != "code":
+            return self.redirect_to(redirect, error="unsupported_response_type", state=query.get("state"))
+        scopes = query.get("scope", "read").split()
+        if set(scopes) - set(app["scopes"]):
+            return self.redirect_to(redirect, error="invalid_scope", state=query.get("state"))
+        if not query.get("code_challenge") or query.get("code_challenge_method") != "S256":
+            return self.redirect_to(redirect, error="invalid_request", state=query.get("state"),
+                                    error_description="Code challenge is required (S256).")
+        if self.declines:
+            return self.redirect_to(redirect, error="access_denied", state=query.get("state"),
+                                    error_description="The resource owner or authorization server denied the request.")
+        code = secrets.token_urlsafe(32)
+        self.codes[code] = {"client_id": app["client_id"], "redirect_uri": redirect, "scopes": scopes,
+                            "challenge": query["code_challenge"]}
+        if redirect == self.OOB:
+            return Reply(200, f"<p>Copy this authorization code: <code>{code}</code></p>")
+        return self.redirect_to(redirect, code=code, state=query.get("state"))
+
+    @staticmethod
+    def redirect_to(uri: str, **params: str | None) -> Reply:
+        query = urlencode({key: value for key, value in params.items() if value is not None})
+        return Reply(302, "", {"Location": f"{uri}{'&' if '?' in uri else '?'}{query}"})
+
+    def exchange_code(self, request: Request) -> Reply:
+        params = self.params(request)
+        app = self.apps.get(str(params.get("client_id") or ""))
+        if app is None or params.get("client_secret") != app["client_secret"]:
+            return Reply(401, {"error": "invalid_client", "error_description": "Client authentication failed due "
+                               "to unknown client, no client authentication included, or unsupported "
+                               "authentication method."})
+        if params.get("grant_type") != "authorization_code":
+            return Reply(400, {"error": "unsupported_grant_type", "error_description": "The authorization grant "
+                               "type is not supported by the authorization server."})
+        with self.lock:
+            grant = self.codes.pop(str(params.get("code") or ""), None)   # a code works once
+        invalid = Reply(400, {"error": "invalid_grant", "error_description": "The provided authorization grant is "
+                              "invalid, expired, revoked, does not match the redirection URI used in the "
+                              "authorization request, or was issued to another client."})
+        if grant is None or grant["client_id"] != app["client_id"] or grant["redirect_uri"] != params.get("redirect_uri"):
+            return invalid
+        verifier = str(params.get("code_verifier") or "")
+        hashed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if not verifier or hashed != grant["challenge"]:
+            return invalid
+        token = secrets.token_urlsafe(32)
+        self.issued.add(token)
+        return Reply(200, {"access_token": token, "token_type": "Bearer", "scope": " ".join(grant["scopes"]),
+                           "created_at": int(self.clock().timestamp())})
 
     # ---- for assertions ------------------------------------------------------------------------
     def status_requests(self) -> list[Request]:
