@@ -211,6 +211,11 @@ class Runner:
         # Parts already out, kept in the progress as JSON so a retry or a take-over sends only the rest.
         done = [Published.from_json(entry) for entry in progress.get("done", [])]
         client = self.client(channel.kind, channel.name)
+        try:
+            await sender.renew(client, now)       # a token close to expiry is renewed before it is needed
+        except (PublishError, ConfigError) as exc:
+            self._after_error(delivery, sender, exc, progress, parts_done=len(done))
+            return
         for index in range(len(done), len(delivery.parts)):
             part = delivery.parts[index]
             key = delivery.idempotency_key if len(delivery.parts) == 1 else f"{delivery.idempotency_key}-{index + 1}"

@@ -74,30 +74,31 @@ async def connect_telegram(term: Terminal, channel: Channel, client) -> Connecte
     return await attempts(term, verify)
 
 
-async def connect_discord(term: Terminal, channel: Channel, client) -> Connected:
-    term.say("Discord: postbot posts through a channel webhook (the URL is the credential: keep it secret).")
-    term.say("  In Discord: Server Settings > Integrations > Webhooks > New Webhook, choose the channel,")
-    term.say("  then 'Copy Webhook URL' (https://discord.com/api/webhooks/<id>/<token>).")
+async def _webhook(term: Terminal, channel: Channel, client, steps: list[str], verify_with: str) -> Connected:
+    """A webhook URL is its own credential: ask for it (hidden) and verify it with the sender's `verify_with`."""
+    for line in steps:
+        term.say(line)
 
     async def verify() -> Connected:
-        url = term.secret("Webhook URL", channel.var("WEBHOOK_URL"))
-        settings = {"WEBHOOK_URL": url}
-        who = await make_sender(candidate(channel, **settings)).check(client)   # GET the webhook
+        settings = {"WEBHOOK_URL": term.secret("Webhook URL", channel.var("WEBHOOK_URL"))}
+        who = await getattr(make_sender(candidate(channel, **settings)), verify_with)(client)
         return Connected(settings, who)
 
     return await attempts(term, verify)
+
+
+async def connect_discord(term: Terminal, channel: Channel, client) -> Connected:
+    return await _webhook(term, channel, client, [
+        "Discord: postbot posts through a channel webhook (the URL is the credential: keep it secret).",
+        "  In Discord: Server Settings > Integrations > Webhooks > New Webhook, choose the channel,",
+        "  then 'Copy Webhook URL' (https://discord.com/api/webhooks/<id>/<token>)."],
+        "check")                    # GET the webhook
 
 
 async def connect_slack(term: Terminal, channel: Channel, client) -> Connected:
-    term.say("Slack: postbot posts through an incoming webhook (the URL is the credential: keep it secret).")
-    term.say("  1. Open https://api.slack.com/apps > Create New App > From scratch, pick your workspace.")
-    term.say("  2. Incoming Webhooks > switch 'Activate Incoming Webhooks' on > Add New Webhook to Workspace,")
-    term.say("     choose the channel > Allow, then Copy (https://hooks.slack.com/services/T.../B.../...).")
-
-    async def verify() -> Connected:
-        url = term.secret("Webhook URL", channel.var("WEBHOOK_URL"))
-        settings = {"WEBHOOK_URL": url}
-        who = await make_sender(candidate(channel, **settings)).probe(client)   # answers, posts nothing
-        return Connected(settings, who)
-
-    return await attempts(term, verify)
+    return await _webhook(term, channel, client, [
+        "Slack: postbot posts through an incoming webhook (the URL is the credential: keep it secret).",
+        "  1. Open https://api.slack.com/apps > Create New App > From scratch, pick your workspace.",
+        "  2. Incoming Webhooks > switch 'Activate Incoming Webhooks' on > Add New Webhook to Workspace,",
+        "     choose the channel > Allow, then Copy (https://hooks.slack.com/services/T.../B.../...)."],
+        "probe")                    # answers, posts nothing

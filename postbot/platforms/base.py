@@ -180,6 +180,17 @@ def word_fold(text: str, index: int) -> int:
     return start if start > 0 else index
 
 
+class CheckResult(str):
+    """What `check()` returns: a one-line summary that also carries warnings for `postbot status`."""
+
+    warnings: list[str]
+
+    def __new__(cls, summary: str, warnings: list[str] | None = None) -> "CheckResult":
+        result = super().__new__(cls, summary)
+        result.warnings = list(warnings or [])
+        return result
+
+
 class Sender:
     """Sends payloads built by Rules to one channel. `rules` are the platform's own, when it has any."""
 
@@ -243,6 +254,11 @@ class Sender:
         """Renew expired credentials. Default: nothing can be renewed."""
         raise Rejected(f"{self.channel.kind} credentials expired; renew them in the settings of "
                        f"channel {self.channel.name}")
+
+    async def renew(self, client: "httpx.AsyncClient", now: datetime) -> None:
+        """Renew credentials that expire soon, before a publish needs them (the runner calls this first).
+        Default: nothing expires, or nothing can be renewed ahead."""
+        return None
 
     async def check(self, client: "httpx.AsyncClient") -> str:
         """One cheap authenticated call; returns who we are, raises ConfigError naming the variable."""

@@ -91,6 +91,7 @@ class InstagramSender(ContainerSender):
     status_field = "status_code"
     status_fields = "status_code,status,id"
     text_field = "caption"
+    refresh_grant = "ig_refresh_token"
     progress_key = "instagram_container"
 
     def error_detail(self, state: dict[str, Any]) -> str | None:

@@ -18,7 +18,8 @@ from typing import Any
 from postbot import text as textlib
 from postbot.errors import RateLimited, Rejected
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Rules, Sender, word_fold
+from postbot.platforms.base import CheckResult, Prepared, PublishContext, Rules, Sender, word_fold
+from postbot.platforms.lifetime import parse_expiry
 from postbot.platforms.outcomes import error_message, json_object, raise_for_status, retry_after, send
 
 UTC = timezone.utc
@@ -59,17 +60,6 @@ def hashtags_live(escaped: str) -> str:
 
 def unescape_little_text(value: str) -> str:
     return re.sub(r"\\([\\|{}@\[\]()<>#*_~])", r"\1", value)
-
-
-class CheckResult(str):
-    """What `check()` returns: a one-line summary that also carries warnings for `postbot status`."""
-
-    warnings: list[str]
-
-    def __new__(cls, summary: str, warnings: list[str] | None = None) -> "CheckResult":
-        result = super().__new__(cls, summary)
-        result.warnings = list(warnings or [])
-        return result
 
 
 def next_midnight_utc(now: datetime) -> datetime:
@@ -157,17 +147,7 @@ def version(channel) -> str:
 
 
 def token_expiry(channel) -> datetime | None:
-    raw = (channel.setting("TOKEN_EXPIRES_AT") or "").strip()
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = datetime.combine(date.fromisoformat(raw), datetime.min.time())
-        except ValueError:
-            return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_expiry(channel.setting("TOKEN_EXPIRES_AT"))
 
 
 def settings_problems(channel) -> list[str]:

@@ -12,17 +12,26 @@ attempt, after 1, 2, 4 and 8 s (15 s at most, through the injected `ctx.sleep`),
 published as soon as it is FINISHED: a container that needs 2 s goes out about 3 s after it
 was due. Only one still IN_PROGRESS after that becomes a retry in 30 s, which polls the same
 container again. ERROR and EXPIRED are reported with Meta's own words.
+
+Threads and Instagram long-lived tokens last 60 days and renew themselves (GET /refresh_access_token
+with th_refresh_token / ig_refresh_token): within 7 days of the expiry postbot renews the token before
+publishing (and when `status` checks it) and keeps the new one in the store (lifetime.KeptToken).
 """
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import logging
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from postbot.errors import ConfigError, PublishError, RateLimited, Rejected, Retryable, unsent
 from postbot.models import Published
-from postbot.platforms.base import PublishContext, Sender
+from postbot.platforms.base import CheckResult, PublishContext, Sender
+from postbot.platforms.lifetime import KeptToken
 from postbot.platforms.outcomes import json_object, raise_for_status, send
+
+log = logging.getLogger("postbot.platforms.meta")
 
 TOKEN_CODES = {190, 102}                    # token invalid or expired: nothing but a new token helps
 TRANSIENT_CODES = {1, 2}
@@ -118,6 +127,7 @@ class ContainerSender(Sender):
     status_fields = ""          # what to read with it (the error's details differ per platform)
     text_field = ""             # where the media object keeps our text
     progress_key = "container"
+    refresh_grant = ""          # th_refresh_token / ig_refresh_token: the long-lived token renews itself
 
     def container_form(self, payload: dict[str, Any]) -> dict[str, str]:
         """The payload as the form that creates the container (empty values left out)."""
@@ -130,8 +140,53 @@ class ContainerSender(Sender):
     def user_id(self) -> str:
         return self.channel.setting("USER_ID") or ""
 
+    def lifetime(self) -> KeptToken:
+        return KeptToken(self.channel, self.state)
+
     def token(self) -> str:
-        return self.channel.setting("ACCESS_TOKEN") or ""
+        """The newest token: the one renewed into the store, else the configured one."""
+        return self.lifetime().current()
+
+    def reconnect_fix(self) -> str:
+        return (f"create a new long-lived {self.label} token, set {self.token_var()} and "
+                f"{self.channel.var('TOKEN_EXPIRES_AT')} (its expiry), then run `postbot status`")
+
+    def refresh_url(self) -> str:
+        """refresh_access_token lives beside the versioned API, at the host's root."""
+        return re.sub(r"/v\d+(\.\d+)?$", "", self.api_url()) + "/refresh_access_token"
+
+    async def renew(self, client, now: datetime) -> None:
+        """Renew a long-lived token within RENEW_AHEAD of its known expiry and keep the new one; an
+        expired token fails (nothing can renew it). A failed renewal of a still valid token only warns:
+        the next publish or status tries again."""
+        life = self.lifetime()
+        if life.expired(now):
+            raise Rejected(f"the {self.label} token expired on {life.expires_at().date().isoformat()}; "
+                           f"{self.reconnect_fix()}", sent=False)
+        if not self.refresh_grant or not life.due(now):
+            return
+        try:
+            response = await send(client, "GET", self.refresh_url(), what=f"{self.label} token renewal",
+                                  params={"grant_type": self.refresh_grant}, headers=bearer(life.current()))
+        except PublishError as exc:
+            log.warning("%s channel %s: could not renew the token (%s); it is valid until %s",
+                        self.label, self.channel.name, exc, life.expires_at().isoformat())
+            return
+        error = graph_error(response)
+        if response.status_code != 200 or error:
+            if error and error.get("code") in TOKEN_CODES:
+                raise Rejected(f"{self.label} refused to renew the token ({graph_message(error)}); "
+                               f"{self.reconnect_fix()}", sent=False)
+            log.warning("%s channel %s: token renewal answered %s; the token is valid until %s",
+                        self.label, self.channel.name, response.status_code, life.expires_at().isoformat())
+            return
+        answer = json_object(response)
+        if not answer.get("access_token"):
+            log.warning("%s channel %s: token renewal answered without a token", self.label, self.channel.name)
+            return
+        life.keep(str(answer["access_token"]), answer.get("expires_in"), now)
+        log.info("%s channel %s: token renewed, valid until %s", self.label, self.channel.name,
+                 life.expires_at().isoformat() if life.expires_at() else "unknown")
 
     def token_var(self) -> str:
         return self.channel.var("ACCESS_TOKEN")
@@ -267,9 +322,17 @@ class ContainerSender(Sender):
 
     async def check(self, client) -> str:
         self.require_settings()
+        now = datetime.now(timezone.utc)
+        try:
+            await self.renew(client, now)       # status keeps the token alive too
+        except Rejected as exc:
+            raise self.check_failed(str(exc)) from None
         response = await send(client, "GET", f"{self.api_url()}/{self.user_id()}", what=f"{self.label} account",
                               params={"fields": "id,username"}, headers=bearer(self.token()))
         graph_check(response, platform=self.label, token_fix=f"set {self.token_var()} to a valid access token",
                     id_var=self.channel.var("USER_ID"))
         answer = response.json()
-        return f"@{answer.get('username')} ({answer.get('id')})"
+        expiry, warnings = self.lifetime().describe(now)
+        summary = f"@{answer.get('username')} ({answer.get('id')})" + (f", {expiry}" if expiry else "")
+        return CheckResult(summary, [f"{warning}; postbot renews it before then" if self.refresh_grant
+                                     else f"{warning}; {self.reconnect_fix()}" for warning in warnings])

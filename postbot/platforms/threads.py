@@ -52,6 +52,7 @@ class ThreadsSender(ContainerSender):
     status_field = "status"
     status_fields = "status,id,error_message"
     text_field = "text"
+    refresh_grant = "th_refresh_token"
     progress_key = "threads_container"
 
 

@@ -190,6 +190,8 @@ class ContainerFake(GraphFake):
     text_field = ""
     create_params: set[str] = set()
     node_fields: set[str] = set()
+    refresh_grant = ""                                   # GET /refresh_access_token's grant_type
+    LONG_LIVED_SECONDS = 60 * 24 * 3600
 
     def __init__(self, user_id: str, username: str) -> None:
         super().__init__()
@@ -205,6 +207,8 @@ class ContainerFake(GraphFake):
         self.route("POST", f"/{v}/{{user}}/{self.publish_edge}", self.publish)
         self.route("GET", f"/{v}/{{user}}/{self.create_edge}", self.listing)
         self.route("GET", f"/{v}/{{node}}", self.node)
+        self.route("GET", "/refresh_access_token", self.refresh_token)
+        self.renewed: list[str] = []                    # tokens handed out by refresh_access_token
 
     @property
     def api_url(self) -> str:
@@ -222,6 +226,20 @@ class ContainerFake(GraphFake):
 
     def check_container(self, params: dict[str, str]) -> Reply | None:
         raise NotImplementedError
+
+    def refresh_token(self, request: Request) -> Reply:
+        """GET /refresh_access_token?grant_type=th_refresh_token|ig_refresh_token: a valid, unexpired
+        long-lived token buys a new one valid 60 days (the old one stays valid until its own expiry)."""
+        params = self.params(request)
+        if params.get("grant_type") != self.refresh_grant:
+            return graph_error(100, f"(#100) Param grant_type must be {self.refresh_grant}")
+        owner, denied = self.authenticate(request, params)
+        if denied:
+            return denied
+        token = f"{self.refresh_grant[:2].upper()}renewed-{len(self.renewed) + 1}-{owner}"
+        self.grant(token, owner=owner)
+        self.renewed.append(token)
+        return Reply(200, {"access_token": token, "token_type": "bearer", "expires_in": self.LONG_LIVED_SECONDS})
 
     def create(self, request: Request) -> Reply:
         params, refused = self._user_call(request, self.create_edge)
@@ -329,6 +347,7 @@ def threads_length(value: str) -> int:
 
 class ThreadsFake(ContainerFake):
     version = "v1.0"
+    refresh_grant = "th_refresh_token"
     create_edge, publish_edge = "threads", "threads_publish"
     status_field = "status"
     status_fields = {"id", "status", "error_message"}
@@ -370,6 +389,7 @@ class ThreadsFake(ContainerFake):
 
 class InstagramFake(ContainerFake):
     version = "v25.0"
+    refresh_grant = "ig_refresh_token"
     create_edge, publish_edge = "media", "media_publish"
     status_field = "status_code"
     status_fields = {"id", "status_code", "status", "copyright_check_status"}
