@@ -110,3 +110,66 @@ def test_instagram_renews_with_ig_refresh_token(tmp_path):
         (renewed,) = fake.renewed
         refresh = [r for r in fake.requests if r.path == "/refresh_access_token"]
         assert refresh[0].query == {"grant_type": ["ig_refresh_token"]} and sender.token() == renewed
+
+
+# ---- LinkedIn: refresh token ------------------------------------------------------------------------
+LI_TOKEN, LI_REFRESH = "AQX-linkedin-token-1", "AQRrefresh-token-1"
+
+
+@pytest.fixture
+def linkedin():
+    from tests.fakes.linkedin import LinkedInFake
+    with LinkedInFake(today=NOW.date()) as server:
+        server.member(LI_TOKEN, sub="abc123XYZ")
+        server.refresh_tokens[LI_REFRESH] = LI_TOKEN
+        server.clients["client-1"] = "client-secret-1"
+        yield server
+
+
+def linkedin_env(fake, expires_at, **extra) -> dict[str, str]:
+    return {"POSTBOT_CHANNELS": "linkedin", "LINKEDIN_API_URL": fake.url, "LINKEDIN_OAUTH_URL": fake.url + "/oauth/v2",
+            "LINKEDIN_ACCESS_TOKEN": LI_TOKEN, "LINKEDIN_AUTHOR": "urn:li:person:abc123XYZ",
+            "LINKEDIN_VERSION": "202611", "LINKEDIN_TOKEN_EXPIRES_AT": expires_at.isoformat(),
+            "LINKEDIN_REFRESH_TOKEN": LI_REFRESH, "LINKEDIN_CLIENT_ID": "client-1",
+            "LINKEDIN_CLIENT_SECRET": "client-secret-1", **extra}
+
+
+def add_linkedin(store, due=NOW):
+    text = "Renewed LinkedIn post"
+    return add_delivery(store, "linkedin", [part(text, {"commentary": text, "visibility": "PUBLIC",
+                                                        "distribution": {"feedDistribution": "MAIN_FEED"},
+                                                        "lifecycleState": "PUBLISHED"})], slug="p", due=due)
+
+
+def test_linkedin_refresh_token_renews_before_expiry_and_the_post_uses_the_new_token(tmp_path, linkedin, caplog):
+    store = sqlite_store(tmp_path)
+    delivery = add_linkedin(store)
+    assert run_once(store, settings_for(linkedin_env(linkedin, NOW + timedelta(days=2))), Clock()) == 1
+    (renewed,) = linkedin.renewed
+    (exchange,) = [r for r in linkedin.requests if r.path == "/oauth/v2/accessToken"]
+    assert exchange.form()["grant_type"] == ["refresh_token"] and exchange.form()["refresh_token"] == [LI_REFRESH]
+    (post,) = [r for r in linkedin.requests if r.path == "/rest/posts"]
+    assert post.headers["authorization"] == f"Bearer {renewed}"
+    assert store.get(delivery.id).state is State.PUBLISHED
+    assert parse_expiry(store.state_get("linkedin", STATE_KEY)["expires_at"]) == NOW + timedelta(days=60)
+    assert renewed not in caplog.text and LI_REFRESH not in caplog.text
+
+
+def test_linkedin_expired_without_a_refresh_token_fails_naming_how_to_reconnect(tmp_path, linkedin):
+    store = sqlite_store(tmp_path)
+    delivery = add_linkedin(store)
+    env = linkedin_env(linkedin, NOW - timedelta(days=1), LINKEDIN_REFRESH_TOKEN="")
+    assert run_once(store, settings_for(env), Clock()) == 0
+    failed = store.get(delivery.id)
+    assert failed.state is State.FAILED and "expired on 2026-11-30" in failed.error
+    assert "LINKEDIN_ACCESS_TOKEN" in failed.error and linkedin.requests == []
+
+
+def test_linkedin_revoked_refresh_token_fails_the_renewal_without_the_secret(tmp_path, linkedin):
+    store = sqlite_store(tmp_path)
+    delivery = add_linkedin(store)
+    linkedin.refresh_tokens.clear()
+    assert run_once(store, settings_for(linkedin_env(linkedin, NOW - timedelta(hours=1))), Clock()) == 0
+    failed = store.get(delivery.id)
+    assert failed.state is State.FAILED and "refused to renew" in failed.error and "invalid" in failed.error
+    assert LI_REFRESH not in failed.error and "client-secret-1" not in failed.error

@@ -54,7 +54,7 @@ async def connect_mastodon(term: Terminal, channel: Channel, client) -> Connecte
     with LoopbackRedirect() as redirect:
         app = await _form(client, base + "/api/v1/apps", "registering postbot on the instance",
                           {"client_name": APP_NAME, "redirect_uris": redirect.redirect_uri,
-                           "scopes": " ".join(SCOPES), "website": "https://github.com/postbot"})
+                           "scopes": " ".join(SCOPES)})
         client_id, client_secret = str(app.get("client_id") or ""), str(app.get("client_secret") or "")
         if not client_id or not client_secret:
             raise ConfigError("the instance registered postbot without a client_id and client_secret")

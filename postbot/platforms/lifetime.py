@@ -69,12 +69,17 @@ class KeptToken:
         expires = self.expires_at()
         return expires is not None and expires <= now
 
-    def keep(self, token: str, expires_in: int | None, now: datetime) -> None:
-        """Store a renewed token (one write: token, expiry and origin together)."""
+    def kept_extra(self, key: str) -> Any:
+        """Something kept with the renewed token (a rotated refresh token), while that token is current."""
+        kept = self._kept()
+        return kept.get(key) if kept else None
+
+    def keep(self, token: str, expires_in: int | None, now: datetime, **extra: Any) -> None:
+        """Store a renewed token (one write: token, expiry, origin and `extra` together)."""
         remember([("TOKEN", token)])
         self.state.set(STATE_KEY, {"access_token": token, "granted_from": self.configured(),
                                    "expires_at": (now + timedelta(seconds=int(expires_in))).isoformat()
-                                   if expires_in else None, "renewed_at": now.isoformat()})
+                                   if expires_in else None, "renewed_at": now.isoformat(), **extra})
 
     def describe(self, now: datetime) -> tuple[str, list[str]]:
         """For `status`: when the token expires, and a warning within RENEW_AHEAD of that."""

@@ -16,11 +16,12 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from postbot import text as textlib
-from postbot.errors import RateLimited, Rejected
+from postbot.errors import ConfigError, RateLimited, Rejected
 from postbot.models import Post, Published
 from postbot.platforms.base import CheckResult, Prepared, PublishContext, Rules, Sender, word_fold
-from postbot.platforms.lifetime import parse_expiry
+from postbot.platforms.lifetime import KeptToken, parse_expiry
 from postbot.platforms.outcomes import error_message, json_object, raise_for_status, retry_after, send
+from postbot.redact import remember
 
 UTC = timezone.utc
 log = logging.getLogger("postbot.platforms.linkedin")
@@ -32,6 +33,7 @@ VERSION = re.compile(r"^(\d{4})(0[1-9]|1[0-2])(\.\d{2})?$")
 POST_URN = re.compile(r"urn:li:(?:share|ugcPost):\d+")
 DEFAULT_VERSION = "202611"
 DEFAULT_API_URL = "https://api.linkedin.com"
+DEFAULT_OAUTH_URL = "https://www.linkedin.com/oauth/v2"
 DESCRIPTION_MAX = 200
 # LinkedIn sunsets a version about a year after release; warn two months ahead.
 VERSION_WARN_MONTHS = 10
@@ -182,14 +184,61 @@ class LinkedInSender(Sender):
     def version(self) -> str:
         return version(self.channel)
 
+    def lifetime(self) -> KeptToken:
+        return KeptToken(self.channel, self.state)
+
+    def token(self) -> str:
+        """The newest token: the one renewed into the store, else <NAME>_ACCESS_TOKEN."""
+        return self.lifetime().current()
+
     def token_expiry(self) -> datetime | None:
-        return token_expiry(self.channel)
+        return self.lifetime().expires_at()
+
+    def oauth_url(self) -> str:
+        return self.channel.setting("OAUTH_URL", DEFAULT_OAUTH_URL).rstrip("/")
+
+    async def renew(self, client, now: datetime) -> None:
+        """With <NAME>_REFRESH_TOKEN (LinkedIn grants one to apps it approved for it), renew the access
+        token within RENEW_AHEAD of its expiry, or once it expired, and keep the new one in the store.
+        Without one nothing can renew it: an expired token fails here, saying how to reconnect."""
+        life = self.lifetime()
+        refresh = life.kept_extra("refresh_token") or self.channel.setting("REFRESH_TOKEN")
+        if not refresh:
+            if life.expired(now):
+                raise Rejected(f"the LinkedIn token expired on {life.expires_at().date().isoformat()}; "
+                               f"{self.token_fix()}", sent=False)
+            return
+        if not (life.due(now) or life.expired(now)):
+            return
+        missing = [self.channel.var(key) for key in ("CLIENT_ID", "CLIENT_SECRET") if not self.channel.setting(key)]
+        if missing:
+            raise ConfigError(f"channel {self.channel.name}: set {' and '.join(missing)} to renew the LinkedIn "
+                              f"token with {self.channel.var('REFRESH_TOKEN')}")
+        response = await send(client, "POST", f"{self.oauth_url()}/accessToken", what="LinkedIn token renewal",
+                              data={"grant_type": "refresh_token", "refresh_token": refresh,
+                                    "client_id": self.channel.setting("CLIENT_ID") or "",
+                                    "client_secret": self.channel.setting("CLIENT_SECRET") or ""})
+        answer = json_object(response)
+        if response.status_code != 200 or not answer.get("access_token"):
+            detail = answer.get("error_description") or answer.get("error") or error_message(response)
+            if life.expired(now) or response.status_code in (400, 401):
+                raise Rejected(f"LinkedIn refused to renew the token ({response.status_code}: {detail}); "
+                               f"{self.token_fix()}", sent=False)
+            log.warning("linkedin channel %s: token renewal answered %s; the token is valid until %s",
+                        self.channel.name, response.status_code, life.expires_at().isoformat())
+            return
+        if answer.get("refresh_token"):
+            remember([("TOKEN", str(answer["refresh_token"]))])
+        life.keep(str(answer["access_token"]), answer.get("expires_in"), now,
+                  refresh_token=answer.get("refresh_token") or refresh)
+        log.info("linkedin channel %s: token renewed, valid until %s", self.channel.name,
+                 life.expires_at().isoformat() if life.expires_at() else "unknown")
 
     def api_url(self) -> str:
         return self.channel.setting("API_URL", DEFAULT_API_URL).rstrip("/")
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.channel.setting('ACCESS_TOKEN')}",
+        return {"Authorization": f"Bearer {self.token()}",
                 "LinkedIn-Version": self.version(), "X-Restli-Protocol-Version": "2.0.0"}
 
     def token_fix(self) -> str:
@@ -249,8 +298,12 @@ class LinkedInSender(Sender):
         problems = settings_problems(self.channel)
         if problems:
             raise self.check_failed("; ".join(problems))
+        try:
+            await self.renew(client, now)       # status keeps the token alive too
+        except (Rejected, ConfigError) as exc:
+            raise self.check_failed(str(exc).removeprefix(f"channel {self.channel.name}: ")) from None
         response = await send(client, "GET", f"{self.api_url()}/v2/userinfo", what="LinkedIn userinfo",
-                              headers={"Authorization": f"Bearer {self.channel.setting('ACCESS_TOKEN')}"})
+                              headers={"Authorization": f"Bearer {self.token()}"})
         if response.status_code == 403:
             who = "token accepted (no openid scope to show the member's name)"
         elif response.status_code >= 300:

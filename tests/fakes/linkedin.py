@@ -81,6 +81,11 @@ class LinkedInFake(FakeServer):
         self._ids = itertools.count(7141138937766391808)
         self.route("POST", "/rest/posts", self.create_post)
         self.route("GET", "/v2/userinfo", self.userinfo)
+        # OAuth (docs "Refresh Tokens with OAuth 2.0"): refresh token -> member token; renewals handed out
+        self.refresh_tokens: dict[str, str] = {}
+        self.clients: dict[str, str] = {}                 # client_id -> client_secret
+        self.renewed: list[str] = []
+        self.route("POST", "/oauth/v2/accessToken", self.access_token)
 
     def member(self, token: str, sub: str = "abc123XYZ", name: str = "Lewis Robinson",
                organizations: tuple[str, ...] = (), scopes: tuple[str, ...] = ("openid", "profile", "w_member_social"),
@@ -88,6 +93,27 @@ class LinkedInFake(FakeServer):
         self.tokens[token] = {"sub": sub, "name": name, "scopes": set(scopes), "expired": expired,
                               "authors": {f"urn:li:person:{sub}", *(f"urn:li:organization:{o}" for o in organizations)}}
         return f"urn:li:person:{sub}"
+
+    def access_token(self, request: Request) -> Reply:
+        """grant_type=refresh_token: a new 60-day access token for the member; the refresh token keeps
+        its own lifetime and comes back unchanged with refresh_token_expires_in."""
+        form = {key: values[-1] for key, values in request.form().items()}
+        if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            return Reply(400, {"error": "invalid_request", "error_description": "A required parameter "
+                               "\"grant_type\" is missing"})
+        if self.clients.get(form.get("client_id", "")) != form.get("client_secret") or not form.get("client_secret"):
+            return Reply(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
+        if form.get("grant_type") != "refresh_token":
+            return Reply(400, {"error": "unsupported_grant_type", "error_description": "grant_type is not supported"})
+        member_token = self.refresh_tokens.get(form.get("refresh_token", ""))
+        if member_token is None:
+            return Reply(400, {"error": "invalid_request", "error_description": "The provided authorization grant "
+                               "or refresh token is invalid, expired or revoked"})
+        token = f"AQrenewed{len(self.renewed) + 1}"
+        self.tokens[token] = dict(self.tokens[member_token], expired=False)
+        self.renewed.append(token)
+        return Reply(200, {"access_token": token, "expires_in": 5184000, "refresh_token": form["refresh_token"],
+                           "refresh_token_expires_in": 30000000, "scope": "openid,profile,w_member_social"})
 
     # ---- checks every call makes --------------------------------------------------------------
     def authenticate(self, request: Request) -> tuple[dict[str, Any] | None, Reply | None]:
