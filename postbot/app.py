@@ -103,7 +103,8 @@ def preview(settings: Settings, store, post: Post, channel_names: list[str] | No
     """Render `post` for each channel exactly as `queue` would, without queueing anything."""
     channels = select_channels(settings, channel_names, post)
     rules, limit_warnings = channel_rules(channels, store)
-    return render_preview(post, channels, rules, renderer or Renderer(settings.templates_dir, settings.llm), limit_warnings)
+    renderer = renderer or Renderer(settings.templates_dir, settings.llm, sandbox=settings.template_sandbox)
+    return render_preview(post, channels, rules, renderer, limit_warnings)
 
 
 def render_preview(post: Post, channels: list[Channel], rules: dict[str, Rules], renderer: Renderer,
@@ -162,7 +163,7 @@ def plan(post: Post, channels: list[Channel], settings: Settings, *, at: str | N
          store, renderer: Renderer | None = None) -> list[Planned]:
     """Render and time `post` for every channel. Everything that can be wrong is found here, before
     anything is written: missing settings, posts a platform refuses, renders that cannot fit."""
-    renderer = renderer or Renderer(settings.templates_dir, settings.llm)
+    renderer = renderer or Renderer(settings.templates_dir, settings.llm, sandbox=settings.template_sandbox)
     rules, _ = channel_rules(channels, store)
     problems: list[str] = []
     planned: list[Planned] = []
@@ -229,7 +230,7 @@ def plan_reshares(settings: Settings, store, post: Post, planned: list[Planned],
         repeat = parse_repeat(post.repeat, what=f"{post.source}: repeat")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    return plan_repeats(post, planned, repeat, settings, store, renderer or Renderer(settings.templates_dir, settings.llm), now)
+    return plan_repeats(post, planned, repeat, settings, store, renderer or Renderer(settings.templates_dir, settings.llm, sandbox=settings.template_sandbox), now)
 
 
 def add_with_reshares(settings: Settings, store, post: Post, planned: list[Planned], now: datetime, *,
@@ -279,7 +280,7 @@ def preview_reshares(settings: Settings, store, post: Post, channel_names: list[
     """Every planned share of `post`, first post and re-shares, as `queue` would store them, and why
     the re-shares stop short if they do. Nothing is written."""
     now = now or utcnow()
-    renderer = Renderer(settings.templates_dir, settings.llm)
+    renderer = Renderer(settings.templates_dir, settings.llm, sandbox=settings.template_sandbox)
     planned = plan(post, select_channels(settings, channel_names, post), settings, at=at, now=now, store=store,
                    renderer=renderer)
     reshares = plan_reshares(settings, store, post, planned, now, renderer)

@@ -31,6 +31,8 @@ class Settings:
     media_roots: tuple[Path, ...] = ()            # folders a post's local image may live in, beside its own
     fetch_allowed_networks: tuple[str, ...] = ()  # non-public addresses remote media may come from
     fetch_max_bytes: int = 20_000_000
+    request_deadline_seconds: int = 60          # start to last byte of one request to a platform
+    template_sandbox: bool = False              # templates are code unless sandboxed
     watch: tuple[Path, ...] = ()                  # folders of post files the daemon queues from
     llm: Any = None                               # render.rewrite.Rewriter when POSTBOT_LLM_URL is set
 
@@ -265,4 +267,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         media_roots=_media_roots(env), fetch_allowed_networks=_networks(env),
         fetch_max_bytes=_int(env, "POSTBOT_FETCH_MAX_BYTES", 20_000_000, minimum=1),
         llm=_llm(env),
+        request_deadline_seconds=_int(env, "POSTBOT_REQUEST_DEADLINE_SECONDS", 60, minimum=1),
+        template_sandbox=_bool(env, "POSTBOT_TEMPLATE_SANDBOX", False),
     )

@@ -95,7 +95,10 @@ class Runner:
                 self._clients[key] = self._client_factory(kind)
             else:
                 import httpx
-                self._clients[key] = httpx.AsyncClient(
+
+                from postbot.http_client import DeadlineClient
+                self._clients[key] = DeadlineClient(
+                    deadline=self.settings.request_deadline_seconds,
                     timeout=httpx.Timeout(30.0, connect=5.0),
                     limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
                     headers={"User-Agent": "postbot/0.1"})

@@ -168,3 +168,22 @@ def test_a_template_that_renders_nothing_is_an_error(env, tmp_path):
     path.write_text("A sentence about squats.\n", encoding="utf-8")
     result = postbot(["preview", str(path), "--channel", "x"], {**env, "POSTBOT_TEMPLATES": str(templates)}, tmp_path)
     assert result.returncode == 2 and "empty post" in result.stderr
+
+
+# ---- templates are code, unless sandboxed ------------------------------------------------------------------------
+def test_the_template_sandbox_stops_a_template_from_running_code(env, tmp_path):
+    templates = tmp_path / "mytpl"
+    templates.mkdir()
+    marker = tmp_path / "ran"
+    (templates / "x.j2").write_text(
+        "{{ teaser }}{{ ''.__class__.__mro__[1].__subclasses__() and cycler.__init__.__globals__.os.system("
+        f"'touch {marker}') }}}}\n", encoding="utf-8")
+    path = tmp_path / "post.md"
+    path.write_text("A sentence about squats.\n", encoding="utf-8")
+    shared = {**env, "POSTBOT_TEMPLATES": str(templates)}
+    postbot(["preview", str(path), "--channel", "x"], shared, tmp_path)
+    assert marker.exists()                      # templates are code: documented in SECURITY.md
+    marker.unlink()
+    result = postbot(["preview", str(path), "--channel", "x"], {**shared, "POSTBOT_TEMPLATE_SANDBOX": "on"}, tmp_path)
+    assert result.returncode == 2 and "POSTBOT_TEMPLATE_SANDBOX" in result.stderr and "Traceback" not in result.stderr
+    assert not marker.exists()

@@ -24,8 +24,9 @@ async def send(client, method: str, url: str, *, what: str, **kwargs: Any):
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         raise Retryable(f"{what}: cannot connect ({type(exc).__name__})", sent=False) from None
     except httpx.TimeoutException as exc:
-        raise Retryable(f"{what}: no answer in time ({type(exc).__name__}); it may have been received",
-                        sent=True) from None
+        # The deadline's own words name its setting; httpx's other timeouts say little more than their type.
+        detail = str(exc) if "POSTBOT_REQUEST_DEADLINE_SECONDS" in str(exc) else type(exc).__name__
+        raise Retryable(f"{what}: no answer in time ({detail}); it may have been received", sent=True) from None
     except httpx.TransportError as exc:
         raise Retryable(f"{what}: connection broke ({type(exc).__name__}); it may have been received",
                         sent=True) from None

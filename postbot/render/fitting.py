@@ -115,7 +115,13 @@ class Fitting:
                    or self.channel.setting("TEASER") or "hook").lower()
 
     def compose(self, teaser: str, **extra: Any) -> tuple[Prepared, int, list[str]]:
-        rendered = self.template.render(self.context, teaser=teaser, **extra).strip()
+        from jinja2.exceptions import SecurityError
+        try:
+            rendered = self.template.render(self.context, teaser=teaser, **extra).strip()
+        except SecurityError as exc:
+            raise RenderError(f"template {self.template.filename or self.template.name}: {exc}; "
+                              f"POSTBOT_TEMPLATE_SANDBOX=on refuses what a template may not do",
+                              channel=self.channel.name) from None
         prepared = self.rules.prepare(rendered, self.post)
         return prepared, self.rules.measure(prepared), self.rules.violations(prepared)
 

@@ -54,9 +54,12 @@ def _bytecode_cache():
 
 
 class Renderer:
-    def __init__(self, user_templates: Path | None = None, rewriter: Any = None):
+    def __init__(self, user_templates: Path | None = None, rewriter: Any = None, sandbox: bool = False):
+        """`sandbox`: templates run in Jinja2's SandboxedEnvironment (POSTBOT_TEMPLATE_SANDBOX=on),
+        for set-ups where the people who write templates should not run code as postbot."""
         self.user_templates = user_templates
         self.rewriter = rewriter            # render.rewrite.Rewriter: a model's teasers, verified before use
+        self.sandbox = sandbox
         self._environments: dict[str, Any] = {}
 
     def environment(self, rules: Rules):
@@ -78,7 +81,9 @@ class Renderer:
             search = [str(templates_dir())]
             if self.user_templates:
                 search.insert(0, str(self.user_templates))
-            env = jinja2.Environment(
+            from jinja2.sandbox import SandboxedEnvironment
+
+            env = (SandboxedEnvironment if self.sandbox else jinja2.Environment)(
                 loader=jinja2.FileSystemLoader(search), bytecode_cache=_bytecode_cache(),
                 autoescape=False, trim_blocks=True, lstrip_blocks=True,
                 undefined=jinja2.StrictUndefined, finalize=finalize,

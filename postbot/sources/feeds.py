@@ -366,7 +366,7 @@ def check_feed(settings: Settings, store, ref: str) -> FeedCheck:
     found = look(settings, store, feed.url if feed else ref, options, feed=feed)
     channels = source_channels(settings, options.channels, slots=options.slots, template=options.template)
     rules, warnings = channel_rules(channels, store)
-    renderer = Renderer(settings.templates_dir, settings.llm)
+    renderer = Renderer(settings.templates_dir, settings.llm, sandbox=settings.template_sandbox)
     previews, failures = [], list(found.problems)
     for item, post in zip(found.would_queue, found.posts):
         if post is not None:

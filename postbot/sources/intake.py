@@ -62,7 +62,7 @@ def queue_pending(settings: Settings, store, source: str, now: datetime, *, chan
     from postbot.render import Renderer
     from postbot.store.sources import ItemTaken
 
-    renderer = renderer or Renderer(settings.templates_dir, settings.llm)
+    renderer = renderer or Renderer(settings.templates_dir, settings.llm, sandbox=settings.template_sandbox)
     intake = Intake()
     pending = store.pending_items(source)
     missing = _missing_settings(channels or source_channels(settings, None), store, settings) if pending else None
