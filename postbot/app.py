@@ -8,8 +8,6 @@ both take every channel's rules and limits from `channel_rules`, backed by the s
 """
 from __future__ import annotations
 
-import asyncio
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,6 +66,8 @@ def channel_rules(channels: list[Channel], store) -> tuple[dict[str, Rules], lis
     wanted = [s for s in senders if type(s).load_limits is not Sender.load_limits and not s.missing_settings()]
     if not wanted:
         return rules, []
+    import asyncio
+
     import httpx
 
     async def fetch() -> list[str]:
@@ -208,6 +208,8 @@ def add_planned(post: Post, planned: list[Planned], store, now: datetime, *, sou
     """Store the post's snapshot and one delivery per planned channel, and its evergreen re-shares
     (repeats.Reshare), in one transaction; with source_item, the feed or folder item the post came
     from is marked queued in that transaction."""
+    import uuid
+
     batches = []
     for one, its_planned in [(post, planned)] + [(r.post, r.planned) for r in reshares]:
         items = [{"channel": p.channel.name, "platform": p.render.platform, "due_at": p.due_at,
@@ -381,6 +383,8 @@ class Status:
 
 async def check_channels(settings: Settings, store, *, offline: bool = False) -> list[ChannelStatus]:
     """Each channel's settings, and unless offline its credentials (one cheap call each)."""
+    import asyncio
+
     from postbot.redact import redact
 
     entries: list[ChannelStatus] = []
@@ -414,6 +418,8 @@ async def check_channels(settings: Settings, store, *, offline: bool = False) ->
 
 def status(settings: Settings, store, now: datetime | None = None, *, offline: bool = False) -> Status:
     """Channels and their credentials, and the queue at a glance."""
+    import asyncio
+
     now = now or utcnow()
     channels = asyncio.run(check_channels(settings, store, offline=offline))
     counts = store.counts()
@@ -478,6 +484,8 @@ def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] 
     """Poll due feeds and watched folders, then publish everything due now through the daemon's
     own path (cron, tests). Each retry and failure is logged as it happens; the result says what
     became of every delivery."""
+    import asyncio
+
     from postbot.runner import Runner
     from postbot.sources import Sources
 
@@ -499,6 +507,8 @@ def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] 
 
 def serve(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = ()) -> None:
     """The daemon: poll feeds and watched folders, publish each delivery when it is due, until stopped."""
+    import asyncio
+
     asyncio.run(daemon(settings, store, watch=watch).serve())
 
 

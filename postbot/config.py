@@ -195,9 +195,12 @@ def _media_roots(env: Mapping[str, str]) -> tuple[Path, ...]:
 
 
 def _networks(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("POSTBOT_FETCH_ALLOW_NETWORKS", "")
+    if not raw.strip(" ,"):
+        return ()    # the usual case: no need to import the fetcher (ipaddress) to say so
     from postbot.remote_fetch import parse_networks
     try:
-        return parse_networks(env.get("POSTBOT_FETCH_ALLOW_NETWORKS", ""))
+        return parse_networks(raw)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 

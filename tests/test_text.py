@@ -370,3 +370,33 @@ def test_import_stays_light():
             "print(sorted(heavy & set(sys.modules)))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_x_tld_folding_of_ascii_matches_the_patterns_own_ignorecase():
+    from postbot.text import x
+
+    _, _, folded = x._x_tld_index()
+    for code in range(128):
+        assert folded[chr(code)] == x._x_fold_tld_char(chr(code)), repr(chr(code))
+
+
+_TLD_TEXTS = ["see https://Example.COM/a and www.t.co and foo.co.uk.", "x.\u212aim y.\u017fite z.\u0130nfo",
+              "купи.РФ и пример.рф/путь, сайт.онлайн", "例え.みんな 中国.中國 a.嘉里大酒店 b.嘉里x",
+              "a.comx b.community c.comm d.xn--p1ai e.XN--P1AI/x", "no dots here", "trailing.", "a..b...com",
+              "mail@foo.com #tag.com $cash.com e-mail.co_uk.co a_b.c-d.example.org:8080/p?q=1"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["com", "CO", "uk", ".", "..", "x", "\u212a", "\u0130", "рф", "Р", "-", "_", "/",
+                                 " ", "xn--", "みんな", "ı", "ſ", "é", "1", "@", "https://", "t.co/"]), max_size=12))
+def test_x_url_pattern_with_the_tlds_found_matches_as_with_all_of_them(parts):
+    from postbot.text import x
+
+    every = tuple(x._x_tld_index()[0])
+    for text in [*_TLD_TEXTS, "".join(parts)]:
+        found = x._x_tlds_in(text)
+        for start in range(len(text)):
+            few, full = x._x_url_pattern(found).match(text, start), x._x_url_pattern(every).match(text, start)
+            assert (few and few.span()) == (full and full.span()), (text, start)
+            few, full = x._x_ascii_domain(found).search(text, start), x._x_ascii_domain(every).search(text, start)
+            assert (few and few.span()) == (full and full.span()), (text, start)

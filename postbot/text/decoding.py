@@ -4,6 +4,8 @@ ftfy is imported only when a classic mojibake pair is present, or to repair.
 """
 from __future__ import annotations
 
+import re
+
 from postbot.text.units import _compile
 
 
@@ -50,7 +52,7 @@ def mojibake(text: str) -> list[tuple[int, int, str, str | None]]:
     """(line, column, snippet, suggested repair or None) for each sign of mis-decoded text, 1-based."""
     # UTF-8 read as cp1252/latin-1 always leaves a lead-byte letter (Â..ô) before a continuation-byte
     # character; without one, ftfy (a tenth of a second to import) has nothing to find.
-    classic = _compile(_MOJIBAKE_PAIR).search(text) is not None
+    classic = re.search(_MOJIBAKE_PAIR, text) is not None   # a plain class: stdlib re, no `regex` import
     if classic:
         import ftfy
         from ftfy.badness import BADNESS_RE
@@ -58,7 +60,7 @@ def mojibake(text: str) -> list[tuple[int, int, str, str | None]]:
     findings: list[tuple[int, int, str, str | None]] = []
     for line_number, line in enumerate(text.split("\n"), start=1):
         flagged: set[int] = set()
-        for match in _compile(r"[\ufffd\x80-\x9f]").finditer(line):
+        for match in re.finditer(r"[\ufffd\x80-\x9f]", line):
             flagged.add(match.start())
             findings.append((line_number, match.start() + 1, line[max(match.start() - 10, 0):match.end() + 10], None))
         for match in (_compile(r"\S+").finditer(line) if classic else ()):
