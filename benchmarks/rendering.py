@@ -9,7 +9,8 @@ import time
 from benchmarks.common import REPO, Result, Row
 
 POST = REPO / "posts" / "hip-thrust-alternatives.md"
-TARGET_PER_SECOND = 2000
+TARGET_PER_SECOND = 5000
+TARGET_HARDEST_PER_SECOND = 1000     # the slowest platform alone (issue 14)
 
 
 def _rate(action, seconds: float) -> tuple[float, int]:
@@ -85,6 +86,13 @@ def run(quick: bool) -> Result:
         for _ in range(3):
             renderer.render(post, channel)
         per_channel[channel.name] = round((time.perf_counter() - started) / 3 * 1000, 2)
+    hardest = next(c for c in channels if c.name == max(per_channel, key=per_channel.get))
+
+    def render_hardest() -> int:
+        renderer.render(post, hardest)
+        return 1
+
+    hardest_rate, _ = _rate(render_hardest, seconds / 2)
     why = ""
     if rate < TARGET_PER_SECOND:
         top = sorted(hot.items(), key=lambda item: -item[1])[:3]
@@ -93,6 +101,9 @@ def run(quick: bool) -> Result:
     result.rows.append(Row(f"renders/s (post x {len(channels)} channels, warm)", rate, "/s",
                            baseline=bare_rate, baseline_label="bare Jinja2, same templates",
                            target=TARGET_PER_SECOND, higher_is_better=True, why=why))
+    result.rows.append(Row(f"renders/s on the hardest platform alone ({hardest.platform}, warm)", hardest_rate, "/s",
+                           baseline=rate, baseline_label="all 10 channels", target=TARGET_HARDEST_PER_SECOND,
+                           higher_is_better=True))
     result.details = {"renders": count, "bare_renders": bare_count, "seconds": seconds,
                       "ms_per_render_by_channel": per_channel, "self_time_percent": hot}
     return result

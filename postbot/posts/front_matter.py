@@ -117,12 +117,12 @@ class FrontMatter(PostSource):
         return data, closing + 2
 
     def settings(self, data: dict[str, Any]) -> dict[str, Any]:
-        import difflib
-
         fields: dict[str, Any] = {}
         for key, value in data.items():
             line = self.line_of(str(key))
             if key not in FRONT_MATTER_KEYS:
+                import difflib   # only for a misspelt key: the cold preview does without it
+
                 close = difflib.get_close_matches(str(key), FRONT_MATTER_KEYS, n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 raise self.fail(f"unknown setting {key!r}; {hint}allowed: {', '.join(FRONT_MATTER_KEYS)}", line)

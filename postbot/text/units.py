@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from functools import cache
+from itertools import accumulate
 
 
 @cache
@@ -50,10 +51,9 @@ def utf16_len(text: str) -> int:
 
 def utf8_offsets(text: str) -> list[int]:
     """offsets[i] = UTF-8 byte offset of str index i (one entry past the end as well)."""
-    offsets = [0]
-    for char in text:
-        offsets.append(offsets[-1] + len(char.encode("utf-8")))
-    return offsets
+    if text.isascii():
+        return list(range(len(text) + 1))   # one byte per char (the usual post, measured per candidate)
+    return list(accumulate(map(len, map(str.encode, text)), initial=0))
 
 
 @cache
