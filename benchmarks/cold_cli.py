@@ -16,6 +16,9 @@ from benchmarks.common import REPO, Result, Row, median, python_env
 POST = "posts/hip-thrust-alternatives.md"
 # Targets as multiples of `python -c pass` measured in the same run (issue 14).
 TARGET_RATIOS = {"preview": 4.0, "help": 3.0, "list": 3.0}
+# What `postbot preview` of a Markdown post with a local image needs: front matter, Markdown, the
+# templates, the image check, and `regex` for graphemes and X's URL scan.
+PREVIEW_NEEDS = ("yaml", "markdown_it", "jinja2", "PIL.Image", "regex")
 # Modules the preview path should not need at start-up (see the project's lazy-import rule).
 HEAVY = ("httpx", "yaml", "ftfy", "budoux", "oauthlib", "markdown_it", "regex", "jinja2", "apscheduler",
          "psycopg", "dotenv", "wcwidth", "publicsuffixlist", "certifi", "asyncio", "PIL", "starlette",
@@ -140,7 +143,17 @@ def run(quick: bool) -> Result:
             result.rows.append(Row(f"cold {label} / `python -c pass`, median of {runs} pairs", ratio, "x",
                                    target=target, why=why))
             result.rows.append(Row(f"cold {label}, median", median(timed["wall"]), "s",
-                                   baseline=median(timed["base_wall"]), baseline_label="python -c pass"))
+                                   baseline=median(timed["base_wall"]), baseline_label="python -c pass",
+                                   why=f"CPU {entry['cpu_ratio_median']:.2f}x python -c pass"))
+        # The floor under the preview: the libraries it cannot render without, imported alone.
+        floor = [sys.executable, "-c", "import " + ", ".join(PREVIEW_NEEDS)]
+        timed = _paired_runs(floor, bare, runs, env)
+        ratio = median([a / b for a, b in zip(timed["wall"], timed["base_wall"])])
+        cpu_ratio = median([a / b for a, b in zip(timed["cpu"], timed["base_cpu"]) if b > 0])
+        details["floor"] = {"command": " ".join(floor[1:]), "wall_ratio_median": round(ratio, 2),
+                            "cpu_ratio_median": round(cpu_ratio, 2)}
+        result.rows.append(Row(f"floor: `{floor[-1]}` alone / `python -c pass`", ratio, "x",
+                               why=f"CPU {cpu_ratio:.2f}x; what any preview pays before postbot's own code"))
         details["preview"] |= work_profile()
     result.details = details
     return result

@@ -51,14 +51,14 @@ _X_REST = (rf"(?::(?P<port>[0-9]+))?(?P<path>/{_X_PATH}*)?"
            rf"(?P<query>\?{_X_QUERY_CHAR}*{_X_QUERY_END})?")
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=8)
 def _x_url_pattern(tlds: tuple[str, ...]):
     """twitter-text's URL pattern with only `tlds` in its TLD alternation (see _x_tlds_in)."""
     domain = rf"(?:{_X_SUBDOMAIN}*{_X_DOMAIN_NAME}{_x_tld(tlds)})"
     return re.compile(rf"(?P<scheme>https?://)?(?P<domain>{domain}){_X_REST}", re.IGNORECASE)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=8)
 def _x_last_label_pattern(tlds: tuple[str, ...]):
     """The URL pattern without subdomains: what is left to try after a label's last '_'.
 
@@ -74,7 +74,7 @@ def _x_tco_pattern():
                       re.IGNORECASE)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=8)
 def _x_ascii_domain(tlds: tuple[str, ...]):
     """The ASCII part of a domain: the only part twitter-text links when the scheme is missing."""
     return re.compile(rf"(?:(?:[\-a-z0-9{_X_LATIN_ACCENTS}]+)\.)+{_x_tld(tlds)}", re.IGNORECASE)
@@ -170,7 +170,7 @@ def _x_url_starts(text: str):
 
 def _x_domain_ok(domain: str) -> bool:
     """twitter-text's light IDNA check: every label 1..63 chars once punycode-encoded."""
-    if domain[:4].lower() == "xn--" and not _x_ascii_domain(_x_tlds_in(domain)).search(domain):
+    if domain[:4].lower() == "xn--" and not _x_ascii_domain(_x_covering(_x_tlds_in(domain))).search(domain):
         return False
     for label in domain.split("."):
         try:
@@ -216,11 +216,28 @@ def _in_failed_label(text: str, start: int, labels: list[tuple[int, int]], faile
     return "skip" if underscore < 0 or start <= underscore else "last"
 
 
+_x_cover: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
+
+
+def _x_covering(found: tuple[str, ...]) -> tuple[str, ...]:
+    """Every TLD found so far in this process (`found` included), for the patterns' alternation.
+
+    Extra names match nothing more (see _x_tlds_in), so one compiled pattern serves every later text
+    whose TLDs it holds: the candidates of a render, which differ in their TLDs, share it.
+    """
+    global _x_cover
+    names, ordered = _x_cover
+    if not names.issuperset(found):
+        names = names.union(found)
+        _x_cover = names, ordered = names, tuple(sorted(names))
+    return ordered
+
+
 def x_extract_urls(text: str, with_scheme_only: bool = False) -> list[tuple[int, int, str]]:
     """twitter-text's URL extraction: (start, end, url as written) on `text`."""
     if "." not in text:
         return []
-    tlds = _x_tlds_in(text)
+    tlds = _x_covering(_x_tlds_in(text))
     url_re = _x_url_pattern(tlds)
     starts, domain_starts, may_precede, labels = _x_url_starts(text)
     subdomain_label = _x_char_classes()[2]
