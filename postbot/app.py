@@ -542,6 +542,8 @@ def connect(platform: str, name: str | None, *, env_file: Path, environ, term,
     channel's settings and its POSTBOT_CHANNELS entry into `env_file` (0600, other lines kept).
     Nothing is written unless verification passed. `environ` is the real environment (it wins over
     the file, as everywhere in postbot)."""
+    import asyncio
+
     import httpx
 
     from postbot.config import _NAME, _channel_settings
