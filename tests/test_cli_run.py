@@ -56,10 +56,14 @@ def test_connection_errors_are_logged_per_delivery_and_exit_75(env, tmp_path):
     assert "2 to retry" in run.stdout
 
 
+def telegram_channel(fake) -> dict[str, str]:
+    return {"POSTBOT_CHANNELS": "news=telegram", "NEWS_BOT_TOKEN": TOKEN, "NEWS_CHAT_ID": CHAT,
+            "NEWS_API_URL": fake.url}
+
+
 def test_a_rejected_delivery_is_logged_and_exits_1_without_the_token(env, tmp_path):
     with FakeTelegram(token="987654321:AAHtheRealTokenIsDifferent_zzzzzzzz") as fake:
-        env |= {"POSTBOT_CHANNELS": "news=telegram", "NEWS_BOT_TOKEN": TOKEN, "NEWS_CHAT_ID": CHAT,
-                "NEWS_API_URL": fake.url}
+        env |= telegram_channel(fake)
         [delivery] = queued(env, tmp_path)
         run = postbot(["run", "--once"], env, tmp_path)
     assert run.returncode == 1, (run.stdout, run.stderr)
@@ -73,8 +77,7 @@ def test_a_rejected_delivery_is_logged_and_exits_1_without_the_token(env, tmp_pa
 def test_a_delivery_that_may_have_landed_is_logged_and_exits_1(env, tmp_path):
     with FakeTelegram() as fake:
         fake.outage = 502
-        env |= {"POSTBOT_CHANNELS": "news=telegram", "NEWS_BOT_TOKEN": TOKEN, "NEWS_CHAT_ID": CHAT,
-                "NEWS_API_URL": fake.url}
+        env |= telegram_channel(fake)
         [delivery] = queued(env, tmp_path)
         run = postbot(["run", "--once"], env, tmp_path)
     assert run.returncode == 1, (run.stdout, run.stderr)

@@ -171,6 +171,20 @@ class Rules:
         return [(cls.visible(text), None)]
 
 
+def labelled_links(text: str, pattern, visible, url) -> list[tuple[str, str | None]]:
+    """Text split around the link markup `pattern` matches (group 1 the target, group 2 the label):
+    (what a reader sees, the link it is or None), empty pieces dropped. `visible` turns raw text
+    into what is shown, `url` a raw target into the link."""
+    pieces: list[tuple[str, str | None]] = []
+    last = 0
+    for match in pattern.finditer(text):
+        pieces.append((visible(text[last:match.start()]), None))
+        pieces.append((visible(match.group(2)), url(match.group(1))))
+        last = match.end()
+    pieces.append((visible(text[last:]), None))
+    return [piece for piece in pieces if piece[0]]
+
+
 def word_fold(text: str, index: int) -> int:
     """`index` moved back to the start of the word it falls in: platforms show "… see more" after
     the last whole word that fits. A text that is one word up to there keeps `index`."""

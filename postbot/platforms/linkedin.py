@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from postbot import text as textlib
@@ -42,14 +42,6 @@ TOKEN_WARN_DAYS = 7
 
 def escape_little_text(value: str) -> str:
     return RESERVED.sub(r"\\\1", value)
-
-
-def hashtags_live(escaped: str) -> str:
-    """Unescape the '#' of each hashtag (a '#' after a space or at a line start, before a letter,
-    mark, digit or '_'): little text's HashtagElement is a bare '#word', while an escaped '\\#'
-    shows as plain text. A '#' inside a URL follows no space and stays escaped."""
-    import regex
-    return regex.sub(r"(?:^|(?<=[\s(]))\\#(?=[\p{L}\p{M}\p{Nd}_])", "#", escaped, flags=regex.MULTILINE)
 
 
 def hashtags_live(escaped: str) -> str:

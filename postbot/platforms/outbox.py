@@ -28,7 +28,6 @@ class OutboxSender(Sender):
         self.folder = Path(channel.setting("DIR") or (settings.outbox_dir if settings else "outbox"))
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
-        from postbot.errors import Rejected
         slug = ctx.post.get("slug") or "post"
         folder = self.folder / slug
         suffix = f"-{ctx.part_index + 1}" if ctx.part_count > 1 else ""

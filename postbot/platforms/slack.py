@@ -15,7 +15,7 @@ from typing import Any
 from postbot import text as textlib
 from postbot.errors import Ambiguous, PublishError, Rejected
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
+from postbot.platforms.base import Prepared, PublishContext, Rules, Sender, labelled_links
 from postbot.platforms.media import is_remote
 from postbot.platforms.outcomes import raise_for_status, send
 
@@ -48,6 +48,11 @@ def escape_mrkdwn(value: str) -> str:
 
 
 _SLACK_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]*)>")
+
+
+def _unescape(text: str) -> str:
+    """Slack's three escapes undone: what a reader sees."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 class SlackRules(Rules):
@@ -96,22 +101,12 @@ class SlackRules(Rules):
 
     @classmethod
     def visible(cls, text: str) -> str:
-        text = re.sub(r"<(https?://[^|>]+)\|([^>]*)>", r"\2 (\1)", text)
-        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        return _unescape(_SLACK_LINK.sub(r"\2 (\1)", text))
 
     @classmethod
     def visible_links(cls, text: str) -> list[tuple[str, str | None]]:
         # In Slack a <url|label> shows as the label, linked: the URL itself is not in the text.
-        def plain(part: str) -> str:
-            return part.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-        pieces: list[tuple[str, str | None]] = []
-        last = 0
-        for match in _SLACK_LINK.finditer(text):
-            pieces.append((plain(text[last:match.start()]), None))
-            pieces.append((plain(match.group(2)), plain(match.group(1))))
-            last = match.end()
-        pieces.append((plain(text[last:]), None))
-        return [piece for piece in pieces if piece[0]]
+        return labelled_links(text, _SLACK_LINK, _unescape, _unescape)
 
 
 class SlackSender(Sender):

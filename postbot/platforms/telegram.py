@@ -14,7 +14,7 @@ from typing import Any
 from postbot import text as textlib
 from postbot.errors import PublishError, Rejected
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
+from postbot.platforms.base import Prepared, PublishContext, Rules, Sender, labelled_links
 from postbot.platforms.media import image_source, is_remote, local_image_refusal, mime_type, read_local_image
 from postbot.platforms.outcomes import json_object, raise_for_status, send
 
@@ -108,14 +108,7 @@ class TelegramRules(Rules):
 
     @classmethod
     def visible_links(cls, text: str) -> list[tuple[str, str | None]]:
-        pieces: list[tuple[str, str | None]] = []
-        last = 0
-        for match in _ANCHOR.finditer(text):
-            pieces.append((visible_text(text[last:match.start()]), None))
-            pieces.append((visible_text(match.group(2)), html.unescape(match.group(1))))
-            last = match.end()
-        pieces.append((visible_text(text[last:]), None))
-        return [piece for piece in pieces if piece[0]]
+        return labelled_links(text, _ANCHOR, visible_text, html.unescape)
 
 
 class TelegramSender(Sender):

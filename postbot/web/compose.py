@@ -4,6 +4,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from postbot.models import Post
 from postbot.posts import load_post, slugify
 
 SUFFIXES = {"plain": ".txt", "markdown": ".md"}
@@ -13,7 +14,7 @@ def _suffix(kind: str) -> str:
     return SUFFIXES.get(kind, ".txt")
 
 
-def read_pasted(text: str, kind: str, *, repair: bool, media_roots=()) -> "Post":
+def read_pasted(text: str, kind: str, *, repair: bool, media_roots=()) -> Post:
     """Parse an article that is not saved yet; messages name it `article` instead of a temp path."""
     from postbot.errors import PostbotError
     with tempfile.TemporaryDirectory(prefix="postbot-compose-") as folder:
@@ -22,10 +23,7 @@ def read_pasted(text: str, kind: str, *, repair: bool, media_roots=()) -> "Post"
         try:
             post = load_post(path, repair=repair, media_roots=media_roots)
         except PostbotError as exc:
-            exc.args = tuple(str(a).replace(str(path), path.name) if isinstance(a, str) else a for a in exc.args)
-            for name in ("where", "source", "path"):
-                if isinstance(getattr(exc, name, None), str):
-                    setattr(exc, name, getattr(exc, name).replace(str(path), path.name))
+            exc.args = (str(exc).replace(str(path), path.name),)      # what the face shows
             raise
         post.source = path.name
         post.slug = slugify(post.title) or "post"      # as if saved under its title, like save_article does

@@ -9,6 +9,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse, RedirectResponse
 
 CSRF_COOKIE = "postbot_csrf"
@@ -47,23 +48,12 @@ class Guard:
             return await PlainTextResponse(f"unexpected Host header {host!r}: open the dashboard at the address "
                                            "`postbot serve` printed", status_code=421)(scope, receive, send)
         origin = headers.get("origin")
-        if scope["method"] not in SAFE_METHODS and origin and _host_name(origin.replace("://", "//", 1).split("//", 1)[-1]) != host:
+        if scope["method"] not in SAFE_METHODS and origin and (urlsplit(origin).hostname or "").lower() != host:
             return await PlainTextResponse("cross-site request refused", status_code=403)(scope, receive, send)
         if self.token and scope["path"] != "/login":
-            cookies = _cookies(headers)
-            if not same(cookies.get(LOGIN_COOKIE), login_value(self.token)):
+            if not same(HTTPConnection(scope).cookies.get(LOGIN_COOKIE), login_value(self.token)):
                 return await RedirectResponse("/login", status_code=303)(scope, receive, send)
         return await self.app(scope, receive, send)
-
-
-def _cookies(headers: Headers) -> dict[str, str]:
-    from http.cookies import SimpleCookie
-    jar = SimpleCookie()
-    try:
-        jar.load(headers.get("cookie", ""))
-    except Exception:       # a malformed Cookie header is the client's problem: treat it as none
-        return {}
-    return {k: m.value for k, m in jar.items()}
 
 
 def csrf_token(request) -> str:
