@@ -13,7 +13,7 @@ from datetime import timedelta, timezone
 
 from postbot.errors import StoreError
 from postbot.runner import Runner
-from postbot.store.base import HEARTBEATS
+from postbot.store.channels import HEARTBEATS
 
 log = logging.getLogger("postbot.daemon")
 UTC = timezone.utc

@@ -150,7 +150,7 @@ def test_status_page_shows_channels_and_the_queue_without_secrets(tmp_path):
         assert "team" in page and "slack" in page and "scheduled 0" in page
         assert secret not in page
         assert "No daemon is running" in page
-        from postbot.store.base import HEARTBEATS
+        from postbot.store.channels import HEARTBEATS
         board.store.state_set(HEARTBEATS, "host-123-abc", {"at": board.clock.now.isoformat(), "in_flight": 0})
         page = board.client().get("/status").text
         assert "daemon host-123-abc running" in page and "No daemon" not in page

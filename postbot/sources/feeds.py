@@ -252,7 +252,7 @@ class FeedPoller:
                              make_post=lambda item: feed_post(feed, options, item), renderer=self.renderer)
 
 
-# ---- the feed use cases (app.py re-exports them for the faces) ---------------------------------------------------------------------------
+# ---- the feed use cases (postbot.app re-exports them for the faces) ---------------------------------------------------------------------------
 @dataclass
 class Found:
     """A feed document fetched now, for `feeds add` and `feeds check`."""

@@ -7,9 +7,9 @@ Contract (every method is one transaction):
                                  at most one in flight per channel, held channels skipped
   reclaim(now, ...)              take over `publishing` rows whose claimant is gone
   save_progress / finish / requeue   only succeed for the current claimant
-  record_attempt, hold_channel, get, list, between, of_post, queued_before, attempts, counts, cancel, retry,
+  record_attempt, get, list, between, of_post, queued_before, attempts, counts, cancel, retry,
   reschedule, mark_published (a human's answer for an `unknown` delivery)
-  state_get, state_set, state_items, all_state   per-channel memory (sessions, cached limits)
+  hold_channel, holds, state_get, state_set, state_items, all_state: see store/channels.py
   feeds, source items and notices: see store/sources.py
 Times are aware datetimes at the boundary and integer milliseconds (UTC) inside.
 """
@@ -17,38 +17,29 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterator, Sequence
 
 from postbot.errors import UsageError
 from postbot.models import Attempt, Delivery, Part, State
+from postbot.store.channels import ChannelsSQL
+from postbot.store.clock import UTC, from_ms, ms
 from postbot.store.sources import SourcesSQL
 
-UTC = timezone.utc
 _COLUMNS = ("d.id, d.post_id, p.slug, d.channel, d.platform, d.due_at, d.run_at, d.state, "
             "d.idempotency_key, d.attempts, d.remote_id, d.remote_url, d.error, d.parts, d.progress, "
             "d.claimed_by, d.lease_until")
 _FROM = "deliveries d JOIN posts p ON p.id = d.post_id"
-HEARTBEATS = "postbot:daemons"      # channel_state name under which each daemon says it is alive
 
 
 def _parts_json(parts: list[Part]) -> str:
     return json.dumps([part.to_json() for part in parts])
 
 
-def ms(moment: datetime) -> int:
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime given to the store")
-    return int(moment.timestamp() * 1000)
-
-
-def from_ms(value: int | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value / 1000, tz=UTC)
-
-
-class SQLStore(SourcesSQL):
+class SQLStore(ChannelsSQL, SourcesSQL):
     """Shared SQL. Subclasses give the connection, placeholders and the claim transaction.
-    Sources (feeds, watched folders) and notices are in store/sources.py."""
+    Channel holds and memory are in store/channels.py; sources (feeds, watched folders) and notices
+    in store/sources.py."""
 
     placeholder = "?"
     id_type = "INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -235,18 +226,6 @@ class SQLStore(SourcesSQL):
                      (attempt.delivery_id, ms(attempt.at), attempt.status, attempt.error,
                       attempt.latency_ms, attempt.outcome))
 
-    def hold_channel(self, channel: str, until: datetime, reason: str) -> None:
-        with self.transaction() as cur:
-            self.execute(cur, "INSERT INTO channel_holds (channel, until_at, reason) VALUES (?, ?, ?) "
-                              "ON CONFLICT (channel) DO UPDATE SET until_at = excluded.until_at, "
-                              "reason = excluded.reason", (channel, ms(until), reason))
-
-    def holds(self, now: datetime) -> dict[str, tuple[datetime, str]]:
-        with self.transaction() as cur:
-            rows = self.execute(cur, "SELECT channel, until_at, reason FROM channel_holds WHERE until_at > ?",
-                                (ms(now),)).fetchall()
-        return {c: (from_ms(u), r) for c, u, r in rows}
-
     # ---- user actions ----------------------------------------------------------------------
     def _change(self, delivery_id: int, allowed: tuple[State, ...], sql: str, params: Sequence[Any],
                 action: str) -> Delivery:
@@ -377,31 +356,6 @@ class SQLStore(SourcesSQL):
         with self.transaction() as cur:
             row = self.execute(cur, "SELECT snapshot FROM posts WHERE id = ?", (post_id,)).fetchone()
         return json.loads(row[0]) if row else {}
-
-    # ---- per-channel memory (sessions, cached limits) ---------------------------------------
-    def state_get(self, channel: str, key: str) -> Any:
-        with self.transaction() as cur:
-            row = self.execute(cur, "SELECT value FROM channel_state WHERE channel = ? AND key = ?",
-                               (channel, key)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def state_items(self, channel: str) -> dict[str, Any]:
-        """Every key a channel's memory holds (daemons' heartbeats live under one such name)."""
-        with self.transaction() as cur:
-            rows = self.execute(cur, "SELECT key, value FROM channel_state WHERE channel = ?", (channel,)).fetchall()
-        return {key: json.loads(value) for key, value in rows}
-
-    def state_set(self, channel: str, key: str, value: Any) -> None:
-        with self.transaction() as cur:
-            self.execute(cur, "INSERT INTO channel_state (channel, key, value) VALUES (?, ?, ?) "
-                              "ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value",
-                         (channel, key, json.dumps(value)))
-
-    def all_state(self) -> list[tuple[str, str, Any]]:
-        """Every (channel, key, value) remembered, e.g. to carry it into another store."""
-        with self.transaction() as cur:
-            rows = self.execute(cur, "SELECT channel, key, value FROM channel_state ORDER BY channel, key").fetchall()
-        return [(channel, key, json.loads(value)) for channel, key, value in rows]
 
     def _delivery(self, row: Sequence[Any]) -> Delivery:
         return Delivery(

@@ -14,7 +14,8 @@ from typing import Any, Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from postbot.errors import StoreError
-from postbot.store.base import SQLStore, ms
+from postbot.store.base import SQLStore
+from postbot.store.clock import ms
 
 # Any fixed 64-bit number works; this one spells "postbot" in ASCII.
 CLAIM_LOCK = 0x706F7374626F74

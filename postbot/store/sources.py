@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 from postbot.errors import StoreError, UsageError
 from postbot.models import Feed, SourceItem
+from postbot.store.clock import from_ms, ms
 
 _FEED_COLUMNS = ("id, url, name, options, next_poll_at, etag, last_modified, last_poll_at, last_status, "
                  "last_result")
@@ -38,11 +39,10 @@ class ItemTaken(StoreError):
 
 
 class SourcesSQL:
-    """Mixed into SQLStore; uses its transaction(), execute() and ms()."""
+    """Mixed into SQLStore; uses its transaction() and execute()."""
 
     # ---- feeds ---------------------------------------------------------------------------------
     def add_feed(self, *, url: str, name: str, options: dict[str, Any], now: datetime) -> Feed:
-        from postbot.store.base import ms
         with self.transaction() as cur:
             taken = self.execute(cur, "SELECT url, name FROM feeds WHERE url = ? OR name = ?", (url, name)).fetchone()
             if taken:
@@ -74,7 +74,6 @@ class SourcesSQL:
     def claim_feeds(self, now: datetime, *, lease_seconds: int) -> list[Feed]:
         """Feeds due for a poll. Each is pushed `lease_seconds` ahead first, so another daemon skips
         it; finish_poll sets the real next time."""
-        from postbot.store.base import ms
         now_ms = ms(now)
         with self.transaction(claim=True) as cur:
             ids = [r[0] for r in self.execute(cur, "SELECT id FROM feeds WHERE next_poll_at <= ? ORDER BY "
@@ -89,7 +88,6 @@ class SourcesSQL:
         return [self._feed(r) for r in rows]
 
     def next_feed_poll(self) -> datetime | None:
-        from postbot.store.base import from_ms
         with self.transaction() as cur:
             value = self.execute(cur, "SELECT MIN(next_poll_at) FROM feeds").fetchone()[0]
         return from_ms(value)
@@ -99,7 +97,6 @@ class SourcesSQL:
                     items: Sequence[dict[str, Any]] = (), first_take: int = 1) -> list[int]:
         """Record a poll: its status, result and next time, the validators, and the items found
         (oldest first). Returns the ids of items that became `new`."""
-        from postbot.store.base import ms
         with self.transaction() as cur:
             new_ids = self._record(cur, f"feed:{feed_id}", items, now, first_take)
             sets, params = ["last_poll_at = ?", "last_status = ?", "last_result = ?", "next_poll_at = ?"], \
@@ -123,7 +120,6 @@ class SourcesSQL:
 
     def _record(self, cur, source: str, items: Sequence[dict[str, Any]], now: datetime,
                 first_take: int | None) -> list[int]:
-        from postbot.store.base import ms
         first = self.execute(cur, "INSERT INTO sources_seen (source, first_seen_at) VALUES (?, ?) "
                                   "ON CONFLICT (source) DO NOTHING", (source, ms(now))).rowcount == 1
         first = first and first_take is not None
@@ -196,14 +192,12 @@ class SourcesSQL:
 
     # ---- notices -------------------------------------------------------------------------------
     def add_notice(self, subject: str, message: str, now: datetime) -> None:
-        from postbot.store.base import ms
         with self.transaction() as cur:
             self.execute(cur, "INSERT INTO notices (at, subject, message) VALUES (?, ?, ?)",
                          (ms(now), subject, message))
 
     def notices(self, since: datetime | None = None, limit: int = 20) -> list[tuple[datetime, str, str]]:
         """The latest notices, newest first: (at, subject, message)."""
-        from postbot.store.base import from_ms, ms
         with self.transaction() as cur:
             rows = self.execute(cur, "SELECT at, subject, message FROM notices WHERE at >= ? "
                                      "ORDER BY at DESC, id DESC LIMIT ?",
@@ -212,12 +206,10 @@ class SourcesSQL:
 
     # ---- rows ----------------------------------------------------------------------------------
     def _feed(self, row: Sequence[Any]) -> Feed:
-        from postbot.store.base import from_ms
         return Feed(id=row[0], url=row[1], name=row[2], options=json.loads(row[3]),
                     next_poll_at=from_ms(row[4]), etag=row[5], last_modified=row[6],  # type: ignore[arg-type]
                     last_poll_at=from_ms(row[7]), last_status=row[8], last_result=row[9])
 
     def _item(self, row: Sequence[Any]) -> SourceItem:
-        from postbot.store.base import from_ms
         return SourceItem(id=row[0], source=row[1], guid=row[2], link=row[3], title=row[4], state=row[5],
                           item=json.loads(row[6]), post_id=row[7], detail=row[8], seen_at=from_ms(row[9]))

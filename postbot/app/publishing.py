@@ -1,0 +1,86 @@
+"""Publishing: what is due, one pass of the daemon's own path (`run --once`), and the daemon itself."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from postbot.app.channels import utcnow
+from postbot.config import Settings
+from postbot.models import Delivery, State
+
+
+@dataclass
+class Due:
+    deliveries: list[Delivery]          # due now, in due order
+    next_at: datetime | None            # when something is next due, if nothing is now
+
+
+def due_now(store, now: datetime | None = None) -> Due:
+    """What `run --once` would send now, changing nothing (`run --dry-run`)."""
+    now = now or utcnow()
+    due = [d for d in store.list(State.SCHEDULED) if (d.next_attempt_at or d.due_at) <= now]
+    return Due(due, None if due else store.next_run_at(now))
+
+
+# `run --once` exit codes, for cron and systemd (README "Exit codes").
+EXIT_PUBLISHED = 0      # everything due was published, or nothing was due
+EXIT_NEEDS_YOU = 1      # a delivery failed or became unknown: see `postbot status`
+EXIT_RETRYING = 75      # nothing lost, but a delivery waits for a retry or a rate limit (EX_TEMPFAIL)
+
+
+@dataclass
+class RunOnce:
+    published: int
+    counts: dict[str, int]              # the queue afterwards, per state
+    sources: list[str] = field(default_factory=list)    # what polling feeds and watched folders did
+    outcomes: dict[str, int] = field(default_factory=dict)   # this run: published, retry, rate_limited, failed, unknown
+
+    @property
+    def exit_code(self) -> int:
+        if self.outcomes.get("failed") or self.outcomes.get("unknown"):
+            return EXIT_NEEDS_YOU
+        if self.outcomes.get("retry") or self.outcomes.get("rate_limited"):
+            return EXIT_RETRYING
+        return EXIT_PUBLISHED
+
+
+def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = ()) -> RunOnce:
+    """Poll due feeds and watched folders, then publish everything due now through the daemon's
+    own path (cron, tests). Each retry and failure is logged as it happens; the result says what
+    became of every delivery."""
+    import asyncio
+
+    from postbot.runner import Runner
+    from postbot.sources import Sources
+
+    sources = Sources(settings, store, watch=list(watch))
+    try:
+        polled = sources.tick(utcnow())
+    finally:
+        sources.close()
+    runner = Runner(store, settings)
+
+    async def once() -> None:
+        try:
+            await runner.run_once()
+        finally:
+            await runner.close()
+    asyncio.run(once())
+    return RunOnce(runner.published, store.counts(), polled, dict(runner.tally))
+
+
+def serve(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = ()) -> None:
+    """The daemon: poll feeds and watched folders, publish each delivery when it is due, until stopped."""
+    import asyncio
+
+    asyncio.run(daemon(settings, store, watch=watch).serve())
+
+
+def daemon(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = ()):
+    """The daemon `postbot run` serves (and `postbot serve --with-daemon` beside the dashboard)."""
+    from postbot.daemon import Daemon
+    from postbot.runner import Runner
+    from postbot.sources import Sources
+
+    return Daemon(Runner(store, settings), store, sources=Sources(settings, store, watch=list(watch)))
