@@ -31,6 +31,10 @@ NAMED = {
     "February 30": ("---\ndate: 2025-02-30\n---\nBody.\n", "2025-02-30"),
     "offset +99:00": ("---\npublish_at: 2026-12-01T09:00:00+99:00\n---\nBody.\n", "offset"),
     "publish_at in 9999": ('---\npublish_at: "9999-12-31T23:59"\n---\nBody.\n', "years ahead"),
+    "lone surrogate in the title": ('---\ntitle: "Glutes \\ud83d"\n---\nBody.\n', "half of a UTF-16 pair"),
+    "lone surrogate in a CTA": ('---\nctas:\n  - {label: "Book \\udc4d", url: https://example.com/a}\n---\nBody.\n',
+                                "half of a UTF-16 pair"),
+    "a list that holds itself": ('---\ntags: &a ["\\ud83d\\udcaa", *a]\n---\nBody.\n', "item 2 is a list"),
 }
 
 
@@ -43,6 +47,27 @@ def test_named_hostile_files_are_refused_with_a_message(env, tmp_path, name):
                      env, tmp_path)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and str(path) in result.stderr and needle in result.stderr
+
+
+def test_a_json_style_surrogate_pair_is_the_character_it_stands_for(env, tmp_path):
+    path = tmp_path / "post.md"
+    path.write_text('---\ntitle: "Glutes \\ud83d\\udcaa"\nteaser: "Strong \\ud83d\\udcaa"\n---\nBody.\n', encoding="utf-8")
+    result = postbot(["preview", str(path), "--channel", "x", "--json"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["post"]["title"] == "Glutes \U0001F4AA"
+    assert shown["renders"][0]["text"].startswith("Strong \U0001F4AA")
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(env, tmp_path):
+    """`postbot preview post.md | head -0`: the reader is gone before postbot writes a byte."""
+    path = tmp_path / "post.md"
+    path.write_text("A body to preview.\n", encoding="utf-8")
+    child = subprocess.Popen([sys.executable, "-m", "postbot", "preview", str(path)], env=child_env(env),
+                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()    # only the child holds the pipe's write end now, with no reader: its write fails
+    stderr = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 141 and "Traceback" not in stderr, stderr
 
 
 @pytest.mark.parametrize("at", ["+99999999999d", "+999999999h", "9999-12-31T23:59"])

@@ -24,6 +24,7 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 _CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _LANG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 _CTA_SHAPE = "{label: ..., url: https://...}"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 
@@ -114,7 +115,34 @@ class FrontMatter(PostSource):
                 raise self.fail(f"{key_node.value!r} is set twice (lines {seen[key_node.value]} and {line}); "
                                 f"keep one", line)
             seen[str(key_node.value)] = line
-        return data, closing + 2
+        return self.joined_surrogates(data), closing + 2
+
+    def joined_surrogates(self, data: dict[str, Any]) -> dict[str, Any]:
+        """YAML's JSON-style "\\ud83d\\ude00" escapes arrive as two UTF-16 halves: each pair becomes its
+        character, in place. A lone half is no character at all (no platform can count or send it): an
+        error at its line. A loop, not recursion: hostile files nest hundreds of levels deep, and YAML
+        aliases can make a list hold itself or share one list a million times, so each is visited once."""
+        pending: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+        visited: set[int] = set()
+        while pending:
+            container, steps = pending.pop()
+            if id(container) in visited:
+                continue
+            visited.add(id(container))
+            keys = list(container) if isinstance(container, dict) else range(len(container))
+            for key in keys:
+                value, where = container[key], (*steps, str(key) if isinstance(container, dict) else key)
+                if isinstance(value, (dict, list)):
+                    pending.append((value, where))
+                elif isinstance(value, str) and _SURROGATE.search(value):
+                    try:
+                        container[key] = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+                    except UnicodeDecodeError:
+                        half = ord(_SURROGATE.search(value).group())  # type: ignore[union-attr]
+                        raise self.fail(f"{where[0]} holds half of a UTF-16 pair (\\u{half:04x}) with no other "
+                                        f"half; write the character itself, or escape it whole as \\U0001F600",
+                                        self.lines_of.of(*where)) from None
+        return data
 
     def settings(self, data: dict[str, Any]) -> dict[str, Any]:
         fields: dict[str, Any] = {}
