@@ -46,11 +46,12 @@ class Refused(Exception):
 
 
 class CodeGrants:
-    def __init__(self, *, lifetime: timedelta, pkce: str, scope_separator: str = " ") -> None:
+    def __init__(self, *, lifetime: timedelta, pkce: str, scope_separator: str = " ",
+                 scope_error: str = "invalid_scope") -> None:
         assert pkce in ("required", "optional", "none")
         self.apps: dict[str, App] = {}
         self.codes: dict[str, dict[str, Any]] = {}
-        self.lifetime, self.pkce, self.separator = lifetime, pkce, scope_separator
+        self.lifetime, self.pkce, self.separator, self.scope_error = lifetime, pkce, scope_separator, scope_error
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
         self.declines = False                            # the user clicks Cancel/Deny
         self.lock = threading.Lock()
@@ -73,7 +74,7 @@ class CodeGrants:
             return redirect_to(redirect, error="unsupported_response_type", state=state)
         scopes = [s for s in query.get("scope", "").split(self.separator) if s]
         if app.scopes and set(scopes) - app.scopes:
-            return redirect_to(redirect, error="invalid_scope", state=state,
+            return redirect_to(redirect, error=self.scope_error, state=state,
                                error_description=f"unknown scope {sorted(set(scopes) - app.scopes)[0]}")
         challenge = query.get("code_challenge")
         if self.pkce == "required" and (not challenge or query.get("code_challenge_method") != "S256"):
