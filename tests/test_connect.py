@@ -218,3 +218,54 @@ def test_fake_mastodon_token_needs_the_pkce_verifier(mastodon):
     assert exchange("wrong").json()["error"] == "invalid_grant"
     # RFC 7636 appendix B: this verifier hashes to the challenge above.
     assert exchange("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").json()["token_type"] == "Bearer"
+
+
+# ---- a real terminal: the secret prompt does not echo ----------------------------------------------------
+def test_on_a_terminal_the_bot_token_is_not_echoed(tmp_path, telegram):
+    """Under a pseudo-terminal (the child's controlling tty), typed answers echo as usual but the secret,
+    read with getpass, never shows; the chat typed after it is read from the same terminal."""
+    import os
+    import pty
+    import select
+    import signal
+    import time
+
+    env_file(tmp_path)
+    pid, master = pty.fork()
+    if pid == 0:                                       # the child: the real command on the terminal
+        os.chdir(tmp_path)
+        os.execvpe(sys.executable, [sys.executable, "-m", "postbot", "connect", "telegram"],
+                   child_env({"TELEGRAM_API_URL": telegram.url}))
+    seen = b""
+
+    def read_to(marker: bytes, timeout: float = 60) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while marker not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:                        # the child closed the terminal
+                    break
+        assert marker in seen, seen.decode(errors="replace")
+
+    try:
+        read_to(b"(input hidden): ")
+        os.write(master, TELEGRAM_TOKEN.encode() + b"\n")
+        read_to(b"numeric id")
+        os.write(master, b"@postbot_news\n")
+        read_to(b"Next: postbot status")
+    finally:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if not done:
+            time.sleep(0.5)                            # let it finish writing; a stuck one is killed
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if not done:
+                os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
+        os.close(master)
+    output = seen.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert "@postbot_news" in output                   # an ordinary answer echoes
+    assert TELEGRAM_TOKEN not in output                # the secret does not
+    assert read_settings(tmp_path / ".env")["TELEGRAM_BOT_TOKEN"] == TELEGRAM_TOKEN

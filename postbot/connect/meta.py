@@ -50,7 +50,7 @@ async def _facebook_user_token(term: Terminal, channel: Channel, client, graph: 
                                use_case: str) -> tuple[str, str | None]:
     """Facebook Login: the long-lived (60-day) user token and when it expires."""
     _app_steps(term, use_case, "Facebook Login for Business > Settings > Valid OAuth Redirect URIs", "App ID")
-    app_id = term.ask("App ID", channel.setting("APP_ID"))
+    app_id = term.ask("App ID")
     secret = term.secret("App secret", channel.var("APP_SECRET"))
     dialog = channel.setting("AUTHORIZE_URL") or f"https://www.facebook.com/{graph.rsplit('/', 1)[-1]}/dialog/oauth"
     code, redirect_uri = await _authorize(term, channel, dialog, scopes, app_id=app_id,
@@ -128,7 +128,7 @@ async def connect_threads(term: Terminal, channel: Channel, client) -> Connected
     term.say("Threads: postbot posts through your own Meta app with the Threads use case.")
     _app_steps(term, "Access the Threads API", "Use cases > Access the Threads API > Customize > Settings > "
                "Redirect Callback URLs", "Threads App ID")
-    app_id = term.ask("Threads App ID", channel.setting("APP_ID"))
+    app_id = term.ask("Threads App ID")
     secret = term.secret("Threads app secret", channel.var("APP_SECRET"))
     root = graph_root(channel.setting("API_URL") or THREADS_API)
     code, redirect_uri = await _authorize(term, channel, channel.setting("AUTHORIZE_URL") or THREADS_AUTHORIZE,
