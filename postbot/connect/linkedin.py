@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from postbot.connect import Connected, candidate
-from postbot.connect.oauth import Authorization, REGISTERED_REDIRECT, ask_redirect, browser_code, token_request
+from postbot.connect.oauth import Authorization, REGISTERED_REDIRECT, ask_redirect, browser_code, call_json
 from postbot.connect.terminal import Terminal
 from postbot.errors import ConfigError
 from postbot.models import Channel
@@ -34,7 +34,7 @@ async def connect_linkedin(term: Terminal, channel: Channel, client) -> Connecte
         auth = Authorization.new(client_id, pkce=False)
         link = auth.authorize_url(oauth + "/authorization", redirect.redirect_uri, scopes)
         code = browser_code(term, auth, redirect, link, click="Allow")
-    answer = await token_request(client, "POST", oauth + "/accessToken", what="getting the LinkedIn token",
+    answer = await call_json(client, "POST", oauth + "/accessToken", what="getting the LinkedIn token",
                                  fix="check the Client ID and Secret (Auth tab) and that the redirect URL is listed "
                                      "there exactly, then run postbot connect linkedin again",
                                  data={"grant_type": "authorization_code", "code": code, "client_id": client_id,
@@ -63,7 +63,7 @@ async def connect_linkedin(term: Terminal, channel: Channel, client) -> Connecte
 async def _authors(client, api: str, token: str, api_version: str, *, with_pages: bool) -> list[tuple[str, str]]:
     """(URN, label) for each author the token may post as: the member first, then administered Pages."""
     headers = {"Authorization": f"Bearer {token}"}
-    me = await token_request(client, "GET", api + "/v2/userinfo", what="reading who you are (userinfo)",
+    me = await call_json(client, "GET", api + "/v2/userinfo", what="reading who you are (userinfo)",
                              fix="the app needs the 'Sign In with LinkedIn using OpenID Connect' product",
                              headers=headers)
     if not me.get("sub"):
@@ -72,14 +72,14 @@ async def _authors(client, api: str, token: str, api_version: str, *, with_pages
     if not with_pages:
         return authors
     rest = {**headers, "LinkedIn-Version": api_version, "X-Restli-Protocol-Version": "2.0.0"}
-    acls = await token_request(client, "GET", api + "/rest/organizationAcls", what="listing the Pages you administer",
+    acls = await call_json(client, "GET", api + "/rest/organizationAcls", what="listing the Pages you administer",
                                fix="the app needs the 'Community Management API' product", headers=rest,
                                params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"})
     for acl in acls.get("elements") or []:
         urn = str(acl.get("organization") or "")
         if not urn.startswith("urn:li:organization:"):
             continue
-        page = await token_request(client, "GET", f"{api}/rest/organizations/{urn.rsplit(':', 1)[1]}",
+        page = await call_json(client, "GET", f"{api}/rest/organizations/{urn.rsplit(':', 1)[1]}",
                                    what="reading the Page's name", fix="run postbot connect linkedin again",
                                    headers=rest)
         authors.append((urn, f"the Page {page.get('localizedName') or urn}"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from postbot.connect import Connected, candidate
-from postbot.connect.oauth import Authorization, LoopbackRedirect, browser_code, is_loopback, token_request
+from postbot.connect.oauth import Authorization, LoopbackRedirect, browser_code, is_loopback, call_json
 from postbot.connect.terminal import Terminal
 from postbot.errors import ConfigError
 from postbot.models import Channel
@@ -30,7 +30,7 @@ def instance_url(raw: str) -> str:
 
 
 async def _form(client, url: str, what: str, data: dict[str, str]) -> dict:
-    return await token_request(client, "POST", url, what=what, data=data,
+    return await call_json(client, "POST", url, what=what, data=data,
                                fix="check the instance address, then run postbot connect again")
 
 

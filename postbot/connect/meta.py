@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from postbot.connect import Connected, candidate
-from postbot.connect.oauth import Authorization, REGISTERED_REDIRECT, ask_redirect, browser_code, token_request
+from postbot.connect.oauth import Authorization, REGISTERED_REDIRECT, ask_redirect, browser_code, call_json
 from postbot.connect.terminal import Terminal
 from postbot.errors import ConfigError
 from postbot.models import Channel
@@ -37,7 +37,7 @@ def _app_steps(term: Terminal, use_case: str, where_redirect: str, which_id: str
     term.say(f"  3. App settings > Basic: copy the {which_id} and its app secret.")
 
 
-async def _authorize(term: Terminal, channel: Channel, endpoint: str, scopes: list[str], *, app_id: str,
+def _authorize(term: Terminal, channel: Channel, endpoint: str, scopes: list[str], *, app_id: str,
                      click: str) -> tuple[str, str]:
     """The code from the browser and the redirect URL it was given for."""
     with ask_redirect(term, channel) as redirect:
@@ -53,14 +53,14 @@ async def _facebook_user_token(term: Terminal, channel: Channel, client, graph: 
     app_id = term.ask("App ID")
     secret = term.secret("App secret", channel.var("APP_SECRET"))
     dialog = channel.setting("AUTHORIZE_URL") or f"https://www.facebook.com/{graph.rsplit('/', 1)[-1]}/dialog/oauth"
-    code, redirect_uri = await _authorize(term, channel, dialog, scopes, app_id=app_id,
+    code, redirect_uri = _authorize(term, channel, dialog, scopes, app_id=app_id,
                                           click="Continue, choose the Page(s) postbot may use, and Save")
     fix = "check the App ID and secret (App settings > Basic) and the Valid OAuth Redirect URIs, then run postbot " \
           "connect again"
-    short = await token_request(client, "GET", graph + "/oauth/access_token", what="exchanging the code", fix=fix,
+    short = await call_json(client, "GET", graph + "/oauth/access_token", what="exchanging the code", fix=fix,
                                 params={"client_id": app_id, "client_secret": secret, "redirect_uri": redirect_uri,
                                         "code": code})
-    long = await token_request(client, "GET", graph + "/oauth/access_token", what="getting the long-lived token",
+    long = await call_json(client, "GET", graph + "/oauth/access_token", what="getting the long-lived token",
                                fix=fix, params={"grant_type": "fb_exchange_token", "client_id": app_id,
                                                 "client_secret": secret,
                                                 "fb_exchange_token": str(short.get("access_token") or "")})
@@ -70,7 +70,7 @@ async def _facebook_user_token(term: Terminal, channel: Channel, client, graph: 
 
 
 async def _pages(client, graph: str, user_token: str, fields: str) -> list[dict]:
-    answer = await token_request(client, "GET", graph + "/me/accounts", what="listing your Pages",
+    answer = await call_json(client, "GET", graph + "/me/accounts", what="listing your Pages",
                                  fix="run postbot connect again and allow pages_show_list",
                                  params={"fields": fields, "limit": "100"}, headers=bearer(user_token))
     pages = [page for page in answer.get("data") or [] if isinstance(page, dict) and page.get("id")]
@@ -131,14 +131,14 @@ async def connect_threads(term: Terminal, channel: Channel, client) -> Connected
     app_id = term.ask("Threads App ID")
     secret = term.secret("Threads app secret", channel.var("APP_SECRET"))
     root = graph_root(channel.setting("API_URL") or THREADS_API)
-    code, redirect_uri = await _authorize(term, channel, channel.setting("AUTHORIZE_URL") or THREADS_AUTHORIZE,
+    code, redirect_uri = _authorize(term, channel, channel.setting("AUTHORIZE_URL") or THREADS_AUTHORIZE,
                                           THREADS_SCOPES, app_id=app_id, click="Allow")
     fix = ("check the Threads App ID and secret (App settings > Basic) and the Redirect Callback URLs, then run "
            "postbot connect threads again")
-    short = await token_request(client, "POST", root + "/oauth/access_token", what="exchanging the code", fix=fix,
+    short = await call_json(client, "POST", root + "/oauth/access_token", what="exchanging the code", fix=fix,
                                 data={"client_id": app_id, "client_secret": secret, "grant_type": "authorization_code",
                                       "redirect_uri": redirect_uri, "code": code})
-    long = await token_request(client, "GET", root + "/access_token", what="getting the long-lived token", fix=fix,
+    long = await call_json(client, "GET", root + "/access_token", what="getting the long-lived token", fix=fix,
                                params={"grant_type": "th_exchange_token", "client_secret": secret,
                                        "access_token": str(short.get("access_token") or "")})
     if not long.get("access_token") or not short.get("user_id"):

@@ -194,9 +194,10 @@ def browser_code(term: Terminal, auth: Authorization, redirect, authorize_url: s
     return code
 
 
-async def token_request(client, method: str, url: str, *, what: str, fix: str, public: tuple[str, ...] = (),
+async def call_json(client, method: str, url: str, *, what: str, fix: str, public: tuple[str, ...] = (),
                         **kwargs: Any) -> dict[str, Any]:
-    """One call of a token exchange; its JSON object, or a ConfigError with the platform's words and `fix`.
+    """One request of a connect flow (a token exchange, or a read with the new token): its JSON object (or
+    form), or a ConfigError with the platform's words and `fix`.
     Every token and secret in the answer is remembered as a secret before anything can print it, but for
     the `public` keys (an OAuth 1.0a request token travels in the authorize address the user opens)."""
     try:

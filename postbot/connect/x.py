@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import httpx
 
 from postbot.connect import Connected, attempts, candidate
-from postbot.connect.oauth import Authorization, REGISTERED_REDIRECT, ask_redirect, browser_code, token_request
+from postbot.connect.oauth import Authorization, REGISTERED_REDIRECT, ask_redirect, browser_code, call_json
 from postbot.connect.terminal import Terminal
 from postbot.errors import ConfigError
 from postbot.models import Channel
@@ -45,7 +45,7 @@ async def _oauth1(term: Terminal, channel: Channel, client) -> Connected:
         key = term.secret("API Key", channel.var("API_KEY"))
         secret = term.secret("API Key Secret", channel.var("API_SECRET"))
         url = api + "/oauth/request_token"
-        answer = await token_request(client, "POST", url, what="asking X for a request token",
+        answer = await call_json(client, "POST", url, what="asking X for a request token",
                                      fix="copy the API Key and Secret again from Keys and tokens > Consumer Keys",
                                      public=("oauth_token",),
                                      headers={"Authorization": oauth1_authorization(
@@ -62,7 +62,7 @@ async def _oauth1(term: Terminal, channel: Channel, client) -> Connected:
     pin = term.ask("PIN").strip()
     remember([("SECRET", pin)])
     url = api + "/oauth/access_token"
-    answer = await token_request(client, "POST", url, what="exchanging the PIN for an access token",
+    answer = await call_json(client, "POST", url, what="exchanging the PIN for an access token",
                                  fix="a PIN works once and for a few minutes: run postbot connect x again",
                                  headers={"Authorization": oauth1_authorization(
                                      "POST", url, consumer_key=key, consumer_secret=secret, token=token,
@@ -89,7 +89,7 @@ async def _oauth2(term: Terminal, channel: Channel, client) -> Connected:
         code = browser_code(term, auth, redirect, link, click="'Authorize app'")
     form = {"grant_type": "authorization_code", "code": code, "client_id": client_id,
             "redirect_uri": redirect.redirect_uri, "code_verifier": auth.verifier or ""}
-    answer = await token_request(client, "POST", _api(channel) + "/2/oauth2/token", what="getting the OAuth 2.0 token",
+    answer = await call_json(client, "POST", _api(channel) + "/2/oauth2/token", what="getting the OAuth 2.0 token",
                                  fix="check the Client ID and Secret (Keys and tokens) and that the redirect URL is "
                                      "the app's Callback URI, then run postbot connect x again (a code works once, "
                                      "within 30 seconds)",
