@@ -6,8 +6,6 @@ from __future__ import annotations
 import stat
 import subprocess
 import sys
-from pathlib import Path
-
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -17,40 +15,10 @@ from postbot.connect.envfile import read_settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.slack import FakeSlack
+from tests.connecting import (KEPT, assert_never_printed, assert_written, connect, env_file, read_settings_text,
+                               read_until, start_connect)
 from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN, FakeTelegram
 from tests.process import child_env
-
-KEPT = "# my settings\nPOSTBOT_TIMEZONE=Europe/Berlin\nOTHER='kept as it was'\n"
-
-
-def connect(tmp_path: Path, args: list[str], answers: list[str], env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "postbot", "connect", *args],
-                          input="".join(line + "\n" for line in answers), env=child_env(env or {}),
-                          cwd=tmp_path, capture_output=True, text=True, timeout=timeout)
-
-
-def env_file(tmp_path: Path, text: str = KEPT) -> Path:
-    path = tmp_path / ".env"
-    path.write_text(text)
-    path.chmod(0o644)
-    return path
-
-
-def assert_written(path: Path, expected: dict[str, str]) -> dict[str, str]:
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    text = path.read_text()
-    assert text.startswith(KEPT)                # every other line kept, in place
-    values = read_settings(path)
-    for key, value in expected.items():
-        assert values[key] == value, key
-    return values
-
-
-def assert_never_printed(result: subprocess.CompletedProcess, *secrets: str) -> None:
-    for secret in secrets:
-        assert secret not in result.stdout and secret not in result.stderr
-
 
 # ---- Telegram --------------------------------------------------------------------------------
 @pytest.fixture
@@ -166,23 +134,6 @@ def test_bluesky_app_password_verified_with_createsession_and_the_account_passwo
 
 
 # ---- Mastodon: app registration, OAuth code with PKCE on a 127.0.0.1 redirect ---------------------
-def start_connect(tmp_path: Path, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-u", "-m", "postbot", "connect", *args], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=child_env(env or {}), cwd=tmp_path,
-                            text=True)
-
-
-def read_until(process: subprocess.Popen, marker: str) -> tuple[str, str]:
-    """What the process printed up to the first line holding `marker`, and that line."""
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if marker in line:
-            return "".join(seen), line.strip()
-    process.wait(timeout=10)
-    raise AssertionError(f"{marker!r} never printed: {''.join(seen)}{process.stderr.read()}")
-
-
 @pytest.fixture
 def mastodon():
     with FakeMastodon(max_characters=1234) as server:
@@ -269,8 +220,52 @@ def test_fake_mastodon_token_needs_the_pkce_verifier(mastodon):
     assert exchange("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").json()["token_type"] == "Bearer"
 
 
-def read_settings_text(text: str) -> dict[str, str]:
-    from io import StringIO
+# ---- a real terminal: the secret prompt does not echo ----------------------------------------------------
+def test_on_a_terminal_the_bot_token_is_not_echoed(tmp_path, telegram):
+    """Under a pseudo-terminal (the child's controlling tty), typed answers echo as usual but the secret,
+    read with getpass, never shows; the chat typed after it is read from the same terminal."""
+    import os
+    import pty
+    import select
+    import signal
+    import time
 
-    from dotenv import dotenv_values
-    return dict(dotenv_values(stream=StringIO(text)))
+    env_file(tmp_path)
+    pid, master = pty.fork()
+    if pid == 0:                                       # the child: the real command on the terminal
+        os.chdir(tmp_path)
+        os.execvpe(sys.executable, [sys.executable, "-m", "postbot", "connect", "telegram"],
+                   child_env({"TELEGRAM_API_URL": telegram.url}))
+    seen = b""
+
+    def read_to(marker: bytes, timeout: float = 60) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + timeout
+        while marker not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:                        # the child closed the terminal
+                    break
+        assert marker in seen, seen.decode(errors="replace")
+
+    try:
+        read_to(b"(input hidden): ")
+        os.write(master, TELEGRAM_TOKEN.encode() + b"\n")
+        read_to(b"numeric id")
+        os.write(master, b"@postbot_news\n")
+        read_to(b"Next: postbot status")
+    finally:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if not done:
+            time.sleep(0.5)                            # let it finish writing; a stuck one is killed
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if not done:
+                os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
+        os.close(master)
+    output = seen.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert "@postbot_news" in output                   # an ordinary answer echoes
+    assert TELEGRAM_TOKEN not in output                # the secret does not
+    assert read_settings(tmp_path / ".env")["TELEGRAM_BOT_TOKEN"] == TELEGRAM_TOKEN

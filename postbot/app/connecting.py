@@ -58,7 +58,7 @@ def connect(platform: str, name: str | None, *, env_file: Path, environ, term,
     updates["POSTBOT_CHANNELS"] = with_channel(base, name, platform)
     write_settings(env_file, updates)
     notes = list(connected.notes)
-    shadowed = [var for var in updates if var in environ and var != "POSTBOT_CHANNELS"]
+    shadowed = [var for var in updates if var in environ and environ[var] != updates[var] and var != "POSTBOT_CHANNELS"]
     if shadowed:
         notes.append(f"your environment also sets {', '.join(shadowed)}, which wins over {env_file}; unset it")
     if "POSTBOT_CHANNELS" in environ and name not in listed:

@@ -5,7 +5,9 @@ platform's own Sender (its `check`, the same call `postbot status` makes) before
 A flow returns the channel's settings; postbot.app writes them to .env.
 
 Flows by family: tokens.py (a token, password or webhook URL: Bluesky, Telegram, Discord, Slack),
-mastodon.py (app registration and OAuth with PKCE, through oauth.py's local redirect).
+mastodon.py (app registration and OAuth with PKCE), x.py (OAuth 1.0a PIN, or OAuth 2.0 with PKCE),
+linkedin.py (OAuth code, the author picked) and meta.py (Facebook Pages, Instagram, Threads: OAuth code,
+long-lived token, the Page or account picked); the browser part is oauth.py's, shared by all.
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # platform -> module holding its flow (a `connect_<platform>` coroutine)
 FLOWS = {"bluesky": "tokens", "telegram": "tokens", "discord": "tokens", "slack": "tokens",
-         "mastodon": "mastodon"}
+         "mastodon": "mastodon", "x": "x", "linkedin": "linkedin",
+         "facebook": "meta", "instagram": "meta", "threads": "meta"}
 ATTEMPTS = 3          # a mistyped secret is asked for again this many times in all
 
 

@@ -2,16 +2,14 @@
 and PKCE, verify it with verify_credentials and show the instance's character limit."""
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from postbot.connect import Connected, candidate
-from postbot.connect.oauth import LoopbackRedirect, Pkce
+from postbot.connect.oauth import Authorization, LoopbackRedirect, browser_code, is_loopback, call_json
 from postbot.connect.terminal import Terminal
-from postbot.errors import ConfigError, PublishError
+from postbot.errors import ConfigError
 from postbot.models import Channel
 from postbot.platforms import make_sender
-from postbot.platforms.outcomes import error_message, json_object, send
 from postbot.redact import remember
 
 SCOPES = ["read:accounts", "write:statuses", "write:media"]     # the least postbot needs
@@ -26,26 +24,14 @@ def instance_url(raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{raw!r} is not an instance address; e.g. mastodon.social or https://mastodon.social")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(f"{raw!r}: an instance is reached over https (plain http only on this machine)")
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 async def _form(client, url: str, what: str, data: dict[str, str]) -> dict:
-    try:
-        response = await send(client, "POST", url, what=what, data=data)
-    except PublishError as exc:
-        raise ConfigError(str(exc)) from None
-    if response.status_code != 200:
-        raise ConfigError(f"{what}: the instance answered {response.status_code} ({error_message(response)})")
-    return json_object(response)
+    return await call_json(client, "POST", url, what=what, data=data,
+                               fix="check the instance address, then run postbot connect again")
 
 
 async def connect_mastodon(term: Terminal, channel: Channel, client) -> Connected:
@@ -59,13 +45,9 @@ async def connect_mastodon(term: Terminal, channel: Channel, client) -> Connecte
         if not client_id or not client_secret:
             raise ConfigError("the instance registered postbot without a client_id and client_secret")
         remember([("SECRET", client_secret)])
-        pkce = Pkce.new(client_id)
-        term.say("Open this address in your browser, log in if asked, and click Authorize:")
-        term.say("  " + pkce.authorize_url(base + "/oauth/authorize", redirect.redirect_uri, SCOPES))
-        term.say("Waiting for the browser. If it runs on another machine the last page will not load: copy the")
-        term.say("address it shows (it starts with http://127.0.0.1) and paste it here, then press Enter.")
-        code = pkce.code_from(redirect.wait(term))
-        remember([("SECRET", code)])
+        pkce = Authorization.new(client_id)
+        code = browser_code(term, pkce, redirect, pkce.authorize_url(base + "/oauth/authorize", redirect.redirect_uri,
+                                                                     SCOPES), click="Authorize")
         tokens = await _form(client, base + "/oauth/token", "getting the access token",
                              {"grant_type": "authorization_code", "code": code, "client_id": client_id,
                               "client_secret": client_secret, "redirect_uri": redirect.redirect_uri,

@@ -104,7 +104,8 @@ class FacebookSender(Sender):
         response = await send(client, "GET", self.page_url(), what="Facebook page", params={"fields": "id,name"},
                               headers=bearer(self.channel.setting("PAGE_TOKEN")))
         graph_check(response, platform="Facebook",
-                    token_fix=f"set {self.channel.var('PAGE_TOKEN')} to a valid Page access token",
+                    token_fix=f"run `postbot connect facebook --name {self.channel.name}` (or set "
+                              f"{self.channel.var('PAGE_TOKEN')} to a valid Page access token)",
                     id_var=self.channel.var("PAGE_ID"))
         answer = response.json()
         return f"page {answer.get('name')} ({answer.get('id')})"

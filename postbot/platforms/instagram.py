@@ -1,5 +1,9 @@
 """Instagram: a caption in UTF-16 units with hashtag and mention caps; image container, poll, media_publish.
 
+Two ways in: Instagram Login (graph.instagram.com, a token that renews itself) or Facebook Login
+(graph.facebook.com with <NAME>_LOGIN=facebook: the long-lived user token of someone who manages the Page
+the account is connected to; `postbot connect instagram` sets this up).
+
 Instagram has no text-only posts: every post needs a public JPEG URL, so a post without one
 is refused when it is queued. Local images are published from <NAME>_IMAGE_BASE_URL (upload
 the file there under the same name). The container id is saved before publishing, like
@@ -91,8 +95,13 @@ class InstagramSender(ContainerSender):
     status_field = "status_code"
     status_fields = "status_code,status,id"
     text_field = "caption"
-    refresh_grant = "ig_refresh_token"
     progress_key = "instagram_container"
+
+    @property
+    def refresh_grant(self) -> str:
+        """Instagram Login tokens renew themselves (ig_refresh_token); a Facebook Login user token
+        (<NAME>_LOGIN=facebook, as `postbot connect instagram` sets up) cannot: status warns a week ahead."""
+        return "" if (self.channel.setting("LOGIN") or "").lower() == "facebook" else "ig_refresh_token"
 
     def error_detail(self, state: dict[str, Any]) -> str | None:
         return state.get("status")

@@ -234,9 +234,9 @@ class LinkedInSender(Sender):
                 "LinkedIn-Version": self.version(), "X-Restli-Protocol-Version": "2.0.0"}
 
     def token_fix(self) -> str:
-        return (f"the token in {self.channel.var('ACCESS_TOKEN')} is expired or revoked (member tokens "
-                f"last 60 days); create a new one, set {self.channel.var('ACCESS_TOKEN')} and "
-                f"{self.channel.var('TOKEN_EXPIRES_AT')}")
+        return (f"the token in {self.channel.var('ACCESS_TOKEN')} is expired or revoked (member tokens last 60 days); "
+                f"run `postbot connect linkedin --name {self.channel.name}` (or create a new token and set "
+                f"{self.channel.var('ACCESS_TOKEN')} and {self.channel.var('TOKEN_EXPIRES_AT')})")
 
     def version_fix(self) -> str:
         return (f"LinkedIn no longer accepts API version {self.version()}; set {self.channel.var('VERSION')} "
@@ -304,8 +304,9 @@ class LinkedInSender(Sender):
         else:
             answer = response.json()
             who = f"signed in as {answer.get('name') or answer.get('sub')}"
+        expiry, _ = self.lifetime().describe(now)
         return CheckResult(f"{who}; posting as {self.channel.setting('AUTHOR')} with API version "
-                           f"{self.version()}", self.check_warnings(now))
+                           f"{self.version()}" + (f"; {expiry}" if expiry else ""), self.check_warnings(now))
 
     def check_warnings(self, now: datetime) -> list[str]:
         warnings = []
@@ -316,14 +317,16 @@ class LinkedInSender(Sender):
         expires = self.token_expiry()
         if expires is not None:
             left = expires - now
+            reconnect = (f"run `postbot connect linkedin --name {self.channel.name}` (or set a new "
+                         f"{self.channel.var('ACCESS_TOKEN')} and {self.channel.var('TOKEN_EXPIRES_AT')})")
             if left <= timedelta(0):
-                warnings.append(f"{self.channel.var('TOKEN_EXPIRES_AT')} says the token expired on "
-                                f"{expires.date().isoformat()}; renew {self.channel.var('ACCESS_TOKEN')}")
+                warnings.append(f"the LinkedIn token expired on {expires.date().isoformat()}; {reconnect}")
             elif left <= timedelta(days=TOKEN_WARN_DAYS):
                 days = max(1, (expires.date() - now.astimezone(UTC).date()).days)
-                warnings.append(f"the LinkedIn token expires in {days} day(s) "
-                                f"({expires.date().isoformat()}); renew {self.channel.var('ACCESS_TOKEN')} "
-                                f"and update {self.channel.var('TOKEN_EXPIRES_AT')}")
+                renewable = self.lifetime().kept_extra("refresh_token") or self.channel.setting("REFRESH_TOKEN")
+                warnings.append(f"the LinkedIn token expires in {days} day(s) ({expires.date().isoformat()}); "
+                                + ("postbot renews it with the refresh token before then" if renewable
+                                   else f"{reconnect} before then"))
         return warnings
 
 

@@ -96,6 +96,11 @@ def raise_for_graph(response, *, platform: str, now: datetime, token_var: str, s
     raise Rejected(message, status=status)
 
 
+def graph_root(api_url: str) -> str:
+    """The host's root of a versioned API address: refresh_access_token and the OAuth endpoints live there."""
+    return re.sub(r"/v\d+(\.\d+)?$", "", api_url.rstrip("/"))
+
+
 def bearer(token: str | None) -> dict[str, str]:
     """GETs carry the token in a header: a token in a URL ends up in proxy and server logs."""
     return {"Authorization": f"Bearer {token}"}
@@ -148,12 +153,12 @@ class ContainerSender(Sender):
         return self.lifetime().current()
 
     def reconnect_fix(self) -> str:
-        return (f"create a new long-lived {self.label} token, set {self.token_var()} and "
-                f"{self.channel.var('TOKEN_EXPIRES_AT')} (its expiry), then run `postbot status`")
+        return (f"run `postbot connect {self.kind} --name {self.channel.name}` (or create a new long-lived "
+                f"{self.label} token, set {self.token_var()} and {self.channel.var('TOKEN_EXPIRES_AT')} (its expiry), "
+                f"then run `postbot status`)")
 
     def refresh_url(self) -> str:
-        """refresh_access_token lives beside the versioned API, at the host's root."""
-        return re.sub(r"/v\d+(\.\d+)?$", "", self.api_url()) + "/refresh_access_token"
+        return graph_root(self.api_url()) + "/refresh_access_token"
 
     async def renew(self, client, now: datetime) -> None:
         """Renew a long-lived token within RENEW_AHEAD of its known expiry and keep the new one; an
@@ -329,8 +334,7 @@ class ContainerSender(Sender):
             raise self.check_failed(str(exc)) from None
         response = await send(client, "GET", f"{self.api_url()}/{self.user_id()}", what=f"{self.label} account",
                               params={"fields": "id,username"}, headers=bearer(self.token()))
-        graph_check(response, platform=self.label, token_fix=f"set {self.token_var()} to a valid access token",
-                    id_var=self.channel.var("USER_ID"))
+        graph_check(response, platform=self.label, token_fix=self.reconnect_fix(), id_var=self.channel.var("USER_ID"))
         answer = response.json()
         expiry, warnings = self.lifetime().describe(now)
         summary = f"@{answer.get('username')} ({answer.get('id')})" + (f", {expiry}" if expiry else "")

@@ -7,15 +7,18 @@ have landed is never sent again blindly (dedupes=False, recover() raises Ambiguo
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from postbot import text as textlib
 from postbot.errors import Ambiguous, PublishError, Rejected, Retryable, unsent
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
+from postbot.platforms.base import CheckResult, Prepared, PublishContext, Rules, Sender
 from postbot.platforms.media import image_source, local_image_refusal, read_image
 from postbot.platforms.outcomes import epoch, error_message, iso_time, send
+
+log = logging.getLogger("postbot.platforms.x")
 
 DEFAULT_API = "https://api.x.com"
 OAUTH1_SETTINGS = ("API_KEY", "API_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET")
@@ -24,24 +27,29 @@ IMAGE_MAX_BYTES = 5 * 1024 * 1024
 IMAGE_TYPES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
 ALT_TEXT_MAX = 1000
 TOKENS_STATE_KEY = "oauth2_tokens"
+# OAuth 2.0 access tokens last two hours: renew this long before, so a post never meets an expired one.
+OAUTH2_RENEW_AHEAD = timedelta(minutes=5)
 # Where the state records a part whose request may have landed (timeout, 5xx), so a later
 # "duplicate content" answer is read as "that earlier attempt landed", not as a new rejection.
 UNSURE_KEY = "x_unsure_parts"
 
 
 def oauth1_authorization(method: str, url: str, *, consumer_key: str, consumer_secret: str,
-                         token: str, token_secret: str, form: dict[str, str] | None = None,
-                         nonce: str | None = None, timestamp: str | None = None) -> str:
+                         token: str | None, token_secret: str | None, form: dict[str, str] | None = None,
+                         nonce: str | None = None, timestamp: str | None = None,
+                         callback: str | None = None, verifier: str | None = None) -> str:
     """The `Authorization: OAuth ...` value for one request (HMAC-SHA1, RFC 5849).
 
     Only query and form-encoded parameters are signed; JSON and multipart bodies are not, and no
     oauth_body_hash is added (X's own clients sign as if there were no body). A fresh nonce and
-    timestamp are drawn for every call unless given (the documented example fixes both)."""
+    timestamp are drawn for every call unless given (the documented example fixes both). `callback`
+    and `verifier` are for getting a token (`postbot connect x`): no token yet, then a request token."""
     from urllib.parse import quote, urlencode
 
     from oauthlib.oauth1 import Client
     client = Client(consumer_key, client_secret=consumer_secret, resource_owner_key=token,
-                    resource_owner_secret=token_secret, nonce=nonce, timestamp=timestamp)
+                    resource_owner_secret=token_secret, nonce=nonce, timestamp=timestamp,
+                    callback_uri=callback, verifier=verifier)
     if form:
         body = urlencode(form, quote_via=quote)
         _, headers, _ = client.sign(url, http_method=method, body=body,
@@ -117,17 +125,20 @@ class XSender(Sender):
         return f"https://x.com/{username}/status/{tweet_id}"
 
     def credentials_fix(self) -> str:
+        reconnect = f"postbot connect x --name {self.channel.name}"
         if self.auth_mode() == "oauth2":
             names = ", ".join(self.channel.var(k) for k in OAUTH2_SETTINGS)
-            return f"authorize the app again and set {names}"
+            return f"authorize the app again: run `{reconnect}` and choose OAuth 2.0 (it sets {names})"
         names = ", ".join(self.channel.var(k) for k in OAUTH1_SETTINGS)
-        return f"check {names} (regenerate them in the X developer portal with read and write access)"
+        return (f"check {names} (regenerate them in the X developer portal with read and write access), "
+                f"or run `{reconnect}`")
 
     # ---- OAuth 2.0 tokens --------------------------------------------------------------------
     def oauth2_tokens(self) -> dict[str, Any]:
         """The newest pair: the rotated one in the state, unless the settings hold a newer grant."""
         configured = {"access_token": self.channel.setting("OAUTH2_ACCESS_TOKEN"),
-                      "refresh_token": self.channel.setting("OAUTH2_REFRESH_TOKEN")}
+                      "refresh_token": self.channel.setting("OAUTH2_REFRESH_TOKEN"),
+                      "expires_at": self.channel.setting("OAUTH2_EXPIRES_AT")}
         kept = self.state.get(TOKENS_STATE_KEY)
         if isinstance(kept, dict) and kept.get("granted_from") == configured["refresh_token"]:
             return kept
@@ -163,13 +174,34 @@ class XSender(Sender):
             "expires_at": (now + timedelta(seconds=int(expires_in))).isoformat() if expires_in else None,
             "granted_from": self.channel.setting("OAUTH2_REFRESH_TOKEN")})
 
+    def oauth2_expiry(self) -> datetime | None:
+        return iso_time(self.oauth2_tokens().get("expires_at"))
+
+    async def renew(self, client, now: datetime) -> None:
+        """Refresh an OAuth 2.0 access token within OAUTH2_RENEW_AHEAD of its expiry (or past it), keeping
+        the rotated pair. While the old token still works, a failed refresh only warns: the next post or
+        `status` tries again, and the post goes out with the old token."""
+        expires = self.oauth2_expiry() if self.auth_mode() == "oauth2" else None
+        if expires is None or expires > now + OAUTH2_RENEW_AHEAD:
+            return
+        try:
+            await self._refresh_tokens(client, now)
+        except PublishError as exc:
+            if expires <= now + timedelta(seconds=30):
+                raise
+            log.warning("x channel %s: could not renew the OAuth 2.0 token (%s); it is valid until %s",
+                        self.channel.name, exc, expires.isoformat())
+            return
+        log.info("x channel %s: OAuth 2.0 token renewed, valid until %s", self.channel.name,
+                 self.oauth2_tokens().get("expires_at") or "unknown")
+
     async def refresh(self, ctx: PublishContext) -> None:
         if self.auth_mode() != "oauth2":
             raise Rejected(f"x rejected the OAuth 1.0a credentials; {self.credentials_fix()}", sent=False)
         await self._refresh_tokens(ctx.client, ctx.now())
 
     def _token_expired(self, now) -> bool:
-        expires = iso_time(self.oauth2_tokens().get("expires_at"))
+        expires = self.oauth2_expiry()
         return expires is not None and expires <= now + timedelta(seconds=30)
 
     def authorization(self, method: str, url: str) -> str:
@@ -250,8 +282,13 @@ class XSender(Sender):
             raise Ambiguous(f"x answered {response.status_code} without a post id")
         return Published(tweet_id, self.status_url(tweet_id))
 
-    async def check(self, client) -> str:
+    async def check(self, client, now: datetime | None = None) -> str:
         self.require_settings()
+        now = now or datetime.now(timezone.utc)
+        try:
+            await self.renew(client, now)       # status keeps the token alive too
+        except PublishError as exc:
+            raise self.check_failed(str(exc)) from None
         response = await self._request(client, "GET", "/2/users/me", what="x credentials check")
         if response.status_code == 401 and self.auth_mode() == "oauth2":
             try:
@@ -262,7 +299,12 @@ class XSender(Sender):
         self.check_answer(response, platform="x", auth_fix=self.credentials_fix(),
                           other_fix=f"check {self.channel.var('API_URL')}")
         user = (response.json() or {}).get("data") or {}
-        return f"@{user.get('username', '?')} ({self.auth_mode()})"
+        summary = f"@{user.get('username', '?')} ({self.auth_mode()})"
+        expires = self.oauth2_expiry() if self.auth_mode() == "oauth2" else None
+        if expires is not None:
+            summary += (f", access token valid until {expires.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC "
+                        f"(renewed with the refresh token before then)")
+        return CheckResult(summary)
 
 
 RULES = XRules

@@ -12,12 +12,14 @@
 from __future__ import annotations
 
 import itertools
+import secrets
 import threading
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from tests.fakes.oauth import CodeGrants, Refused
 from tests.fakes.server import FakeServer, Reply, Request
 
 RESERVED = set("\\|{}@[]()<>#*_~")
@@ -86,6 +88,15 @@ class LinkedInFake(FakeServer):
         self.clients: dict[str, str] = {}                 # client_id -> client_secret
         self.renewed: list[str] = []
         self.route("POST", "/oauth/v2/accessToken", self.access_token)
+        # The authorization code flow (docs "Authorization Code Flow", 3-legged): codes last 30 minutes,
+        # no PKCE (that is the native-app flow LinkedIn enables per app); the member who clicks Allow:
+        self.oauth = CodeGrants(lifetime=timedelta(minutes=30), pkce="none", scope_error="unauthorized_scope_error")
+        self.signed_in = {"sub": "abc123XYZ", "name": "Lewis Robinson", "organizations": ()}
+        self.organization_names: dict[str, str] = {}        # organization id -> localizedName
+        self.grants_refresh_tokens = True                    # apps LinkedIn enabled refresh tokens for
+        self.route("GET", "/oauth/v2/authorization", lambda r: self.oauth.authorize({k: v[-1] for k, v in r.query.items()}))
+        self.route("GET", "/rest/organizationAcls", self.organization_acls)
+        self.route("GET", "/rest/organizations/{id}", self.organization)
 
     def member(self, token: str, sub: str = "abc123XYZ", name: str = "Lewis Robinson",
                organizations: tuple[str, ...] = (), scopes: tuple[str, ...] = ("openid", "profile", "w_member_social"),
@@ -101,8 +112,12 @@ class LinkedInFake(FakeServer):
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return Reply(400, {"error": "invalid_request", "error_description": "A required parameter "
                                "\"grant_type\" is missing"})
-        if self.clients.get(form.get("client_id", "")) != form.get("client_secret") or not form.get("client_secret"):
+        known = self.clients.get(form.get("client_id", "")) == form.get("client_secret") or \
+            self.oauth.client_ok(form.get("client_id", ""), form.get("client_secret"))
+        if not known or not form.get("client_secret"):
             return Reply(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
+        if form.get("grant_type") == "authorization_code":
+            return self.exchange_code(form)
         if form.get("grant_type") != "refresh_token":
             return Reply(400, {"error": "unsupported_grant_type", "error_description": "grant_type is not supported"})
         member_token = self.refresh_tokens.get(form.get("refresh_token", ""))
@@ -114,6 +129,53 @@ class LinkedInFake(FakeServer):
         self.renewed.append(token)
         return Reply(200, {"access_token": token, "expires_in": 5184000, "refresh_token": form["refresh_token"],
                            "refresh_token_expires_in": 30000000, "scope": "openid,profile,w_member_social"})
+
+    def exchange_code(self, form: dict[str, str]) -> Reply:
+        try:
+            grant = self.oauth.redeem(form.get("code", ""), client_id=form.get("client_id", ""),
+                                      redirect_uri=form.get("redirect_uri", ""))
+        except Refused:
+            return Reply(400, {"error": "invalid_request", "error_description": "Unable to retrieve access token: "
+                               "appid/redirect uri/code verifier does not match authorization code. Or authorization "
+                               "code expired. Or external member binding exists"})
+        token = f"AQV{secrets.token_urlsafe(24)}"
+        self.member(token, sub=self.signed_in["sub"], name=self.signed_in["name"],
+                    organizations=tuple(self.signed_in["organizations"]), scopes=tuple(grant["scopes"]))
+        answer = {"access_token": token, "expires_in": 5184000, "scope": ",".join(grant["scopes"])}
+        if self.grants_refresh_tokens:
+            refresh = f"AQR{secrets.token_urlsafe(24)}"
+            self.refresh_tokens[refresh] = token
+            answer.update(refresh_token=refresh, refresh_token_expires_in=31536000)
+        return Reply(200, answer)
+
+    def organization_acls(self, request: Request) -> Reply:
+        """GET /rest/organizationAcls?q=roleAssignee: the Pages the member holds a role on (r_organization_admin)."""
+        member, refused = self.authenticate(request)
+        refused = refused or self.check_version(request)
+        if refused:
+            return refused
+        if not member["scopes"] & {"r_organization_admin", "rw_organization_admin"}:
+            return Reply(403, {"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED",
+                               "message": "Not enough permissions to access: organizationAcls.FINDER-roleAssignee"})
+        query = {key: values[-1] for key, values in request.query.items()}
+        if query.get("q") != "roleAssignee":
+            return error(400, "q must be roleAssignee or organization", "INVALID_VALUE")
+        person = f"urn:li:person:{member['sub']}"
+        elements = [{"roleAssignee": person, "role": "ADMINISTRATOR", "state": "APPROVED", "organization": urn}
+                    for urn in sorted(member["authors"] - {person})]
+        return Reply(200, {"paging": {"count": 10, "start": 0, "links": []}, "elements": elements})
+
+    def organization(self, request: Request) -> Reply:
+        member, refused = self.authenticate(request)
+        refused = refused or self.check_version(request)
+        if refused:
+            return refused
+        org_id = request.params["id"]
+        if f"urn:li:organization:{org_id}" not in member["authors"]:
+            return Reply(403, {"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED",
+                               "message": f"Not enough permissions to access: organizations.GET for {org_id}"})
+        return Reply(200, {"id": int(org_id), "localizedName": self.organization_names.get(org_id, f"Org {org_id}"),
+                           "vanityName": f"org-{org_id}"})
 
     # ---- checks every call makes --------------------------------------------------------------
     def authenticate(self, request: Request) -> tuple[dict[str, Any] | None, Reply | None]:

@@ -17,15 +17,20 @@ import hashlib
 import hmac
 import itertools
 import re
+import secrets
 import time
+from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
+from tests.fakes.oauth import CodeGrants, Refused
 from tests.fakes.server import FakeServer, Reply, Request
 
 CONSUMER_KEY, CONSUMER_SECRET = "fake-consumer-key", "fake-consumer-secret-value"
 TOKEN, TOKEN_SECRET = "111-fake-access-token", "fake-token-secret-value"
-CLIENT_ID, CLIENT_SECRET = "fake-client-id", "fake-client-secret"
+CLIENT_ID = "fake-client-id"                                  # a Native App (public client): PKCE alone
+WEB_CLIENT_ID, CLIENT_SECRET = "fake-web-client-id", "fake-client-secret"   # a Web App: Basic auth too
+OAUTH2_SCOPES = {"tweet.read", "tweet.write", "users.read", "media.write", "offline.access", "like.write"}
 USER = {"id": "2244994945", "name": "Postbot Test", "username": "postbot_test"}
 PROBLEM = {"Content-Type": "application/problem+json"}
 
@@ -108,6 +113,18 @@ class FakeX(FakeServer):
         self.route("POST", "/2/media/metadata", self.metadata)
         self.route("GET", "/2/users/me", self.me)
         self.route("POST", "/2/oauth2/token", self.token)
+        # OAuth 1.0a three-legged with a PIN (docs: obtaining user access tokens, PIN-based authorization)
+        self.token_secrets = {TOKEN: TOKEN_SECRET}             # access token -> its secret
+        self.request_tokens: dict[str, str] = {}               # request token -> its secret
+        self.verifiers: dict[str, str] = {}                    # request token -> the PIN shown once authorized
+        self.route("POST", "/oauth/request_token", self.request_token)
+        self.route("GET", "/oauth/authorize", self.pin_page)
+        self.route("POST", "/oauth/access_token", self.access_token)
+        # OAuth 2.0 authorization code with PKCE: the code must be exchanged within 30 seconds
+        self.oauth2 = CodeGrants(lifetime=timedelta(seconds=30), pkce="required")
+        self.oauth2.register(CLIENT_ID, "", scopes=OAUTH2_SCOPES)
+        self.oauth2.register(WEB_CLIENT_ID, CLIENT_SECRET, scopes=OAUTH2_SCOPES)
+        self.route("GET", "/i/oauth2/authorize", lambda r: self.oauth2.authorize({k: v[-1] for k, v in r.query.items()}))
 
     # ---- auth ----------------------------------------------------------------------------
     def unauthorized(self) -> Reply:
@@ -118,24 +135,30 @@ class FakeX(FakeServer):
         if header.startswith("Bearer "):
             return None if header[7:] in self.access_tokens else self.unauthorized()
         params = parse_oauth_header(header)
-        if params is None:
+        if params is None or not self.signed(request, params, self.token_secrets.get(params.get("oauth_token", ""))):
             return self.unauthorized()
-        if self.expected_signature(request, params) != params.get("oauth_signature"):
-            self.signature_failures += 1
-            return self.unauthorized()
-        nonce = (params["oauth_nonce"], params["oauth_timestamp"])
-        with self.lock:
-            if nonce in self.nonces:
-                return self.unauthorized()
-            self.nonces.add(nonce)
         return None
 
-    def expected_signature(self, request: Request, oauth: dict[str, str]) -> str | None:
+    def signed(self, request: Request, oauth: dict[str, str], token_secret: str | None) -> bool:
+        """A valid signature with a fresh nonce; `token_secret` None: the token is not one X knows."""
+        if token_secret is None or self.expected_signature(request, oauth, token_secret) != oauth.get("oauth_signature"):
+            self.signature_failures += 1
+            return False
+        nonce = (oauth["oauth_nonce"], oauth["oauth_timestamp"])
+        with self.lock:
+            if nonce in self.nonces:
+                return False
+            self.nonces.add(nonce)
+        return True
+
+    def expected_signature(self, request: Request, oauth: dict[str, str], token_secret: str) -> str | None:
+        """The signature X computes; the key is the consumer secret and the token's (empty before a
+        request token exists)."""
         required = {"oauth_consumer_key", "oauth_nonce", "oauth_signature", "oauth_signature_method",
-                    "oauth_timestamp", "oauth_token", "oauth_version"}
+                    "oauth_timestamp", "oauth_version"}
         if not required <= set(oauth) or "oauth_body_hash" in oauth:
             return None                                    # a signed JSON body is a 401 at X
-        if (oauth["oauth_consumer_key"], oauth["oauth_token"]) != (CONSUMER_KEY, TOKEN):
+        if oauth["oauth_consumer_key"] != CONSUMER_KEY:
             return None
         if oauth["oauth_signature_method"] != "HMAC-SHA1" or oauth["oauth_version"] != "1.0":
             return None
@@ -147,7 +170,7 @@ class FakeX(FakeServer):
             pairs += parse_qsl(request.body.decode(), keep_blank_values=True)
         param_string = "&".join(f"{k}={v}" for k, v in sorted((enc(k), enc(v)) for k, v in pairs))
         base = "&".join([request.method.upper(), enc(self.url + request.path), enc(param_string)])
-        key = f"{enc(CONSUMER_SECRET)}&{enc(TOKEN_SECRET)}"
+        key = f"{enc(CONSUMER_SECRET)}&{enc(token_secret)}"
         digest = hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()
         return base64.b64encode(digest).decode()
 
@@ -287,18 +310,31 @@ class FakeX(FakeServer):
         return self.authorize(request) or Reply(200, {"data": dict(USER)}, self.limit_headers())
 
     def token(self, request: Request) -> Reply:
+        """POST /2/oauth2/token: a confidential client authenticates with Basic (a public one names its
+        client_id in the form); grant_type authorization_code (the code, its redirect_uri and the PKCE
+        verifier) or refresh_token (rotating: each refresh hands out a new pair)."""
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return Reply(400, {"error": "invalid_request", "error_description": "form body expected"})
         form = dict(parse_qsl(request.body.decode(), keep_blank_values=True))
         basic = request.headers.get("authorization", "")
         if basic:
-            expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-            if basic != expected:
+            try:
+                client_id, _, secret = base64.b64decode(basic.removeprefix("Basic ")).decode().partition(":")
+            except ValueError:
+                client_id, secret = "", ""
+            if not basic.startswith("Basic ") or not self.oauth2.client_ok(client_id, secret):
                 return Reply(401, {"error": "unauthorized_client",
                                    "error_description": "Missing valid authorization header"})
-        elif form.get("client_id") != CLIENT_ID:
+        elif form.get("client_id") not in self.oauth2.apps:
             return Reply(400, {"error": "invalid_request",
                                "error_description": "Missing required parameter [client_id]."})
+        else:
+            client_id = form["client_id"]
+            if self.oauth2.apps[client_id].secret:          # a confidential client must authenticate
+                return Reply(401, {"error": "unauthorized_client",
+                                   "error_description": "Missing valid authorization header"})
+        if form.get("grant_type") == "authorization_code":
+            return self.exchange_code(form, client_id)
         if form.get("grant_type") != "refresh_token":
             return Reply(400, {"error": "invalid_request", "error_description": "grant_type"})
         with self.lock:
@@ -312,6 +348,70 @@ class FakeX(FakeServer):
         return Reply(200, {"token_type": "bearer", "expires_in": 7200, "access_token": access,
                            "scope": "tweet.write users.read tweet.read offline.access media.write",
                            "refresh_token": self.refresh_token})
+
+    def exchange_code(self, form: dict[str, str], client_id: str) -> Reply:
+        try:
+            grant = self.oauth2.redeem(form.get("code", ""), client_id=client_id,
+                                       redirect_uri=form.get("redirect_uri", ""), verifier=form.get("code_verifier"))
+        except Refused:
+            return Reply(400, {"error": "invalid_request",
+                               "error_description": "Value passed for the authorization code was invalid."})
+        access = f"fake-oauth2-access-code-{secrets.token_hex(8)}"
+        answer = {"token_type": "bearer", "expires_in": 7200, "access_token": access, "scope": " ".join(grant["scopes"])}
+        with self.lock:
+            self.access_tokens.add(access)
+            if "offline.access" in grant["scopes"]:       # a refresh token only with offline.access
+                self.refresh_token = answer["refresh_token"] = f"fake-oauth2-refresh-code-{secrets.token_hex(8)}"
+        return Reply(200, answer)
+
+    # ---- OAuth 1.0a: request token, the user's PIN, access token ------------------------------------
+    @staticmethod
+    def oauth1_refused(message: str = "Could not authenticate you.", code: int = 32) -> Reply:
+        return Reply(401, {"errors": [{"code": code, "message": message}]})
+
+    def request_token(self, request: Request) -> Reply:
+        """Signed with the consumer secret alone; oauth_callback=oob asks for the PIN flow."""
+        oauth = parse_oauth_header(request.headers.get("authorization", "")) or {}
+        if "oauth_token" in oauth or not self.signed(request, oauth, ""):
+            return self.oauth1_refused()
+        if oauth.get("oauth_callback") != "oob":
+            return self.oauth1_refused("Callback URL not approved for this client application.", 415)
+        token, secret = f"req-{secrets.token_hex(8)}", secrets.token_urlsafe(24)
+        with self.lock:
+            self.request_tokens[token] = secret
+        return Reply(200, urlencode({"oauth_token": token, "oauth_token_secret": secret,
+                                     "oauth_callback_confirmed": "true"}),
+                     {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def pin_page(self, request: Request) -> Reply:
+        """The page a logged-in user sees after clicking Authorize app: the PIN to type into the app."""
+        token = (request.query.get("oauth_token") or [""])[-1]
+        if token not in self.request_tokens:
+            return Reply(400, "<p>This page is no longer valid. It looks like someone already used the token "
+                              "information you provided.</p>")
+        with self.lock:
+            pin = self.verifiers.setdefault(token, f"{secrets.randbelow(10 ** 7):07d}")
+        return Reply(200, f"<p>You've granted access to postbot!</p><p>Next, return to postbot and enter this PIN "
+                          f"to complete the authorization process:</p><kbd><code>{pin}</code></kbd>")
+
+    def access_token(self, request: Request) -> Reply:
+        """Signed with the request token's secret; the PIN as oauth_verifier. The request token works once."""
+        oauth = parse_oauth_header(request.headers.get("authorization", "")) or {}
+        token = oauth.get("oauth_token", "")
+        verifier = oauth.get("oauth_verifier") or dict(parse_qsl(request.body.decode())).get("oauth_verifier")
+        if not self.signed(request, oauth, self.request_tokens.get(token)):
+            return self.oauth1_refused()
+        with self.lock:
+            self.request_tokens.pop(token, None)
+            pin = self.verifiers.pop(token, None)
+            if pin is None or verifier != pin:
+                return Reply(401, "Error processing your OAuth request: Invalid oauth_verifier parameter",
+                             {"Content-Type": "text/plain"})
+            access, secret = f"{USER['id']}-{secrets.token_hex(12)}", secrets.token_urlsafe(30)
+            self.token_secrets[access] = secret
+        return Reply(200, urlencode({"oauth_token": access, "oauth_token_secret": secret, "user_id": USER["id"],
+                                     "screen_name": USER["username"]}),
+                     {"Content-Type": "application/x-www-form-urlencoded"})
 
     def expire_access_tokens(self) -> None:
         with self.lock:
