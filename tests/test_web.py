@@ -208,3 +208,24 @@ def test_serve_watch_without_with_daemon_is_refused(tmp_path):
     result = postbot(["serve", "--watch", str(tmp_path), "--port", "0"],
                      {"POSTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}, tmp_path, timeout=30)
     assert result.returncode == 2 and "--with-daemon" in result.stderr
+
+
+def test_the_calendar_shows_a_post_as_one_card_with_a_chip_per_network_in_its_state(dashboard):
+    from postbot.posts import load_post
+    path = write_post(dashboard.posts_dir.parent, "Squat as deep as you can own. Here is how.", title="Squat depth")
+    first, second = app.queue(dashboard.settings, dashboard.store, load_post(path), ["x", "bluesky"], at="+1h", now=NOW)
+    dashboard.store.cancel(second.id, NOW)
+    other = queue_one(dashboard, "mastodon", title="Deadlift grip")
+    page = dashboard.client().get(f"/calendar?start={first.due_at.date().isoformat()}").text
+    cards = re.findall(r'<div class="group" data-post="(\d+)">(.*?)</div>\s*</div>', page, re.S)
+    assert [post for post, _ in cards] == [str(first.post_id), str(other.post_id)]
+    chips = {post: re.findall(r'class="entry state-(\w+)"[^>]*data-channel="(\w+)"', body) for post, body in cards}
+    assert chips[str(first.post_id)] == [("scheduled", "x"), ("cancelled", "bluesky")]
+    assert chips[str(other.post_id)] == [("scheduled", "mastodon")]
+    assert '<span class="badge">–</span>' in cards[0][1] and "Squat depth" in cards[0][1]
+
+
+def test_an_unknown_address_is_a_page_of_the_dashboard_not_a_bare_404(dashboard):
+    answer = dashboard.client().get("/no/such/page")
+    assert answer.status_code == 404
+    assert "There is no page at /no/such/page." in answer.text and "Back to the calendar" in answer.text

@@ -39,10 +39,12 @@ def test_a_coach_composes_queues_and_decides_in_chromium(dashboard, page, tmp_pa
     assert page.locator("#repair-hint").count() == 0 and page.locator("article.card").count() == 10
     page.click("button[value=queue]")
     page.wait_for_url(re.compile(r"/calendar\?start=2026-12-01"))
-    entries = page.locator("#calendar [data-day='2026-12-01'] a.entry")
-    assert entries.count() == 10
-    assert entries.first.locator(".time").inner_text() == "17:30"        # the next slot, Europe/London
-    assert set(entries.locator(".what").all_inner_texts()) == {"How would you rate the Hip Thrust?"}
+    [post_card] = page.locator("#calendar [data-day='2026-12-01'] .group").all()     # one card for the post
+    assert post_card.locator(".time").inner_text() == "17:30"        # the next slot, Europe/London
+    assert post_card.locator(".what").inner_text() == "How would you rate the Hip Thrust?"
+    entries = post_card.locator("a.entry")                            # a chip per network, each a delivery
+    assert sorted(entries.evaluate_all("es => es.map(e => e.dataset.channel)")) == sorted(PLATFORMS)
+    assert set(entries.evaluate_all("es => es.map(e => e.dataset.state)")) == {"scheduled"}
     page.screenshot(path=str(tmp_path / "calendar.png"), full_page=True)
     assert dashboard.store.counts() == {"scheduled": 10}
 

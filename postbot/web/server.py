@@ -37,6 +37,9 @@ def create_app(settings, *, store=None, posts_dir: str | Path = "posts", token: 
 
     pages.filters["local"] = local
     pages.filters["redact"] = lambda text: redact(str(text)) if text else ""
+    # Beside each chip's colour, a mark for readers who cannot tell the colours apart.
+    pages.globals["MARKS"] = {"publishing": "…", "published": "✓", "failed": "✗", "cancelled": "–",
+                              "unknown": "?", "retrying": "↻"}
 
     def page(request: Request, name: str, status: int = 200, **context) -> Response:
         context.update(request=request, csrf=csrf_token(request), zone=str(zone), nav=name.split(".")[0])
@@ -77,9 +80,14 @@ def create_app(settings, *, store=None, posts_dir: str | Path = "posts", token: 
             prev_start, next_start = start - timedelta(days=7), start + timedelta(days=7)
             title = f"Week of {start.strftime('%d %b %Y')}"
         week = use.calendar(settings, store, start, days)
-        by_day: dict = {d: [] for d in week.days}
+        # One card per post and moment, its channels as chips: a post to ten networks is one thing to
+        # look at, not ten. Deliveries come ordered by time, so groups come out in time order too.
+        groups: dict = {}
         for delivery in week.deliveries:
-            by_day.setdefault(delivery.due_at.astimezone(zone).date(), []).append(delivery)
+            groups.setdefault((delivery.due_at, delivery.post_id), []).append(delivery)
+        by_day: dict = {d: [] for d in week.days}
+        for (due_at, post_id), members in groups.items():
+            by_day.setdefault(due_at.astimezone(zone).date(), []).append((due_at, post_id, members))
         now_at = clock()
         free_at: dict = {}
         for channel, moments in week.free_slots.items():
@@ -204,7 +212,11 @@ def create_app(settings, *, store=None, posts_dir: str | Path = "posts", token: 
               Route("/deliveries/{id:int}", delivery_page),
               Route("/deliveries/{id:int}/{action}", delivery_action, methods=["POST"]),
               Route("/status", status), Route("/login", login, methods=["GET", "POST"])]
-    app = Starlette(routes=routes)
+    async def not_found(request: Request, exc) -> Response:
+        return page(request, "message.html", 404, title="Not found",
+                    message=f"There is no page at {request.url.path}.")
+
+    app = Starlette(routes=routes, exception_handlers={404: not_found})
     return Guard(app, allowed_hosts=list(allowed_hosts), token=token)
 
 
