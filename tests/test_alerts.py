@@ -17,8 +17,8 @@ from postbot.app.health import status
 from postbot.errors import ConfigError
 from postbot.models import State
 from tests.fakes.server import Reply
-from tests.fakes.slack import FakeSlack
-from tests.fakes.smtp import FakeSMTP
+from tests.fakes.slack import BOT, SECRET, TEAM, FakeSlack
+from tests.fakes.smtp import FakeSMTP, free_port
 from tests.fakes.telegram import TOKEN, FakeTelegram
 from tests.fakes.webhook import WebhookReceiver
 from tests.helpers import NOW, Clock, add_delivery, part, run_once, settings_for, sqlite_store
@@ -253,10 +253,14 @@ def test_an_alert_channel_that_hangs_does_not_delay_a_due_post(tmp_path):
         assert [m["text"].split("\n")[0] for m in slack.messages] == ["*postbot: a delivery failed*"]
 
 
+class NoSlack:
+    """A Slack webhook address where nothing listens: every connection is refused."""
+    webhook_url = f"http://127.0.0.1:{free_port()}/services/{TEAM}/{BOT}/{SECRET}"
+
+
 def test_an_alert_channel_that_is_down_is_retried_on_its_own(tmp_path, hooks):
     store, clock = sqlite_store(tmp_path), Clock()
-    env = env_for(hooks, slack=FakeSlack())                      # never started: connection refused
-    settings = settings_for(env)
+    settings = settings_for(env_for(hooks, slack=NoSlack()))
     alerts = alerts_for(settings, store)
     fail_one(store)
     wake(store, settings, clock, alerts)

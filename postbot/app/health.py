@@ -23,6 +23,15 @@ class ChannelStatus:
 
 
 @dataclass
+class AlertsStatus:
+    channels: tuple[str, ...]                       # POSTBOT_ALERTS
+    pending: list[AlertEvent]                       # noticed, waiting for their kind's next digest
+    next_digest_at: datetime | None                 # when the earliest of them may go
+    sending: list[Delivery]                         # digests queued, not out yet (retries included)
+    failed: list[Delivery]                          # digests that failed or may not have gone out
+
+
+@dataclass
 class Status:
     channels: list[ChannelStatus]
     counts: dict[str, int]                          # every state, 0 included
@@ -33,16 +42,7 @@ class Status:
     feeds: list[tuple[Feed, dict[str, int]]] = field(default_factory=list)   # each with its item counts
     notices: list[tuple[datetime, str, str]] = field(default_factory=list)   # (at, subject, message)
     daemons: list[tuple[str, datetime, bool]] = field(default_factory=list)   # (worker, last heartbeat, alive)
-    alerts: "AlertsStatus | None" = None                                        # with POSTBOT_ALERTS set
-
-
-@dataclass
-class AlertsStatus:
-    channels: tuple[str, ...]                       # POSTBOT_ALERTS
-    pending: list[AlertEvent]                       # noticed, waiting for their kind's next digest
-    next_digest_at: datetime | None                 # when the earliest of them may go
-    sending: list[Delivery]                         # digests queued, not out yet (retries included)
-    failed: list[Delivery]                          # digests that failed or may not have gone out
+    alerts: AlertsStatus | None = None                                          # with POSTBOT_ALERTS set
 
     @property
     def ready(self) -> bool:

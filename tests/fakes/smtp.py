@@ -1,8 +1,10 @@
 """A strict mail submission server on 127.0.0.1 (aiosmtpd): STARTTLS with a certificate from a test CA
 (trustme) before anything else, AUTH PLAIN/LOGIN required and only over TLS, and every message
-kept with its envelope. `refuse` makes it answer the DATA with a given SMTP reply."""
+kept with its envelope. `refuse` makes it answer the DATA with a given SMTP reply, `hold` keeps the
+DATA unanswered until it is cleared; starttls=False plays an old relay that offers no TLS at all."""
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -35,10 +37,12 @@ def free_port() -> int:
 
 
 class FakeSMTP:
-    def __init__(self, folder: Path, user: str = USER, password: str = PASSWORD, port: int | None = None):
+    def __init__(self, folder: Path, user: str = USER, password: str = PASSWORD, port: int | None = None,
+                 starttls: bool = True):
         self.user, self.password = user, password
         self.received: list[Received] = []
         self.refuse: str | None = None          # e.g. "451 4.3.0 try again later"
+        self.hold = threading.Event()           # set: DATA is not answered until it is cleared
         self.lock = threading.Lock()
         ca = trustme.CA()
         self.ca_file = folder / "smtp-test-ca.pem"
@@ -46,9 +50,9 @@ class FakeSMTP:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         self.port = port or free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, tls_context=context,
-                                     require_starttls=True, auth_required=True, auth_require_tls=True,
-                                     authenticator=self.authenticate)
+        secure = {"tls_context": context, "require_starttls": True, "auth_required": True,
+                  "auth_require_tls": True, "authenticator": self.authenticate} if starttls else {}
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **secure)
 
     # ---- aiosmtpd hooks --------------------------------------------------------------------------
     def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
@@ -57,6 +61,8 @@ class FakeSMTP:
         return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        while self.hold.is_set():
+            await asyncio.sleep(0.02)
         if self.refuse:
             return self.refuse
         message = email.message_from_bytes(envelope.original_content or envelope.content,
