@@ -355,3 +355,31 @@ def test_alert_text_passes_the_secret_filter():
     remember([("OPS_BOT_TOKEN", "654321:secret-token-in-an-error-message")])
     event = credentials_event("ops", "answered 401 for /bot654321:secret-token-in-an-error-message/getMe", NOW, NOW)
     assert "secret-token" not in event.message and "***" in event.message
+
+
+# ---- through the command line ------------------------------------------------------------------------
+def test_run_once_tells_what_failed_in_the_same_run_and_status_shows_it(tmp_path, telegram, hooks):
+    from datetime import datetime, timezone
+
+    from tests.process import postbot
+    env = {**env_for(hooks, telegram=telegram), "POSTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'postbot.db'}"}
+    store = sqlite_store(tmp_path)
+    delivery = fail_one(store, due=datetime.now(timezone.utc))
+    result = postbot(["run", "--once"], env, tmp_path)
+    assert result.returncode == 1, result.stderr                # a delivery failed: see status
+    (text,) = alert_texts(telegram)
+    assert f"#{delivery.id} hooks (post)" in text
+    assert postbot(["run", "--once"], env, tmp_path).returncode == 0 and len(alert_texts(telegram)) == 1
+    shown = postbot(["status", "--offline"], env, tmp_path).stdout
+    assert "alerts: to ops" in shown
+
+
+def test_run_refuses_to_start_when_an_alert_channel_cannot_send(tmp_path, smtp):
+    from tests.process import postbot
+    env = {"POSTBOT_CHANNELS": "x=outbox,mail=email", "POSTBOT_ALERTS": "mail", **smtp.settings(),
+           "MAIL_SMTP_PORT": "smtp", "POSTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'postbot.db'}"}
+    for args in (["run", "--once"], ["run"]):
+        result = postbot(args, env, tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.strip() == ("postbot: error: POSTBOT_ALERTS: channel mail cannot send alerts: "
+                                         "MAIL_SMTP_PORT='smtp' is not a port number; e.g. 587 (STARTTLS submission)")
