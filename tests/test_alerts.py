@@ -271,6 +271,37 @@ def test_an_alert_channel_that_is_down_is_retried_on_its_own(tmp_path, hooks):
     assert waiting.channel == "chat" and "cannot connect" in waiting.error
 
 
+# ---- daemons that crashed ------------------------------------------------------------------------------
+def test_a_daemon_that_never_said_it_stopped_is_told_once_and_then_left_alone(tmp_path, hooks):
+    from postbot.store.channels import HEARTBEATS
+    store, clock = sqlite_store(tmp_path), Clock()
+    settings = settings_for(env_for(hooks, telegram=FakeTelegram()))
+    beat = {"at": NOW.isoformat(), "in_flight": 2}
+    store.state_set(HEARTBEATS, "here:101:dead", {**beat, "running": True})        # killed
+    store.state_set(HEARTBEATS, "here:102:stopped", {**beat, "running": False})    # stopped cleanly
+    store.state_set(HEARTBEATS, "there:7:quiet", {**beat, "running": True})        # other host, heard recently
+    store.state_set(HEARTBEATS, "here:103:old", beat)                              # from before `running` existed
+    alerts = Alerts(settings, store, worker="here:200:new", gone=lambda worker: worker.endswith(":dead"))
+    (key,) = alerts.notice(clock.advance(seconds=10))
+    assert key == "crash:here:101:dead"
+    (event,) = store.pending_alerts()
+    assert event.subject == "here:101:dead" and "did not stop cleanly" in event.message and "2 in flight" in event.message
+    assert store.state_get(HEARTBEATS, "here:101:dead")["running"] is False     # not looked at again
+    # The other host's daemon goes quiet for longer than two lease renewals: it crashed too.
+    assert alerts.notice(clock.advance(minutes=5)) == ["crash:there:7:quiet"]
+    assert Alerts(settings, store, worker="here:300:newer", gone=lambda worker: True).notice(clock()) == []
+
+
+def test_run_once_checks_credentials_only_when_the_last_check_is_old_enough(tmp_path, hooks):
+    store, clock = sqlite_store(tmp_path), Clock()
+    settings = settings_for(env_for(hooks, telegram=FakeTelegram(), POSTBOT_ALERTS_CHECK_HOURS="6"))
+    alerts = Alerts(settings, store)
+    assert alerts.check_due(clock())
+    asyncio.run(alerts.check_health(clock(), offline=True))
+    assert not alerts.check_due(clock.advance(hours=5, minutes=59))
+    assert Alerts(settings, store).check_due(clock.advance(minutes=1))
+
+
 # ---- tokens and credentials ---------------------------------------------------------------------------
 def threads_env(expires_at) -> dict[str, str]:
     return {"POSTBOT_CHANNELS": "threads,ops=telegram", "POSTBOT_ALERTS": "ops", "THREADS_USER_ID": "25000000000001",

@@ -98,3 +98,21 @@ def test_a_clean_restart_is_not_told(world):
         if daemon.poll() is None:
             daemon.kill()
     assert titles(telegram, smtp) == (["postbot: a delivery failed"], ["postbot: a delivery failed"])
+
+
+def test_the_daemon_checks_credentials_when_it_starts(world):
+    store, telegram, smtp, env, folder = world
+    log = folder / "daemon.log"
+    env = {**env, "POSTBOT_CHANNELS": env["POSTBOT_CHANNELS"] + ",tg=telegram", "TG_CHAT_ID": CHAT,
+           "TG_BOT_TOKEN": "123456789:AAHfakeTokenThatTheFakeDoesNotKnow_xyz", "TG_API_URL": telegram.url}
+    daemon = start_daemon(env, folder, log)
+    try:
+        assert wait_for(lambda: len(telegram.sent) == 1 and len(smtp.received) == 1, timeout=30), log.read_text()
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=30) == 0
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert titles(telegram, smtp) == (["postbot: a credential check failed"], ["postbot: a credential check failed"])
+    assert "tg: the credential check failed: " in smtp.received[0].message.get_content()
+    assert "AAHfakeTokenThatTheFakeDoesNotKnow" not in smtp.received[0].message.get_content()

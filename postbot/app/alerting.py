@@ -18,7 +18,7 @@ from postbot.alerts import digest
 from postbot.alerts.events import credentials_event, crashed_daemons, delivery_event, token_event
 from postbot.app.health import alive_within, check_channels
 from postbot.config import Settings
-from postbot.errors import ConfigError, RenderError
+from postbot.errors import ConfigError
 from postbot.models import AlertEvent, Channel
 from postbot.output import local_times_in
 from postbot.platforms import make_rules, make_sender
@@ -31,6 +31,7 @@ log = logging.getLogger("postbot.alerts")
 LOOKBACK = timedelta(minutes=10)
 STATE = "postbot:alerts"                    # channel_state name for the alerts' own memory
 NOTICED_TO = "noticed_to"                   # ... where the look for failures got to
+CHECKED_AT = "checked_at"                   # ... when credentials and tokens were last checked
 FAILING_SINCE = "alerts:failing_since"      # per channel: when its credential check began to fail
 
 
@@ -76,11 +77,15 @@ class Alerts:
         daemons that stopped without saying so; returns the keys of events that were new."""
         since = self._since or self._start(now)
         events = [delivery_event(d, at) for d, at in self.store.finished_badly_since(since - LOOKBACK)]
-        if self.worker:
-            events += crashed_daemons(self.store.state_items(HEARTBEATS), self.worker, now,
-                                      alive_within(self.settings), self.gone)
+        heartbeats = self.store.state_items(HEARTBEATS) if self.worker else {}
+        crashes = crashed_daemons(heartbeats, self.worker or "", now, alive_within(self.settings), self.gone)
         self._since = now
-        return self.record(events, now)
+        new = self.record(events + crashes, now)
+        # Recorded first, then the dead daemon's heartbeat stops saying `running`, so later looks skip it.
+        for crash in crashes:
+            self.store.state_set(HEARTBEATS, crash.subject, {**heartbeats[crash.subject], "running": False,
+                                                             "crash_noticed_by": self.worker})
+        return new
 
     def _start(self, now: datetime) -> datetime:
         """Where the last process stopped looking; alerts switched on for the first time start now."""
@@ -125,7 +130,7 @@ class Alerts:
         post = digest.compose(kind, mine, lambda text: local_times_in(text, self.settings))
         try:
             render = self.renderer.render(post, target, make_rules(target, store=self.store))
-        except RenderError as exc:
+        except Exception as exc:  # noqa: BLE001 - a user's template (StrictUndefined) or a rule refusing
             # Told in `status`; the other alert channels still get theirs.
             log.error("alerts: cannot render the %s digest for %s: %s", kind, target.name, exc)
             self.store.add_notice(f"alerts to {target.name}", f"a {kind} alert could not be rendered: {exc}", now)
@@ -135,10 +140,17 @@ class Alerts:
                                 "parts": render.parts, "idempotency_key": digest.delivery_key(kind, mine, target.name)}]}
 
     # ---- every POSTBOT_ALERTS_CHECK_HOURS ---------------------------------------------------------
+    def check_due(self, now: datetime) -> bool:
+        """Whether the last credential check, by any process, is POSTBOT_ALERTS_CHECK_HOURS old (run --once
+        asks: cron would otherwise check every channel on every run)."""
+        last = self.store.state_get(STATE, CHECKED_AT)
+        return last is None or now - datetime.fromisoformat(last) >= timedelta(hours=self.settings.alert_check_hours)
+
     async def check_health(self, now: datetime, *, offline: bool = False) -> list[str]:
         """Check every channel's credentials (as `postbot status` does, renewing tokens that are due)
         and read each token's expiry; record what failed, what expired and what expires within 7 days.
         offline: read the settings and expiries only."""
+        self.store.state_set(STATE, CHECKED_AT, now.isoformat())
         statuses = await check_channels(self.settings, self.store, offline=offline)
         events: list[AlertEvent] = []
         for channel, status in zip(self.settings.channels, statuses):

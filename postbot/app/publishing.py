@@ -69,6 +69,8 @@ def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] 
             if alerts is not None:
                 # What just failed is told now (digests that are due go out on a second pass); the
                 # rest waits for the next run, like the daemon's digests wait for their window.
+                if alerts.check_due(runner.clock()):
+                    await alerts.check_health(runner.clock())
                 alerts.tick(runner.clock())
                 await runner.run_once()
                 alerts.stop(runner.clock())
