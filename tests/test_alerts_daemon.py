@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -53,24 +54,45 @@ def started(log, times: int) -> bool:
     return log.exists() and log.read_text().count(" started") >= times
 
 
+@contextmanager
+def daemons(env, folder):
+    """start(): a daemon logging to daemon.log, killed at the end if a test left it running."""
+    started_ = []
+
+    def start():
+        started_.append(start_daemon(env, folder, folder / "daemon.log"))
+        return started_[-1]
+    try:
+        yield start
+    finally:
+        for daemon in started_:
+            if daemon.poll() is None:
+                daemon.kill()
+
+
+def stop(daemon) -> None:
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=30) == 0
+
+
+def told(telegram, smtp, count: int, log) -> None:
+    assert wait_for(lambda: len(telegram.sent) == count and len(smtp.received) == count, timeout=30), log.read_text()
+
+
 def test_a_failure_is_told_once_across_a_kill_9_restart_which_is_told_once_too(world):
     store, telegram, smtp, env, folder = world
     log = folder / "daemon.log"
     delivery = fail_one(store, "first")
-    daemon = start_daemon(env, folder, log)
-    try:
-        assert wait_for(lambda: len(telegram.sent) == 1 and len(smtp.received) == 1, timeout=30), log.read_text()
+    with daemons(env, folder) as start:
+        daemon = start()
+        told(telegram, smtp, 1, log)
         daemon.send_signal(signal.SIGKILL)
         daemon.wait(timeout=10)
-        daemon = start_daemon(env, folder, log)
+        daemon = start()
         # The new daemon finds the killed one's heartbeat still saying `running`: one crash alert to each.
-        assert wait_for(lambda: len(telegram.sent) == 2 and len(smtp.received) == 2, timeout=30), log.read_text()
+        told(telegram, smtp, 2, log)
         wait_for(lambda: False, timeout=1.0)        # a second of the new daemon's wakes: nothing more is told
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(timeout=30) == 0
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
+        stop(daemon)
     sent, mailed = titles(telegram, smtp)
     assert sent == mailed == ["postbot: a delivery failed", "postbot: restarted after a crash"]
     assert f"#{delivery.id} hooks (first)" in telegram.sent[0].visible
@@ -82,37 +104,27 @@ def test_a_failure_is_told_once_across_a_kill_9_restart_which_is_told_once_too(w
 def test_a_clean_restart_is_not_told(world):
     store, telegram, smtp, env, folder = world
     log = folder / "daemon.log"
-    daemon = start_daemon(env, folder, log)
-    try:
+    with daemons(env, folder) as start:
+        daemon = start()
         assert wait_for(lambda: started(log, 1), timeout=20)
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(timeout=30) == 0
-        daemon = start_daemon(env, folder, log)
+        stop(daemon)
+        daemon = start()
         assert wait_for(lambda: started(log, 2), timeout=20)
         # A failure after the restart is told: proof that the new daemon looked, and found no crash.
         fail_one(store, "after-restart")
-        assert wait_for(lambda: len(telegram.sent) == 1 and len(smtp.received) == 1, timeout=30), log.read_text()
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(timeout=30) == 0
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
+        told(telegram, smtp, 1, log)
+        stop(daemon)
     assert titles(telegram, smtp) == (["postbot: a delivery failed"], ["postbot: a delivery failed"])
 
 
 def test_the_daemon_checks_credentials_when_it_starts(world):
     store, telegram, smtp, env, folder = world
-    log = folder / "daemon.log"
     env = {**env, "POSTBOT_CHANNELS": env["POSTBOT_CHANNELS"] + ",tg=telegram", "TG_CHAT_ID": CHAT,
            "TG_BOT_TOKEN": "123456789:AAHfakeTokenThatTheFakeDoesNotKnow_xyz", "TG_API_URL": telegram.url}
-    daemon = start_daemon(env, folder, log)
-    try:
-        assert wait_for(lambda: len(telegram.sent) == 1 and len(smtp.received) == 1, timeout=30), log.read_text()
-        daemon.send_signal(signal.SIGTERM)
-        assert daemon.wait(timeout=30) == 0
-    finally:
-        if daemon.poll() is None:
-            daemon.kill()
+    with daemons(env, folder) as start:
+        daemon = start()
+        told(telegram, smtp, 1, folder / "daemon.log")
+        stop(daemon)
     assert titles(telegram, smtp) == (["postbot: a credential check failed"], ["postbot: a credential check failed"])
     assert "tg: the credential check failed: " in smtp.received[0].message.get_content()
     assert "AAHfakeTokenThatTheFakeDoesNotKnow" not in smtp.received[0].message.get_content()
