@@ -148,13 +148,13 @@ class Daemon:
 
     def _tick_alerts(self) -> None:
         """Let alerts notice what went wrong and queue due digests, before claiming (so a digest goes out
-        on this very pass). A bug in them must not stop publishing; the store being away is the loop's."""
+        on this very pass). Nothing in them may stop publishing: if the store is away, claiming says so."""
         if self.alerts is None:
             return
         try:
             self._alerts_next = self.alerts.tick(self.runner.clock())
-        except StoreError:
-            raise
+        except StoreError as exc:
+            log.error("alerts: store unavailable, trying again on the next wake: %s", exc)
         except Exception:
             log.exception("alerts: tick failed; publishing goes on")
 

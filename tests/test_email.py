@@ -73,6 +73,17 @@ def test_a_refused_message_was_not_taken(smtp, reply, error):
     assert reply.split(" ", 1)[1] in str(raised.value) and raised.value.sent is False
 
 
+def test_refused_recipients(smtp):
+    smtp.unknown = {"b@example.com"}
+    send(sender_for(smtp))                                  # the other one got it
+    assert smtp.received[0].rcpt_tos == ["a@example.com"]
+    smtp.unknown = {"a@example.com", "b@example.com"}
+    with pytest.raises(Rejected) as raised:
+        send(sender_for(smtp))
+    assert "recipients refused (a@example.com: 550 5.1.1 No such user here; b@example.com: 550" in str(raised.value)
+    assert "check MAIL_TO" in str(raised.value) and raised.value.sent is False
+
+
 def test_a_server_without_starttls_is_refused_before_any_login(tmp_path):
     with FakeSMTP(tmp_path, starttls=False) as plain:
         with pytest.raises(Rejected) as raised:

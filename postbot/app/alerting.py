@@ -3,7 +3,8 @@ to the alert channels, at most one digest per kind every POSTBOT_ALERTS_DIGEST_M
 
 The daemon calls `tick(now)` on every wake (deliveries that failed or became unknown, daemons that
 crashed, digests that are due) and `check_health(now)` every POSTBOT_ALERTS_CHECK_HOURS (credentials
-and tokens); `run --once` calls `tick` after publishing. Everything lives in the store, so a daemon
+and tokens); `run --once` calls both after publishing (the check only when the last one, by any
+process, is that old), then publishes the digests. Everything lives in the store, so a daemon
 started after a crash carries on where the last one stopped, and event keys keep anything from being
 told twice. The digests are published by the runner like any post: an alert channel that is down
 retries on its own and holds up nothing else.
@@ -55,6 +56,9 @@ def alerts_for(settings: Settings, store, *, worker: str | None = None,
 
 
 class Alerts:
+    """The alerts of one process. `worker` is the daemon's id (None for `run --once`): only a daemon
+    looks for daemons that crashed, and `gone(worker)` tells it a claimant's process has exited."""
+
     def __init__(self, settings: Settings, store, *, worker: str | None = None,
                  gone: Callable[[str], bool] | None = None):
         self.settings, self.store = settings, store
@@ -167,7 +171,8 @@ class Alerts:
             elif expires is None or expires > now:      # an expired token is told once, as such
                 since = datetime.fromisoformat(self.store.state_setdefault(channel.name, FAILING_SINCE,
                                                                            now.isoformat()))
-                events.append(credentials_event(channel.name, status.detail, since, now))
+                detail = status.detail.removeprefix(f"channel {channel.name}: ")
+                events.append(credentials_event(channel.name, detail, since, now))
         return self.record(events, now)
 
 

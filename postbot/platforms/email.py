@@ -10,6 +10,7 @@ the delivery's idempotency key, so a mail client shows a repeat as the same mess
 from __future__ import annotations
 
 import asyncio
+import logging
 import smtplib
 import socket
 import ssl
@@ -23,6 +24,7 @@ from postbot.errors import PublishError, Rejected, Retryable
 from postbot.models import Channel, Published
 from postbot.platforms.base import ChannelState, PublishContext, Sender
 
+log = logging.getLogger("postbot.email")
 DEFAULT_PORT = 587          # the submission port, where STARTTLS is the norm
 SUBJECT_PREFIX = "[postbot] "
 
@@ -108,7 +110,11 @@ class EmailSender(Sender):
     def _send(self, message: EmailMessage) -> None:
         smtp = self._open()         # a failure up to here handed nothing over
         try:
-            smtp.send_message(message)
+            refused = smtp.send_message(message)
+            if refused:             # the others got it: published, and said in the log
+                log.warning("email %s: some recipients were refused: %s", self.channel.name,
+                            "; ".join(f"{who}: {_describe(smtplib.SMTPResponseException(*answer))}"
+                                      for who, answer in refused.items()))
         except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
             raise                   # the server answered: it refused, so it took nothing
         except (OSError, smtplib.SMTPException) as exc:
@@ -163,7 +169,7 @@ class EmailSender(Sender):
                                                           f"{self.channel.var('TO')}", sent=False)
         if isinstance(exc, smtplib.SMTPResponseException):
             text = f"{where}: the server refused the message ({_describe(exc)})"
-            return Retryable(text, sent=False) if exc.smtp_code < 500 else Rejected(f"{text}; {fix}", sent=False)
+            return Retryable(text, sent=False) if exc.smtp_code < 500 else Rejected(text, sent=False)
         if isinstance(exc, smtplib.SMTPNotSupportedError):
             return Rejected(f"{where}: {exc}; postbot sends only over STARTTLS: {fix}", sent=False)
         if isinstance(exc, ssl.SSLCertVerificationError):

@@ -43,6 +43,7 @@ class FakeSMTP:
         self.received: list[Received] = []
         self.refuse: str | None = None          # e.g. "451 4.3.0 try again later"
         self.hold = threading.Event()           # set: DATA is not answered until it is cleared
+        self.unknown: set[str] = set()          # recipients refused with 550
         self.lock = threading.Lock()
         ca = trustme.CA()
         self.ca_file = folder / "smtp-test-ca.pem"
@@ -59,6 +60,12 @@ class FakeSMTP:
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.user
               and auth_data.password.decode() == self.password)
         return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.unknown:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         while self.hold.is_set():
