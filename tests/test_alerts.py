@@ -310,7 +310,7 @@ def threads_env(expires_at) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("days, words", [(3, "threads: the token expires in 3 day(s) (2026-12-04)"),
-                                         (-1, "threads: the token expired on 2026-11-30; create a new long-lived")])
+                                         (-1, "threads: the token expired on 2026-11-30; run `postbot connect threads --name threads`")])
 def test_a_token_near_or_past_its_expiry_is_told_once_per_expiry(tmp_path, days, words):
     store, clock = sqlite_store(tmp_path), Clock()
     settings = settings_for(threads_env(NOW + timedelta(days=days)))
