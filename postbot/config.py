@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from postbot.errors import ConfigError
 from postbot.models import Channel, env_prefix
-from postbot.platforms import GENERIC, KINDS, PLATFORMS
+from postbot.platforms import GENERIC, KINDS, PLATFORMS, RENDERING_KINDS
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 # Settings every channel may have; the rest are the adapter's own (documented in .env.example).
@@ -35,6 +35,9 @@ class Settings:
     template_sandbox: bool = False              # templates are code unless sandboxed
     watch: tuple[Path, ...] = ()                  # folders of post files the daemon queues from
     llm: Any = None                               # render.rewrite.Rewriter when POSTBOT_LLM_URL is set
+    alerts: tuple[str, ...] = ()                  # channels that get alerts (POSTBOT_ALERTS), not posts
+    alert_digest_minutes: int = 60                # at most one alert digest per kind this often
+    alert_check_hours: int = 6                    # how often the daemon checks credentials and tokens
 
     def fetch_policy(self):
         from postbot.remote_fetch import FetchPolicy
@@ -46,6 +49,11 @@ class Settings:
             return found
         known = ", ".join(c.name for c in self.channels)
         raise ConfigError(f"unknown channel {name!r}; POSTBOT_CHANNELS defines: {known}")
+
+    @property
+    def post_channels(self) -> tuple[Channel, ...]:
+        """The channels a post goes to unless it names its own: every one but the alert channels."""
+        return tuple(c for c in self.channels if c.name not in self.alerts)
 
     def _by_name(self) -> dict[str, Channel]:
         cache = self.__dict__.get("_channel_index")
@@ -166,8 +174,8 @@ def _make_channel(env: Mapping[str, str], name: str, kind: str) -> Channel:
     settings = _channel_settings(env, name)
     prefix = env_prefix(name)
     platform = kind
-    if kind in ("outbox", "webhook"):
-        default = name if name in PLATFORMS else (GENERIC if kind == "webhook" else None)
+    if kind in RENDERING_KINDS:
+        default = name if name in PLATFORMS else (GENERIC if kind != "outbox" else None)
         platform = (settings.get("RENDER_AS") or default or "").strip().lower()
         if not platform:
             raise ConfigError(f"{prefix}_RENDER_AS is not set: say which platform channel {name!r} renders as "
@@ -250,6 +258,20 @@ def _llm(env: Mapping[str, str]):
     return Rewriter(url, model, key, float(_int(env, "POSTBOT_LLM_TIMEOUT", 20, minimum=1)))
 
 
+def _alerts(env: Mapping[str, str], channels: tuple[Channel, ...]) -> tuple[str, ...]:
+    """POSTBOT_ALERTS: channels from POSTBOT_CHANNELS that get alerts (email is a channel kind too)."""
+    names = [part.strip().lower() for part in env.get("POSTBOT_ALERTS", "").split(",") if part.strip()]
+    known = [c.name for c in channels]
+    for name in names:
+        if name not in known:
+            hint = (f"add it there, e.g. POSTBOT_CHANNELS=...,{name}=email with {env_prefix(name)}_SMTP_HOST, "
+                    f"{env_prefix(name)}_FROM and {env_prefix(name)}_TO" if name in ("email", "mail")
+                    else f"add it there (e.g. {name}=telegram) or remove it")
+            raise ConfigError(f"POSTBOT_ALERTS names {name!r}, which is not a channel in POSTBOT_CHANNELS "
+                              f"({', '.join(known)}); {hint}")
+    return tuple(dict.fromkeys(names))
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     channels, explicit = parse_channels(env)
@@ -272,4 +294,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         llm=_llm(env),
         request_deadline_seconds=_int(env, "POSTBOT_REQUEST_DEADLINE_SECONDS", 60, minimum=1),
         template_sandbox=_bool(env, "POSTBOT_TEMPLATE_SANDBOX", False),
+        alerts=_alerts(env, channels),
+        alert_digest_minutes=_int(env, "POSTBOT_ALERTS_DIGEST_MINUTES", 60),
+        alert_check_hours=_int(env, "POSTBOT_ALERTS_CHECK_HOURS", 6, minimum=1),
     )

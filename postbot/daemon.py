@@ -2,8 +2,11 @@
 
 One date job stays armed for the next due time (re-armed after every claim and
 whenever another process changes the database); a cheap watch job notices those
-changes; a lease job keeps in-flight claims alive. Nothing is pickled into
-APScheduler's job store."""
+changes; a lease job keeps in-flight claims alive and says, in a heartbeat, that this
+daemon runs (and, once it stopped cleanly, that it stopped: a daemon that finds a
+heartbeat still saying `running` from a dead one knows it crashed). With alerts on,
+every wake also lets them notice what went wrong, and a slow job checks credentials.
+Nothing is pickled into APScheduler's job store."""
 from __future__ import annotations
 
 import asyncio
@@ -22,9 +25,11 @@ STORE_RETRY = timedelta(seconds=5)
 
 
 class Daemon:
-    def __init__(self, runner: Runner, store, *, watch_seconds: float = 1.0, sources=None):
+    def __init__(self, runner: Runner, store, *, watch_seconds: float = 1.0, sources=None, alerts=None):
         self.runner, self.store = runner, store
         self.sources = sources                  # postbot.sources.Sources: feeds and watched folders
+        self.alerts = alerts                    # postbot.app.alerting.Alerts, when POSTBOT_ALERTS is set
+        self._alerts_next = None                # when the next alert digest may go
         self.watch_seconds = watch_seconds
         self.wake = asyncio.Event()
         self.stop_requested = False
@@ -53,8 +58,9 @@ class Daemon:
         now = self.runner.clock()
         upcoming = self.store.next_run_at(now)
         target = now + SAFETY_TICK
-        if upcoming is not None and upcoming < target:
-            target = max(upcoming, now)
+        for moment in (upcoming, self._alerts_next):
+            if moment is not None and moment < target:
+                target = max(moment, now)
         scheduler.add_job(self._wake, "date", run_date=target, id="wake", replace_existing=True,
                           misfire_grace_time=None, coalesce=True, max_instances=1)
 
@@ -76,6 +82,9 @@ class Daemon:
                               coalesce=True, max_instances=1, next_run_time=self.runner.clock())
         lease_every = max(1.0, self.runner.settings.lease_seconds / 3)
         scheduler.add_job(self._renew, "interval", seconds=lease_every, id="lease", coalesce=True, max_instances=1)
+        if self.alerts is not None:
+            scheduler.add_job(self._check_health, "interval", hours=self.runner.settings.alert_check_hours,
+                              id="health", coalesce=True, max_instances=1, next_run_time=self.runner.clock())
         self.runner.on_done = self.wake.set
         self._heartbeat()
         self._change_token = self.store.change_token()
@@ -84,6 +93,7 @@ class Daemon:
             while not self.stop_requested:
                 self.wake.clear()
                 try:
+                    self._tick_alerts()
                     self.runner.launch_due()
                     self._arm(scheduler)
                 except StoreError as exc:
@@ -93,6 +103,7 @@ class Daemon:
                                       id="wake", replace_existing=True, misfire_grace_time=None)
                 await self.wake.wait()
             await self.runner.drain()
+            self._stopped_cleanly()
         finally:
             scheduler.shutdown(wait=False)
             await self.runner.close()
@@ -117,10 +128,43 @@ class Daemon:
         self.runner.renew_leases()
         self._heartbeat()
 
-    def _heartbeat(self) -> None:
-        """Say, in the store every face reads, that this daemon is alive (status, the dashboard)."""
+    def _heartbeat(self, running: bool = True) -> None:
+        """Say, in the store every face reads, that this daemon is alive (status, the dashboard), or
+        that it stopped cleanly (running=False)."""
         try:
             self.store.state_set(HEARTBEATS, self.runner.worker,
-                                 {"at": self.runner.clock().isoformat(), "in_flight": self.runner.in_flight})
+                                 {"at": self.runner.clock().isoformat(), "in_flight": self.runner.in_flight,
+                                  "running": running})
         except StoreError as exc:
             log.error("heartbeat: store unavailable: %s", exc)
+
+    def _stopped_cleanly(self) -> None:
+        self._heartbeat(running=False)
+        if self.alerts is not None:
+            try:
+                self.alerts.stop(self.runner.clock())
+            except StoreError as exc:
+                log.error("alerts: store unavailable: %s", exc)
+
+    def _tick_alerts(self) -> None:
+        """Let alerts notice what went wrong and queue due digests, before claiming (so a digest goes out
+        on this very pass). Nothing in them may stop publishing: if the store is away, claiming says so."""
+        if self.alerts is None:
+            return
+        try:
+            self._alerts_next = self.alerts.tick(self.runner.clock())
+        except StoreError as exc:
+            log.error("alerts: store unavailable, trying again on the next wake: %s", exc)
+        except Exception:
+            log.exception("alerts: tick failed; publishing goes on")
+
+    async def _check_health(self) -> None:
+        if self.stop_requested:
+            return
+        try:
+            await self.alerts.check_health(self.runner.clock())
+        except StoreError as exc:
+            log.error("alerts: credential check: store unavailable, trying again next time: %s", exc)
+        except Exception:       # like a source, a failing check must not stop publishing
+            log.exception("alerts: credential check failed")
+        self.wake.set()

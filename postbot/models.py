@@ -249,3 +249,20 @@ class SourceItem:
         return {"id": self.id, "source": self.source, "guid": self.guid, "link": self.link, "title": self.title,
                 "state": self.state, "post_id": self.post_id, "detail": self.detail,
                 "seen_at": iso_utc(self.seen_at)}
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """Something a person should hear about (a delivery failed, a credential stopped working), once:
+    `key` is derived from the event itself, so noticing it again, in any process, changes nothing."""
+
+    key: str
+    kind: str                           # failed, unknown, credentials, token, crash
+    subject: str                        # the channel (or daemon) it is about: an alert channel is not told of itself
+    message: str                        # redacted, ready to print
+    at: datetime
+    sent_at: datetime | None = None     # when a digest took it; None while it waits for one
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "subject": self.subject, "message": self.message, "at": iso_utc(self.at),
+                "sent_at": iso_utc(self.sent_at)}

@@ -185,8 +185,29 @@ def status_json(status: "Status") -> dict[str, Any]:
         "unknown": [d.to_json() for d in status.unknown],
         "holds": {c: {"until": u.isoformat(), "reason": r} for c, (u, r) in status.holds.items()},
         "daemons": [{"worker": w, "last_heartbeat": iso_utc(at), "alive": alive} for w, at, alive in status.daemons],
+        "alerts": alerts_json(status.alerts) if status.alerts else None,
         **sources.status_json(status),
     }
+
+
+def alerts_json(alerts) -> dict[str, Any]:
+    return {"channels": list(alerts.channels), "pending": [e.to_json() for e in alerts.pending],
+            "next_digest_at": iso_utc(alerts.next_digest_at),
+            "sending": [d.to_json() for d in alerts.sending], "failed": [d.to_json() for d in alerts.failed]}
+
+
+def alerts_text(data: dict[str, Any] | None, when) -> list[str]:
+    """A line or two: where alerts go, what waits for a digest, which digests did not go out."""
+    if not data:
+        return []
+    line = f"alerts: to {', '.join(data['channels'])}"
+    if data["pending"]:
+        line += f"; {len(data['pending'])} waiting for the next digest (at {when(data['next_digest_at'])})"
+    if data["sending"]:
+        line += f"; {len(data['sending'])} digest(s) being sent"
+    lines = [line]
+    lines.extend(f"  alert #{d['id']} to {d['channel']} {d['state']}: {d['error'] or ''}" for d in data["failed"][:5])
+    return lines
 
 
 def status_text(data: dict[str, Any], settings=None) -> str:
@@ -202,6 +223,7 @@ def status_text(data: dict[str, Any], settings=None) -> str:
     alive = [d for d in data.get("daemons", []) if d["alive"]]
     lines.append("daemon: " + (", ".join(f"{d['worker']} running" for d in alive) if alive
                                else "none running: nothing is published until `postbot run` runs"))
+    lines.extend(alerts_text(data.get("alerts"), when))
     for channel, hold in data["holds"].items():
         lines.append(f"held: {channel} until {when(hold['until'])} ({hold['reason']})")
     if data["recent_failures"]:

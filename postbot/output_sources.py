@@ -22,7 +22,7 @@ def _every(seconds: int) -> str:
 
 def added_json(feed, found, settings) -> dict[str, Any]:
     options = feed.options
-    channels = options.get("channels") or [c.name for c in settings.channels]
+    channels = options.get("channels") or [c.name for c in settings.post_channels]
     newest = found.items[-1] if found.items else None
     return {"feed": feed.to_json(), "title": found.title, "kind": found.kind, "items": len(found.items),
             "newest": {"title": newest.title, "link": newest.link,

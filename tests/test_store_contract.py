@@ -71,7 +71,7 @@ def never_gone(_claimant: str) -> bool:
 
 
 # ---- schema --------------------------------------------------------------------------------
-ALL_MIGRATIONS = ["0001_initial", "0002_sources"]
+ALL_MIGRATIONS = ["0001_initial", "0002_sources", "0003_alerts"]
 
 
 def test_migrate_on_an_empty_database_is_recorded_and_idempotent(empty_store):
@@ -628,3 +628,65 @@ def test_json_columns_are_plain_text_on_both(store):
     with store.transaction() as cur:
         raw = store.execute(cur, "SELECT parts FROM deliveries WHERE id = ?", (delivery.id,)).fetchone()[0]
     assert json.loads(raw) == [p.to_json() for p in delivery.parts]
+
+
+# ---- alerts --------------------------------------------------------------------------------------
+def alert(key: str, kind: str = "failed", at: datetime = NOW, subject: str = "a"):
+    from postbot.models import AlertEvent
+    return AlertEvent(key, kind, subject, f"message of {key}", at)
+
+
+def digest_post(channel: str, key: str) -> dict:
+    return {"slug": "postbot-alert", "title": "postbot: a delivery failed", "source": "postbot alerts",
+            "snapshot": {"slug": "postbot-alert"},
+            "deliveries": [{"channel": channel, "platform": "generic", "due_at": NOW, "parts": [part("alert")],
+                            "idempotency_key": key}]}
+
+
+def test_alert_events_are_recorded_once_by_their_key(store):
+    assert store.add_alert_events([alert("failed:1"), alert("failed:2"), alert("failed:1")]) == ["failed:1", "failed:2"]
+    assert store.add_alert_events([alert("failed:2"), alert("crash:w", "crash")]) == ["crash:w"]
+    assert [(e.key, e.kind, e.subject, e.at) for e in store.pending_alerts()] == [
+        ("crash:w", "crash", "a", NOW), ("failed:1", "failed", "a", NOW), ("failed:2", "failed", "a", NOW)]
+    assert store.last_alert_digests() == {}
+
+
+def test_an_alert_digest_marks_its_events_and_queues_ordinary_deliveries_at_once(store):
+    store.add_alert_events([alert("failed:1"), alert("failed:2"), alert("crash:w", "crash")])
+    later = NOW + timedelta(minutes=5)
+    queued = store.add_alert_digest("failed", ["failed:1", "failed:2"], [digest_post("ops", "k-ops"),
+                                                                         digest_post("mail", "k-mail")], later)
+    assert [(d.channel, d.state, d.idempotency_key) for d in queued] == [
+        ("ops", State.SCHEDULED, "k-ops"), ("mail", State.SCHEDULED, "k-mail")]
+    assert [e.key for e in store.pending_alerts()] == ["crash:w"]
+    assert store.last_alert_digests() == {"failed": later}
+    assert sorted(d.id for d in store.alert_deliveries((State.SCHEDULED,))) == sorted(d.id for d in queued)
+    # Another process that read the same events before they were taken writes nothing at all.
+    assert store.add_alert_digest("failed", ["failed:1"], [digest_post("ops", "k-again")], later) is None
+    assert store.counts() == {"scheduled": 2}
+    # A digest with no channel left to tell still takes its events.
+    assert store.add_alert_digest("crash", ["crash:w"], [], later) == []
+    assert store.pending_alerts() == [] and store.last_alert_digests() == {"failed": later, "crash": later}
+
+
+def test_failed_and_unknown_deliveries_are_found_by_when_they_changed_but_never_alert_digests(store):
+    post_delivery = queue(store, "a")
+    store.add_alert_events([alert("failed:0")])
+    (digest,) = store.add_alert_digest("failed", ["failed:0"], [digest_post("ops", "k-ops")], NOW)
+    (claimed_post, claimed_digest) = sorted(claim(store), key=lambda d: d.id)
+    assert {claimed_post.id, claimed_digest.id} == {post_delivery.id, digest.id}
+    later = NOW + timedelta(minutes=1)
+    assert store.finish(post_delivery.id, worker="w1", state=State.FAILED, now=later, error="boom")
+    assert store.finish(digest.id, worker="w1", state=State.UNKNOWN, now=later, error="timed out")
+    (found, changed), = store.finished_badly_since(NOW)
+    assert (found.id, found.state, found.error, changed) == (post_delivery.id, State.FAILED, "boom", later)
+    assert store.finished_badly_since(later + timedelta(milliseconds=1)) == []
+    assert [d.id for d in store.alert_deliveries((State.FAILED, State.UNKNOWN))] == [digest.id]
+
+
+def test_state_setdefault_keeps_the_first_value_until_deleted(store):
+    assert store.state_setdefault("a", "since", "first") == "first"
+    assert store.state_setdefault("a", "since", "second") == "first"
+    store.state_delete("a", "since")
+    assert store.state_get("a", "since") is None
+    assert store.state_setdefault("a", "since", "third") == "third"

@@ -159,6 +159,29 @@ def test_status_page_shows_channels_and_the_queue_without_secrets(tmp_path):
         thread.join(10)
 
 
+def test_status_page_shows_alerts_waiting_and_a_digest_that_failed(tmp_path):
+    from postbot.models import AlertEvent, Part
+    server, thread, board = serve_dashboard(tmp_path, extra_env={
+        "POSTBOT_CHANNELS": "x=outbox,ops=outbox", "OPS_RENDER_AS": "telegram", "POSTBOT_ALERTS": "ops"})
+    try:
+        store, now = board.store, board.clock.now
+        store.add_alert_events([AlertEvent("failed:1", "failed", "x", "#1 x (post): boom", now),
+                                AlertEvent("failed:2", "failed", "x", "#2 x (post): boom", now)])
+        post = {"slug": "postbot-alert", "title": "postbot: a delivery failed", "source": "postbot alerts",
+                "snapshot": {}, "deliveries": [{"channel": "ops", "platform": "telegram", "due_at": now,
+                                                "parts": [Part("a", 1, {})],
+                                                "idempotency_key": "alert-k"}]}
+        (digest,) = store.add_alert_digest("failed", ["failed:1"], [post], now)
+        (claimed,) = store.claim_due(now, worker="w", lease_seconds=60)
+        store.finish(claimed.id, worker="w", state=State.FAILED, now=now, error="telegram answered 400")
+        page = board.client().get("/status").text
+        assert 'id="alerts"' in page and "Told to ops." in page and "1 waiting for the next digest" in page
+        assert f"alert #{digest.id} to ops</a> failed: telegram answered 400" in page
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
 def test_serve_on_a_public_address_without_a_token_refuses_to_start(tmp_path):
     result = postbot(["serve", "--host", "0.0.0.0", "--port", "0"], {"POSTBOT_DATABASE_URL":
                      f"sqlite:///{tmp_path / 'db.sqlite'}"}, tmp_path, timeout=30)

@@ -26,11 +26,12 @@ def open_store(settings: Settings, *, create: bool = True):
 
 
 def select_channels(settings: Settings, names: list[str] | None, post: Post | None = None) -> list[Channel]:
-    """The channels asked for by name, else the post's `channels:`, else every configured one."""
+    """The channels asked for by name, else the post's `channels:`, else every configured one except
+    the alert channels (POSTBOT_ALERTS), which get posts only when named."""
     if names:
         return [settings.channel(name) for name in dict.fromkeys(names)]
     if not (post and post.channels):
-        return list(settings.channels)
+        return list(settings.post_channels)
     known = {c.name for c in settings.channels}
     unknown = [name for name in post.channels if name not in known]
     if unknown:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from postbot.alerts import digest
 from postbot.app.channels import utcnow
 from postbot.config import Settings
-from postbot.models import Delivery, Feed, State
+from postbot.models import AlertEvent, Delivery, Feed, State
 from postbot.platforms import make_sender
 from postbot.sources.feeds import list_feeds
 
@@ -22,6 +23,15 @@ class ChannelStatus:
 
 
 @dataclass
+class AlertsStatus:
+    channels: tuple[str, ...]                       # POSTBOT_ALERTS
+    pending: list[AlertEvent]                       # noticed, waiting for their kind's next digest
+    next_digest_at: datetime | None                 # when the earliest of them may go
+    sending: list[Delivery]                         # digests queued, not out yet (retries included)
+    failed: list[Delivery]                          # digests that failed or may not have gone out
+
+
+@dataclass
 class Status:
     channels: list[ChannelStatus]
     counts: dict[str, int]                          # every state, 0 included
@@ -32,6 +42,7 @@ class Status:
     feeds: list[tuple[Feed, dict[str, int]]] = field(default_factory=list)   # each with its item counts
     notices: list[tuple[datetime, str, str]] = field(default_factory=list)   # (at, subject, message)
     daemons: list[tuple[str, datetime, bool]] = field(default_factory=list)   # (worker, last heartbeat, alive)
+    alerts: AlertsStatus | None = None                                          # with POSTBOT_ALERTS set
 
     @property
     def ready(self) -> bool:
@@ -83,19 +94,37 @@ def status(settings: Settings, store, now: datetime | None = None, *, offline: b
     return Status(channels=channels, counts={s.value: counts.get(s.value, 0) for s in State},
                   next_due=store.next_run_at(now), recent_failures=store.list(State.FAILED, limit=10),
                   unknown=store.list(State.UNKNOWN, limit=100), holds=store.holds(now),
-                  feeds=list_feeds(store), notices=store.notices(limit=10), daemons=daemons(settings, store, now))
+                  feeds=list_feeds(store), notices=store.notices(limit=10), daemons=daemons(settings, store, now),
+                  alerts=alerts_status(settings, store, now))
+
+
+def alerts_status(settings: Settings, store, now: datetime) -> AlertsStatus | None:
+    """What alerts wait for a digest and which digests did not go out; None with alerts off."""
+    if not settings.alerts:
+        return None
+    pending = store.pending_alerts()
+    ready, later = digest.due(pending, store.last_alert_digests(), now,
+                              timedelta(minutes=settings.alert_digest_minutes))
+    return AlertsStatus(settings.alerts, pending, now if ready else later,
+                        store.alert_deliveries((State.SCHEDULED, State.PUBLISHING)),
+                        store.alert_deliveries((State.FAILED, State.UNKNOWN)))
+
+
+def alive_within(settings: Settings) -> timedelta:
+    """How recent a daemon's heartbeat must be for it to count as running: two lease renewals (a
+    daemon renews every third of POSTBOT_LEASE_SECONDS) and some slack."""
+    return timedelta(seconds=max(1.0, settings.lease_seconds / 3) * 2 + 5)
 
 
 def daemons(settings: Settings, store, now: datetime) -> list[tuple[str, datetime, bool]]:
     """Daemons that sent a heartbeat within the last day, newest first; alive if one came within
-    two lease renewals (a daemon renews every third of POSTBOT_LEASE_SECONDS)."""
-    from datetime import timedelta
+    alive_within() and the daemon has not said it stopped."""
     from postbot.store.channels import HEARTBEATS
 
-    alive_within = timedelta(seconds=max(1.0, settings.lease_seconds / 3) * 2 + 5)
+    recent = alive_within(settings)
     seen = []
     for worker, beat in store.state_items(HEARTBEATS).items():
         at = datetime.fromisoformat(beat["at"])
         if now - at < timedelta(days=1):
-            seen.append((worker, at, now - at <= alive_within))
+            seen.append((worker, at, now - at <= recent and beat.get("running", True) is not False))
     return sorted(seen, key=lambda entry: entry[1], reverse=True)

@@ -51,9 +51,11 @@ def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] 
     became of every delivery."""
     import asyncio
 
+    from postbot.app.alerting import alerts_for
     from postbot.runner import Runner
     from postbot.sources import Sources
 
+    alerts = alerts_for(settings, store)
     sources = Sources(settings, store, watch=list(watch))
     try:
         polled = sources.tick(utcnow())
@@ -64,6 +66,14 @@ def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] 
     async def once() -> None:
         try:
             await runner.run_once()
+            if alerts is not None:
+                # What just failed is told now (digests that are due go out on a second pass); the
+                # rest waits for the next run, like the daemon's digests wait for their window.
+                if alerts.check_due(runner.clock()):
+                    await alerts.check_health(runner.clock())
+                alerts.tick(runner.clock())
+                await runner.run_once()
+                alerts.stop(runner.clock())
         finally:
             await runner.close()
     asyncio.run(once())
@@ -79,8 +89,11 @@ def serve(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = (
 
 def daemon(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = ()):
     """The daemon `postbot run` serves (and `postbot serve --with-daemon` beside the dashboard)."""
+    from postbot.app.alerting import alerts_for
     from postbot.daemon import Daemon
-    from postbot.runner import Runner
+    from postbot.runner import Runner, claimant_gone
     from postbot.sources import Sources
 
-    return Daemon(Runner(store, settings), store, sources=Sources(settings, store, watch=list(watch)))
+    runner = Runner(store, settings)
+    alerts = alerts_for(settings, store, worker=runner.worker, gone=claimant_gone)
+    return Daemon(runner, store, sources=Sources(settings, store, watch=list(watch)), alerts=alerts)

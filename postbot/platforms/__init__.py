@@ -13,9 +13,11 @@ if TYPE_CHECKING:  # pragma: no cover
 # Platforms whose text rules a channel can render by, in display order.
 PLATFORMS = ("x", "bluesky", "mastodon", "linkedin", "facebook", "threads", "instagram",
              "telegram", "discord", "slack")
-# Rules for channels that render for no particular network (webhook's default).
+# Rules for channels that render for no particular network (webhook's and email's default).
 GENERIC = "generic"
-KINDS = PLATFORMS + ("outbox", "webhook")
+# Channel kinds without rules of their own: they render by <NAME>_RENDER_AS.
+RENDERING_KINDS = ("outbox", "webhook", "email")
+KINDS = PLATFORMS + RENDERING_KINDS
 
 
 def _module(name: str, choices: tuple[str, ...]):

@@ -11,6 +11,7 @@ Contract (every method is one transaction):
   reschedule, mark_published (a human's answer for an `unknown` delivery)
   hold_channel, holds, state_get, state_set, state_items, all_state: see store/channels.py
   feeds, source items and notices: see store/sources.py
+  alert events, digests and the deliveries they watch: see store/alerts.py
 Times are aware datetimes at the boundary and integer milliseconds (UTC) inside.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from postbot.errors import UsageError
 from postbot.models import Attempt, Delivery, Part, State
+from postbot.store.alerts import AlertsSQL
 from postbot.store.channels import ChannelsSQL
 from postbot.store.clock import UTC, from_ms, ms
 from postbot.store.sources import SourcesSQL
@@ -36,10 +38,10 @@ def _parts_json(parts: list[Part]) -> str:
     return json.dumps([part.to_json() for part in parts])
 
 
-class SQLStore(ChannelsSQL, SourcesSQL):
+class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
     """Shared SQL. Subclasses give the connection, placeholders and the claim transaction.
     Channel holds and memory are in store/channels.py; sources (feeds, watched folders) and notices
-    in store/sources.py."""
+    in store/sources.py; alert events and digests in store/alerts.py."""
 
     placeholder = "?"
     id_type = "INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -92,25 +94,39 @@ class SQLStore(ChannelsSQL, SourcesSQL):
         """Several posts ({slug, title, source, snapshot, deliveries}) in one transaction: a post and
         its evergreen re-shares are queued together or not at all. source_item goes with the first."""
         with self.transaction() as cur:
-            post_ids = []
-            for post in posts:
-                row = self.execute(cur, "INSERT INTO posts (slug, title, source, snapshot, created_at) "
-                                        "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                                   (post["slug"], post["title"], post["source"], json.dumps(post["snapshot"]),
-                                    ms(now))).fetchone()
-                post_id = row[0]
-                if source_item is not None and not post_ids:
-                    self._take_item(cur, source_item, post_id)
-                post_ids.append(post_id)
-                cur.executemany(self.q("INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, state, "
-                                       "idempotency_key, parts, updated_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?, ?)"),
-                                [(post_id, item["channel"], item["platform"], ms(item["due_at"]), ms(item["due_at"]),
-                                  item["idempotency_key"], _parts_json(item["parts"]), ms(now))
-                                 for item in post["deliveries"]])
-            marks = ",".join("?" * len(post_ids))
-            rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.post_id IN ({marks}) "
-                                     f"ORDER BY d.post_id, d.id", post_ids).fetchall()
-        return [self._delivery(r) for r in rows]
+            post_ids = self._insert_posts(cur, posts, now, source_item)
+            return self._deliveries_of(cur, post_ids)
+
+    def _insert_posts(self, cur, posts: list[dict[str, Any]], now: datetime,
+                      source_item: int | None = None) -> list[int]:
+        """add_posts inside a transaction (alert digests are posts too); returns the new posts' ids."""
+        post_ids: list[int] = []
+        for post in posts:
+            row = self.execute(cur, "INSERT INTO posts (slug, title, source, snapshot, created_at) "
+                                    "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                               (post["slug"], post["title"], post["source"], json.dumps(post["snapshot"]),
+                                ms(now))).fetchone()
+            post_id = row[0]
+            if source_item is not None and not post_ids:
+                self._take_item(cur, source_item, post_id)
+            post_ids.append(post_id)
+            cur.executemany(self.q("INSERT INTO deliveries (post_id, channel, platform, due_at, run_at, state, "
+                                   "idempotency_key, parts, updated_at) VALUES (?, ?, ?, ?, ?, 'scheduled', ?, ?, ?)"),
+                            [(post_id, item["channel"], item["platform"], ms(item["due_at"]), ms(item["due_at"]),
+                              item["idempotency_key"], _parts_json(item["parts"]), ms(now))
+                             for item in post["deliveries"]])
+        return post_ids
+
+    def _deliveries_of(self, cur, post_ids: Sequence[int]) -> list[Delivery]:
+        if not post_ids:
+            return []
+        marks = ",".join("?" * len(post_ids))
+        return self._select(cur, f"WHERE d.post_id IN ({marks}) ORDER BY d.post_id, d.id", list(post_ids))
+
+    def _select(self, cur, where: str, params: Sequence[Any] = ()) -> list[Delivery]:
+        """Deliveries (`d`, with their post `p`) matching `where`, which may end in ORDER BY and LIMIT."""
+        return [self._delivery(r) for r in self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} {where}",
+                                                         params).fetchall()]
 
     def add_many(self, rows: list[tuple[int, str, str, datetime, str, list]], now: datetime) -> None:
         """Bulk insert deliveries for existing posts: (post_id, channel, platform, due_at, key, parts)."""

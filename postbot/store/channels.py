@@ -4,6 +4,7 @@ channel state (sessions, renewed tokens, cached limits, daemons' heartbeats), as
 Contract (every method is one transaction):
   hold_channel(channel, until, reason), holds(now)      channels the claim skips until then
   state_get, state_set, state_items, all_state         per-channel memory
+  state_setdefault, state_delete                       a value set once (by whichever process is first), forgotten
 """
 from __future__ import annotations
 
@@ -48,6 +49,20 @@ class ChannelsSQL:
             self.execute(cur, "INSERT INTO channel_state (channel, key, value) VALUES (?, ?, ?) "
                               "ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value",
                          (channel, key, json.dumps(value)))
+
+    def state_setdefault(self, channel: str, key: str, value: Any) -> Any:
+        """The value kept under `key`, setting it to `value` first if there is none: of several processes
+        asking at once, the first one's value is the one every process gets."""
+        with self.transaction(claim=True) as cur:
+            self.execute(cur, "INSERT INTO channel_state (channel, key, value) VALUES (?, ?, ?) "
+                              "ON CONFLICT (channel, key) DO NOTHING", (channel, key, json.dumps(value)))
+            row = self.execute(cur, "SELECT value FROM channel_state WHERE channel = ? AND key = ?",
+                               (channel, key)).fetchone()
+        return json.loads(row[0])
+
+    def state_delete(self, channel: str, key: str) -> None:
+        with self.transaction() as cur:
+            self.execute(cur, "DELETE FROM channel_state WHERE channel = ? AND key = ?", (channel, key))
 
     def all_state(self) -> list[tuple[str, str, Any]]:
         """Every (channel, key, value) remembered, e.g. to carry it into another store."""

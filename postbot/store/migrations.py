@@ -91,4 +91,23 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             subject TEXT NOT NULL,
             message TEXT NOT NULL)""",
     ]),
+    # Alerts (POSTBOT_ALERTS): each event once, by a key made from the event itself; `sent_at` is set by
+    # the digest that carried it. A digest is an ordinary post whose deliveries go to the alert channels;
+    # alert_posts says which posts are digests, so their own failures never raise alerts. The partial
+    # index lets the daemon look at recently failed deliveries without reading every finished one.
+    ("0003_alerts", [
+        """CREATE TABLE alert_events (
+            key TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            message TEXT NOT NULL,
+            at {int} NOT NULL,
+            sent_at {int})""",
+        "CREATE INDEX alert_events_pending ON alert_events (kind, sent_at)",
+        """CREATE TABLE alert_posts (
+            post_id {int} PRIMARY KEY REFERENCES posts(id),
+            kind TEXT NOT NULL,
+            at {int} NOT NULL)""",
+        "CREATE INDEX deliveries_finished_badly ON deliveries (state, updated_at) WHERE state IN ('failed', 'unknown')",
+    ]),
 ]

@@ -140,7 +140,7 @@ def create_app(settings, *, store=None, posts_dir: str | Path = "posts", token: 
 
     # ---- compose -------------------------------------------------------------------------
     def compose_page(request: Request, status: int = 200, **context) -> Response:
-        context.setdefault("form", {"kind": "plain", "at": "next", "channels": [c.name for c in settings.channels]})
+        context.setdefault("form", {"kind": "plain", "at": "next", "channels": [c.name for c in settings.post_channels]})
         context.setdefault("errors", {})
         return page(request, "compose.html", status, all_channels=settings.channels, card_css=_card_css(), **context)
 
