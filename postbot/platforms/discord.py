@@ -43,8 +43,9 @@ def clip(value: str, units: int) -> str:
         return value
     # The longest start within units - 1 (the ellipsis takes one): no longer than that in chars,
     # then shortened by the astral chars it holds, which take two units each.
-    kept = value[:max(units - 1, 0)]
-    over = textlib.utf16_len(kept) - (units - 1)
+    room = max(units - 1, 0)
+    kept = value[:room]
+    over = textlib.utf16_len(kept) - room
     while over > 0:
         over -= 2 if ord(kept[-1]) > 0xFFFF else 1
         kept = kept[:-1]
