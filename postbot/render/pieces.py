@@ -18,7 +18,9 @@ for real at the end, and the quick count must agree with it (fitting.py).
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from postbot.models import Post
@@ -28,20 +30,51 @@ from postbot.platforms.base import Rules, add_tallies
 PLACEHOLDER = "\U0010fffd\U000ffffd\U0010fffd"
 
 
+# Bump when the check below changes: verdicts kept on disk are keyed by it.
+CHECK_VERSION = "1"
+
+
 @lru_cache(maxsize=128)
 def prints_teaser_plainly(template: Any) -> bool:
     """True when `teaser` only ever appears in the template as `{{ teaser }}`, outside macros,
     blocks, filters, calls and includes. Keyed by the compiled template: an edited file is a new
-    template object, read and checked again."""
-    from jinja2 import nodes
+    template object, read and checked again. Parsing a template costs more than rendering it, so
+    the verdict is kept beside Jinja2's compiled templates, keyed by the source, Jinja2's version
+    and this check's (a cold preview would otherwise parse every template it has compiled)."""
+    import hashlib
+
+    import jinja2
 
     environment = template.environment
     if template.name is None or environment.loader is None:
         return False
     try:
         source = environment.loader.get_source(environment, template.name)[0]
-        tree = environment.parse(source)
     except Exception:                       # unreadable now: count the slow way, which reports it
+        return False
+    folder = getattr(environment.bytecode_cache, "directory", None)
+    key = hashlib.sha256(f"{CHECK_VERSION}\0{jinja2.__version__}\0{source}".encode("utf-8", "surrogatepass"))
+    kept = Path(folder) / f"teaser-{key.hexdigest()}" if folder else None
+    try:
+        return kept.read_text("ascii") == "plain" if kept else _plain(environment, source)
+    except OSError:
+        pass
+    verdict = _plain(environment, source)
+    try:
+        partial = kept.with_suffix(f".{os.getpid()}")
+        partial.write_text("plain" if verdict else "other", "ascii")
+        os.replace(partial, kept)
+    except OSError:                         # a read-only cache: check again next time
+        pass
+    return verdict
+
+
+def _plain(environment: Any, source: str) -> bool:
+    from jinja2 import nodes
+
+    try:
+        tree = environment.parse(source)
+    except Exception:                       # compose() meets it again and says what is wrong
         return False
     if any(True for _ in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport))):
         return False

@@ -223,11 +223,14 @@ def _in_failed_label(text: str, start: int, labels: list[tuple[int, int]], faile
     return "skip" if underscore < 0 or start <= underscore else "last"
 
 
+# Common TLDs the patterns hold from the start, so that a cold preview compiles them once.
+_X_COMMON_TLDS = frozenset("com org net io co app dev social me info uk de fr eu ly be to tv ai us ca".split())
 _x_cover: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
 
 
 def _x_covering(found: tuple[str, ...]) -> tuple[str, ...]:
-    """Every TLD found so far in this process (`found` included), for the patterns' alternation.
+    """Every TLD found so far in this process (`found` included) and the common ones, for the
+    patterns' alternation.
 
     Extra names match nothing more (see _x_tlds_in), so one compiled pattern serves every later text
     whose TLDs it holds: the candidates of a render, which differ in their TLDs, share it.
@@ -235,7 +238,7 @@ def _x_covering(found: tuple[str, ...]) -> tuple[str, ...]:
     global _x_cover
     names, ordered = _x_cover
     if not names.issuperset(found):
-        names = names.union(found)
+        names = names.union(found, _X_COMMON_TLDS & _x_tld_index()[0])
         _x_cover = names, ordered = names, tuple(sorted(names))
     return ordered
 
@@ -378,13 +381,12 @@ def x_weight(text: str) -> int:
     tokens = {start: (end, 2300) for start, end, _ in x_extract_urls(normalized)}
     for start, end in emoji_spans(normalized):
         tokens.setdefault(start, (end, 200))
-    light = re.compile(_X_LIGHT_CHARS)
     weighted = position = 0
     for start in sorted(tokens) + [len(normalized)]:
         if start < position:
             continue  # inside a URL or emoji already counted
         run = normalized[position:start]
-        light_count = len(run) if run.isascii() else len(light.findall(run))
+        light_count = len(run) if run.isascii() else len(re.findall(_X_LIGHT_CHARS, run))
         weighted += light_count * 100 + (len(run) - light_count) * 200
         if start == len(normalized):
             break
