@@ -240,3 +240,22 @@ def test_linkedin_fold_maps_the_shown_fold_into_the_escaped_text(text):
         count += 1
     expected = None if len(text) <= rules.fold else word_fold(escaped, index)
     assert rules.fold_index(Prepared(escaped, [])) == expected
+
+
+def test_an_edited_template_is_checked_again_across_processes(tmp_path, monkeypatch):
+    """The check's verdict is kept on disk by the template's source: an edit is never read as the
+    old verdict, in this process or the next (a new Renderer reads the kept files afresh)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    template = folder / "x.j2"
+    post = Post(source="t.md", slug="t", title="t", body="A sentence here. " * 40, url="https://example.com/a")
+    template.write_text("{{ teaser }}\n\n{{ url }}", "utf-8")
+    plain = Renderer(user_templates=folder).render(post, channel("x"))
+    kept = list((tmp_path / "cache" / "postbot" / "templates").glob("teaser-*"))
+    assert [path.read_text() for path in kept] == ["plain"]
+    template.write_text("{{ teaser|upper }}\n\n{{ url }}", "utf-8")
+    edited = Renderer(user_templates=folder).render(post, channel("x"))
+    assert edited.text.split("\n\n")[0] == plain.text.split("\n\n")[0].upper()
+    assert edited.length == textlib.x_length(edited.text) <= 280
+    assert sorted(path.read_text() for path in kept[0].parent.glob("teaser-*")) == ["other", "plain"]
