@@ -79,8 +79,9 @@ def test_twitter_text_conformance_texts_count_the_same_in_pieces():
     files = sorted(data.glob("*.yml"))
     if not files:
         pytest.fail(f"twitter-text conformance data not found in {data} (the shared folder beside the repo)")
-    texts = [case["text"] for path in files for group in (yaml.safe_load(path.read_text("utf-8")) or {}).get("tests", {}).values()
-             if isinstance(group, list) for case in group if isinstance(case, dict) and isinstance(case.get("text"), str)]
+    groups = [group for path in files for group in (yaml.safe_load(path.read_text("utf-8")) or {}).get("tests", {}).values()]
+    texts = [case["text"] for group in groups if isinstance(group, list)
+             for case in group if isinstance(case, dict) and isinstance(case.get("text"), str)]
     assert len(texts) > 100
     rules = rules_class("x")(channel("x"))
     for first, second in zip(texts, texts[1:]):

@@ -23,8 +23,7 @@ from postbot.text.units import (emoji_spans, find_urls, grapheme_len, grapheme_s
                                 url_spans, utf8_len, utf8_offsets, utf16_len)
 from postbot.text.x import x_extract_urls, x_length, x_length_from_weight, x_parse, x_url_spans, x_weight
 
-__all__ = ["LINK", "TAG", "bluesky_detect", "bluesky_display", "bluesky_facets", "cut", "emoji_spans", "find_urls", "grapheme_len",
-           "grapheme_starts", "graphemes", "iana_tlds", "mastodon_length", "mojibake", "nfc", "repair",
-           "sentence_cuts", "short_url", "threads_length", "url_spans", "utf8_len", "utf8_offsets",
-           "utf16_len", "word_cuts", "x_extract_urls", "x_length", "x_length_from_weight", "x_parse", "x_url_spans",
-           "x_weight"]
+__all__ = ["LINK", "TAG", "bluesky_detect", "bluesky_display", "bluesky_facets", "cut", "emoji_spans", "find_urls",
+           "grapheme_len", "grapheme_starts", "graphemes", "iana_tlds", "mastodon_length", "mojibake", "nfc", "repair",
+           "sentence_cuts", "short_url", "threads_length", "url_spans", "utf8_len", "utf8_offsets", "utf16_len",
+           "word_cuts", "x_extract_urls", "x_length", "x_length_from_weight", "x_parse", "x_url_spans", "x_weight"]
