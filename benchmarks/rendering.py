@@ -81,11 +81,14 @@ def run(quick: bool) -> Result:
     bare_rate, bare_count = _rate(_bare_jinja(post, channels), seconds)
     hot = _profile(render_all, 1.0)
     per_channel = {}
-    for channel in channels:
-        started = time.perf_counter()
-        for _ in range(3):
-            renderer.render(post, channel)
-        per_channel[channel.name] = round((time.perf_counter() - started) / 3 * 1000, 2)
+    for channel in channels:             # the best of 5 rounds of 20: the hardest is named steadily
+        best = float("inf")
+        for _ in range(5):
+            started = time.perf_counter()
+            for _ in range(20):
+                renderer.render(post, channel)
+            best = min(best, (time.perf_counter() - started) / 20)
+        per_channel[channel.name] = round(best * 1000, 3)
     hardest = next(c for c in channels if c.name == max(per_channel, key=per_channel.get))
 
     def render_hardest() -> int:
@@ -101,9 +104,12 @@ def run(quick: bool) -> Result:
     result.rows.append(Row(f"renders/s (post x {len(channels)} channels, warm)", rate, "/s",
                            baseline=bare_rate, baseline_label="bare Jinja2, same templates",
                            target=TARGET_PER_SECOND, higher_is_better=True, why=why))
+    slowest = sorted(per_channel.items(), key=lambda item: -item[1])[:3]
     result.rows.append(Row(f"renders/s on the hardest platform alone ({hardest.platform}, warm)", hardest_rate, "/s",
                            baseline=rate, baseline_label="all 10 channels", target=TARGET_HARDEST_PER_SECOND,
-                           higher_is_better=True))
+                           higher_is_better=True,
+                           why="" if hardest_rate >= TARGET_HARDEST_PER_SECOND else
+                           "ms per render: " + ", ".join(f"{name} {ms:.2f}" for name, ms in slowest)))
     result.details = {"renders": count, "bare_renders": bare_count, "seconds": seconds,
                       "ms_per_render_by_channel": per_channel, "self_time_percent": hot}
     return result

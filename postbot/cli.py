@@ -172,10 +172,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings(args):
-    from dotenv import load_dotenv
     from postbot.config import load_settings
     from postbot.redact import remember_settings
     if args.env_file and Path(args.env_file).is_file():
+        from dotenv import load_dotenv
         load_dotenv(args.env_file, override=False)
     settings = load_settings()
     remember_settings(settings)

@@ -138,6 +138,20 @@ class Rules:
         """Rules beyond the length limit (bytes, link counts). Empty when it may be sent."""
         return []
 
+    # ---- counting a text piece by piece (render/pieces.py) -------------------------------------
+    def tally(self, piece: str, post: Post | None = None, first: bool = True) -> tuple | None:
+        """What measure() and violations() need to know of one piece of a rendered text, for
+        platforms whose counting splits before a line feed (the piece after such a split starts
+        with it): a text's tally is its pieces' tallies added up, numbers summed and sets joined
+        (see add_tallies). `first`: the text's first piece. None: this platform counts whole texts
+        only. A platform that returns a tally defines judge() beside it, and tests check that both
+        agree with prepare, measure and violations."""
+        return None
+
+    def judge(self, tally: tuple) -> tuple[int, list[str]]:
+        """(length, problems) of a whole text from its tally: what measure() and violations() say."""
+        raise NotImplementedError(f"{type(self).__name__} returns no tally")
+
     def fold_index(self, prepared: Prepared) -> int | None:
         """Index into prepared.text where the platform folds, if the text is longer than that."""
         if self.fold is None or len(prepared.text) <= self.fold:
@@ -183,6 +197,11 @@ def labelled_links(text: str, pattern, visible, url) -> list[tuple[str, str | No
         last = match.end()
     pieces.append((visible(text[last:]), None))
     return [piece for piece in pieces if piece[0]]
+
+
+def add_tallies(first: tuple, second: tuple) -> tuple:
+    """Two pieces' tallies as one: counts summed, sets (distinct links) joined."""
+    return tuple(a | b if isinstance(a, frozenset) else a + b for a, b in zip(first, second))
 
 
 def word_fold(text: str, index: int) -> int:

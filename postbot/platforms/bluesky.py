@@ -115,7 +115,17 @@ class BlueskyRules(Rules):
         return textlib.grapheme_len(prepared.text)
 
     def violations(self, prepared: Prepared) -> list[str]:
-        size = textlib.utf8_len(prepared.text)
+        return self._size_problems(textlib.utf8_len(prepared.text))
+
+    def tally(self, piece: str, post: Post | None = None, first: bool = True) -> tuple:
+        shown = textlib.bluesky_display(piece)
+        return textlib.grapheme_len(shown), textlib.utf8_len(shown)
+
+    def judge(self, tally: tuple) -> tuple[int, list[str]]:
+        return tally[0], self._size_problems(tally[1])
+
+    @staticmethod
+    def _size_problems(size: int) -> list[str]:
         return [f"{size} UTF-8 bytes, over Bluesky's {MAX_BYTES}"] if size > MAX_BYTES else []
 
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:

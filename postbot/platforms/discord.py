@@ -41,13 +41,15 @@ def clip(value: str, units: int) -> str:
     value = value.strip()
     if textlib.utf16_len(value) <= units:
         return value
-    out, used = [], 1
-    for char in value:
-        used += textlib.utf16_len(char)
-        if used > units:
-            break
-        out.append(char)
-    return "".join(out).rstrip() + "…"
+    # The longest start within units - 1 (the ellipsis takes one): no longer than that in chars,
+    # then shortened by the astral chars it holds, which take two units each.
+    room = max(units - 1, 0)
+    kept = value[:room]
+    over = textlib.utf16_len(kept) - room
+    while over > 0:
+        over -= 2 if ord(kept[-1]) > 0xFFFF else 1
+        kept = kept[:-1]
+    return kept.rstrip() + "…"
 
 
 def with_wait(url: str) -> str:
@@ -71,9 +73,14 @@ def form_errors(errors: Any, where: str = "") -> list[str]:
 
 def card_description(post: Post, room: int) -> str:
     """The teaser (or the body's start) for the card, cut at a word within `room` UTF-16 units."""
-    source = " ".join((post.teaser or post.body or "").split())
-    if textlib.utf16_len(source) <= room:
-        return source
+    text = post.teaser or post.body or ""
+    # The card needs the text's first `room` units: when the start of the text, its spaces
+    # collapsed, is already longer, it begins the same as the whole text would.
+    source = " ".join(text[:4 * room].split())
+    if len(source) <= room:
+        source = " ".join(text.split())
+        if textlib.utf16_len(source) <= room:
+            return source
     cut = clip(source, room)[:-1]
     space = cut.rfind(" ")
     return (cut[:space] if space > room // 2 else cut).rstrip(" ,;:-") + "…"

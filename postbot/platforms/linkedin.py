@@ -70,9 +70,14 @@ def months_between(version: str, now: datetime) -> int:
 
 def plain_description(post: Post) -> str:
     """A card description: the teaser (or the body's start) cut at a word, not mid-word."""
-    source = " ".join((post.teaser or post.body or "").split())
+    text = post.teaser or post.body or ""
+    # Only the first DESCRIPTION_MAX chars are used: when the start of the text, its spaces
+    # collapsed, is longer, it begins the same as the whole text would.
+    source = " ".join(text[:2 * DESCRIPTION_MAX].split())
     if len(source) <= DESCRIPTION_MAX:
-        return source
+        source = " ".join(text.split())
+        if len(source) <= DESCRIPTION_MAX:
+            return source
     cut = source.rfind(" ", 0, DESCRIPTION_MAX - 1)
     return source[:cut if cut > 0 else DESCRIPTION_MAX - 1].rstrip(" ,;:-") + "…"
 
@@ -97,12 +102,17 @@ class LinkedInRules(Rules):
         shown = unescape_little_text(prepared.text)
         if len(shown) <= self.fold:
             return None
-        # Map the fold from what members see back into the escaped text.
-        index = count = 0
-        while index < len(prepared.text) and count < self.fold:
-            index += 2 if prepared.text[index] == "\\" else 1
-            count += 1
-        return word_fold(prepared.text, index)
+        # Map the fold from what members see back into the escaped text: a '\\' and the char
+        # after it show as one; plain chars are skipped a stretch at a time.
+        text, index, count = prepared.text, 0, 0
+        while index < len(text) and count < self.fold:
+            escape = text.find("\\", index, index + self.fold - count)
+            if escape < 0:
+                step = min(self.fold - count, len(text) - index)
+                index, count = index + step, count + step
+            else:
+                index, count = escape + 2, count + escape - index + 1
+        return word_fold(text, index)
 
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:
         payload: dict[str, Any] = {

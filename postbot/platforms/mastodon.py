@@ -55,6 +55,14 @@ class MastodonRules(Rules):
         spoiler = prepared.extra.get("spoiler_text") or ""
         return textlib.mastodon_length(spoiler + prepared.text, self.url_length())
 
+    def tally(self, piece: str, post: Post | None = None, first: bool = True) -> tuple:
+        # The content warning is counted in front of the text, so with its first piece.
+        lead = self.content_warning(post) if first else ""
+        return (textlib.mastodon_length(lead + piece, self.url_length()),)
+
+    def judge(self, tally: tuple) -> tuple[int, list[str]]:
+        return tally[0], []
+
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:
         payload: dict[str, Any] = {"status": prepared.text,
                                    "visibility": post.visibility or self.channel.setting("VISIBILITY", "public")}

@@ -25,7 +25,17 @@ class ThreadsRules(Rules):
         return textlib.threads_length(prepared.text)
 
     def violations(self, prepared: Prepared) -> list[str]:
-        distinct = len(set(prepared.links))
+        return self._link_problems(set(prepared.links))
+
+    def tally(self, piece: str, post: Post | None = None, first: bool = True) -> tuple:
+        return textlib.threads_length(piece), frozenset(textlib.find_urls(piece))
+
+    def judge(self, tally: tuple) -> tuple[int, list[str]]:
+        return tally[0], self._link_problems(tally[1])
+
+    @staticmethod
+    def _link_problems(links: set[str] | frozenset[str]) -> list[str]:
+        distinct = len(links)
         return [f"{distinct} distinct links, Threads allows {MAX_LINKS}"] if distinct > MAX_LINKS else []
 
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:

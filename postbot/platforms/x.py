@@ -72,6 +72,12 @@ class XRules(Rules):
     def measure(self, prepared: Prepared) -> int:
         return textlib.x_length(prepared.text)
 
+    def tally(self, piece: str, post: Post | None = None, first: bool = True) -> tuple:
+        return (textlib.x_weight(piece),)
+
+    def judge(self, tally: tuple) -> tuple[int, list[str]]:
+        return textlib.x_length_from_weight(tally[0]), []
+
     def build_payload(self, prepared: Prepared, post: Post) -> dict[str, Any]:
         payload: dict[str, Any] = {"text": prepared.text}
         if post.image:

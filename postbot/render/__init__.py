@@ -8,6 +8,7 @@ measured is exactly what is sent.
 
 * templates.py  the Renderer: Jinja2 environments escaping the platform's way, templates, UTM tags
 * fitting.py    the template context and the search for the longest teaser that fits
+* pieces.py     a candidate counted without rendering and measuring the whole post again
 * hooks.py      the hook strategy: hook, thesis and reader question picked from the article, SHAPES per platform
 * ctas.py       which CTAs a channel shows (<NAME>_CTAS, show_ctas:)
 * rewrite.py    optional teasers from the user's language model, checked before use

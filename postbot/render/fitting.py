@@ -10,6 +10,7 @@ from postbot.models import CTA, Channel, Part, Post, Render
 from postbot.platforms.base import Prepared, Rules
 from postbot.render import ctas as cta_choice
 from postbot.render.hooks import SHAPES, pieces
+from postbot.render.pieces import Pieces
 from postbot.render.templates import add_utm
 from postbot.text import hashtags as hashtaglib
 
@@ -66,6 +67,12 @@ class Fitting:
         self.limit = int(wanted or platform_limit)
         self.tags = self._decide_tags()
         self.context = self._context()
+        # The search's state: the template's fixed parts for the CTAs in `pieces_for`, and each
+        # candidate's count (in pieces) or result (rendered whole) with those CTAs.
+        self.pieces: Pieces | None = None
+        self.pieces_for: list[CTA] | None = None
+        self.checked: dict[str, tuple[Prepared, int, list[str]] | None] = {}
+        self.counted: dict[str, tuple[int, list[str]]] = {}
 
     def _decide_tags(self) -> list[hashtaglib.Decision]:
         """Each tag as this platform's hashtag parser reads it; a tag with nothing usable left stops the render."""
@@ -114,15 +121,17 @@ class Fitting:
         return str(self.override.get("teaser_strategy") or self.post.teaser_strategy
                    or self.channel.setting("TEASER") or "hook").lower()
 
-    def compose(self, teaser: str, **extra: Any) -> tuple[Prepared, int, list[str]]:
+    def render_text(self, teaser: str, **extra: Any) -> str:
         from jinja2.exceptions import SecurityError
         try:
-            rendered = self.template.render(self.context, teaser=teaser, **extra).strip()
+            return self.template.render(self.context, teaser=teaser, **extra).strip()
         except SecurityError as exc:
             raise RenderError(f"template {self.template.filename or self.template.name}: {exc}; "
                               f"POSTBOT_TEMPLATE_SANDBOX=on refuses what a template may not do",
                               channel=self.channel.name) from None
-        prepared = self.rules.prepare(rendered, self.post)
+
+    def compose(self, teaser: str, **extra: Any) -> tuple[Prepared, int, list[str]]:
+        prepared = self.rules.prepare(self.render_text(teaser, **extra), self.post)
         return prepared, self.rules.measure(prepared), self.rules.violations(prepared)
 
     def fits(self, teaser: str, **extra: Any) -> tuple[Prepared, int, list[str]] | None:
@@ -161,7 +170,7 @@ class Fitting:
         head = source.split("\n\n", 1)[0]
         for count in range(len(every), 0, -1):
             self.context["ctas"] = every[:count]
-            if count == 1 or self.fits(head):
+            if count == 1 or self.candidate_fits(head):
                 return
 
     def window(self, source: str) -> str:
@@ -176,18 +185,64 @@ class Fitting:
         limit = min(len(source), self.rules.teaser_max or len(source))
         return [i for i in cuts if i <= limit and i < len(source)]
 
-    def longest_fit(self, source: str, cuts: list[int], ellipsis: bool):
+    def longest_fit(self, source: str, cuts: list[int], ellipsis: bool) -> str | None:
         """Binary search over ascending cut points; longer teasers never measure shorter."""
         found, lo, hi = None, 0, len(cuts) - 1
         while lo <= hi:
             mid = (lo + hi) // 2
             teaser = cut_teaser(source, cuts[mid], ellipsis)
-            result = self.fits(teaser)
-            if result:
-                found, lo = (teaser, result), mid + 1
+            if self.candidate_fits(teaser):
+                found, lo = teaser, mid + 1
             else:
                 hi = mid - 1
         return found
+
+    def candidate_fits(self, teaser: str) -> bool:
+        """Whether a teaser fits, counted piece by piece where that is exact (pieces.py), else whole."""
+        pieces = self.current_pieces()
+        counted = pieces.count(teaser) if pieces else None
+        if counted is None:
+            result = self.checked[teaser] = self.fits(teaser)
+            return result is not None
+        self.counted[teaser] = counted
+        length, problems = counted
+        return length <= self.limit and not problems
+
+    def current_pieces(self) -> Pieces | None:
+        """The template's fixed parts with the CTAs chosen so far, rendered once for all candidates."""
+        if self.pieces_for is not self.context["ctas"]:
+            self.pieces_for, self.checked, self.counted = self.context["ctas"], {}, {}
+            self.pieces = Pieces.of(self.rules, self.post, self.template, self.context)
+        return self.pieces
+
+    def search(self, source: str) -> tuple[str, bool]:
+        """The longest teaser that fits and whether it was cut; stops the render if none does."""
+        window = self.window(source)
+        whole_fits = window == source and (self.rules.teaser_max is None or len(source) <= self.rules.teaser_max)
+        if whole_fits and self.candidate_fits(source):
+            return source, False
+        source = window
+        sentences = self.cap(sentence_cuts(source), source)
+        found = self.longest_fit(source, sentences, ellipsis=False)
+        if found is None:
+            # Word (or phrase) cuts are dearer to find; only needed when no whole sentence fits.
+            first_sentence = sentences[0] if sentences else len(source)
+            words = [i for i in self.cap(word_cuts(source, self.post.lang), source) if i < first_sentence]
+            found = self.longest_fit(source, words, ellipsis=True)
+        if found is None and self.candidate_fits(""):
+            found = ""
+        if found is None:
+            self.overflow()
+        return found, True
+
+    def kept(self, teaser: str) -> tuple[Prepared, int, list[str]]:
+        """The teaser the search kept, prepared: what is sent. Counted in pieces, its text is the
+        template's fixed parts around it (exactly what a render gives, pieces.py) and its length
+        and problems are the pieces' (Rules.tally; tests hold them to measure() and violations())."""
+        if teaser in self.checked:
+            return self.checked[teaser]      # type: ignore[return-value]  (it fits: not None)
+        length, problems = self.counted[teaser]
+        return self.rules.prepare(self.pieces.text(teaser), self.post), length, problems   # type: ignore[union-attr]
 
     def run(self) -> Render:
         if self.override.get("text"):
@@ -202,27 +257,8 @@ class Fitting:
         written = self.from_model()
         if written:
             return written
-        window = self.window(source)
-        whole_fits = window == source and (self.rules.teaser_max is None or len(source) <= self.rules.teaser_max)
-        result = self.fits(source) if whole_fits else None
-        if result:
-            return self.finish(source, result, truncated=False)
-        source = window
-        sentences = self.cap(sentence_cuts(source), source)
-        found = self.longest_fit(source, sentences, ellipsis=False)
-        if not found:
-            # Word (or phrase) cuts are dearer to find; only needed when no whole sentence fits.
-            first_sentence = sentences[0] if sentences else len(source)
-            words = [i for i in self.cap(word_cuts(source, self.post.lang), source) if i < first_sentence]
-            found = self.longest_fit(source, words, ellipsis=True)
-        if not found:
-            found_empty = self.fits("")
-            if found_empty:
-                found = ("", found_empty)
-        if not found:
-            self.overflow()
-        teaser, result = found
-        return self.finish(teaser, result, truncated=True)
+        teaser, truncated = self.search(source)
+        return self.finish(teaser, self.kept(teaser), truncated=truncated)
 
     def from_model(self) -> Render | None:
         """A teaser from the user's language model, if one is set and its answer passes every check

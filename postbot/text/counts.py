@@ -28,6 +28,8 @@ def threads_length(text: str) -> int:
     Any grapheme cluster holding a pictograph, flag letter, skin tone, keycap or emoji selector is
     counted as bytes, text-style pictographs too: over-counting only makes posts a little shorter.
     """
+    if text.isascii():
+        return len(text)  # no emoji part is ASCII
     has_emoji = _compile(_EMOJI_PART)
     if has_emoji.search(text) is None:
         return len(text)  # no emoji: every cluster counts its code points, so the sum is the length

@@ -5,6 +5,7 @@ Indices are Python `str` indices (code points) unless a name says otherwise.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache
 from itertools import accumulate
@@ -31,10 +32,22 @@ def graphemes(text: str) -> list[str]:
     return _compile(r"\X").findall(text)
 
 
+# Non-ASCII chars with at most one ASCII char between them. Between two ASCII chars other than CR
+# LF a cluster always ends (no ASCII char extends, joins or prepends), so a text's clusters are
+# those of these stretches, each with the ASCII char on either side, plus one per other ASCII char.
+_NON_ASCII_STRETCH = re.compile(r"[^\x00-\x7f](?:[\x00-\x7f]?[^\x00-\x7f])*")
+
+
 def grapheme_len(text: str) -> int:
     if text.isascii():
         return len(text) - text.count("\r\n")  # in ASCII only CR LF joins into one cluster
-    return len(graphemes(text))
+    if "\r" in text:
+        return len(graphemes(text))
+    count = len(text)
+    for match in _NON_ASCII_STRETCH.finditer(text):
+        stretch = text[max(match.start() - 1, 0):match.end() + 1]
+        count += len(graphemes(stretch)) - len(stretch)
+    return count
 
 
 def grapheme_starts(text: str) -> set[int]:
@@ -106,7 +119,7 @@ _BARE_DOMAIN = (r"(?<![\w@.\-/:])(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+(?P
 def url_spans(text: str, schemeless: bool = False) -> list[tuple[int, int, str]]:
     """(start, end, full_url) of each URL; bare domains only with schemeless=True (https:// added)."""
     spans: list[tuple[int, int, str]] = []
-    for match in _compile(_SCHEME_URL, _regex().IGNORECASE).finditer(text):
+    for match in _compile(_SCHEME_URL, _regex().IGNORECASE).finditer(text) if "://" in text else ():
         url = _trim_url_end(match.group())
         if "://" in url and url.split("://", 1)[1].strip("/"):
             spans.append((match.start(), match.start() + len(url), url))
@@ -137,4 +150,6 @@ _EMOJI_SEQUENCE = (r"[#*0-9]\ufe0f?\u20e3|\U0001f3f4[\U000e0020-\U000e007e]+\U00
 
 def emoji_spans(text: str) -> list[tuple[int, int]]:
     """Fully qualified emoji sequences; text-style characters like a bare © are not emoji."""
+    if text.isascii():
+        return []  # every sequence holds a non-ASCII char (U+FE0F, U+20E3 or a pictograph)
     return [match.span() for match in _compile(_EMOJI_SEQUENCE).finditer(text)]

@@ -140,10 +140,11 @@ def _x_tlds_in(text: str) -> tuple[str, ...]:
 
 @cache
 def _x_char_classes():
-    compile_ = _regex().compile
+    # Plain classes: stdlib re, several times faster here than `regex` (possessive loops need 3.11).
+    compile_ = re.compile
     d = _X_DOMAIN_CHAR
     return (compile_(rf"[^A-Za-z0-9@\uff20$#\uff03{_X_INVALID_CHARS}]"),  # may precede a URL
-            compile_(rf"(?:{d}|[_\-])+"),                                # runs that can hold a label
+            compile_(rf"(?:{d}|[_\-])++"),                             # a run that can hold labels
             compile_(rf"{d}(?:[_\-]*+{d})*+\."))                        # one subdomain label and its dot
 
 
@@ -158,10 +159,16 @@ def _x_url_starts(text: str):
     schemes = {match.start() for match in _compile(r"https?://", _regex().IGNORECASE).finditer(text)}
     domains: set[int] = set()
     labels: list[tuple[int, int]] = []
-    for run in label_run.finditer(text):
-        if text[run.end():run.end() + 1] == ".":
-            domains.update(range(run.start(), run.end()))
-            labels.append(run.span())
+    # The runs that reach a '.', read backwards from each '.' (a run holds no '.'): only the text
+    # before the dots is scanned, once.
+    backwards, last = text[::-1], len(text) - 1
+    dot = text.find(".")
+    while dot >= 0:
+        run = label_run.match(backwards, last - dot + 1)
+        if run is not None:
+            labels.append((dot - len(run.group()), dot))
+            domains.update(range(dot - len(run.group()), dot))
+        dot = text.find(".", dot + 1)
     order = sorted(schemes | domains)
     if order[:2] == [0, 1] and may_precede.match(text, 0):
         order[0:2] = [1, 0]  # the scan consumes a preceding char before it tries the start of text
@@ -216,11 +223,14 @@ def _in_failed_label(text: str, start: int, labels: list[tuple[int, int]], faile
     return "skip" if underscore < 0 or start <= underscore else "last"
 
 
+# Common TLDs the patterns hold from the start, so that a cold preview compiles them once.
+_X_COMMON_TLDS = frozenset("com org net io co app dev social me info uk de fr eu ly be to tv ai us ca".split())
 _x_cover: tuple[frozenset[str], tuple[str, ...]] = (frozenset(), ())
 
 
 def _x_covering(found: tuple[str, ...]) -> tuple[str, ...]:
-    """Every TLD found so far in this process (`found` included), for the patterns' alternation.
+    """Every TLD found so far in this process (`found` included) and the common ones, for the
+    patterns' alternation.
 
     Extra names match nothing more (see _x_tlds_in), so one compiled pattern serves every later text
     whose TLDs it holds: the candidates of a render, which differ in their TLDs, share it.
@@ -228,7 +238,7 @@ def _x_covering(found: tuple[str, ...]) -> tuple[str, ...]:
     global _x_cover
     names, ordered = _x_cover
     if not names.issuperset(found):
-        names = names.union(found)
+        names = names.union(found, _X_COMMON_TLDS & _x_tld_index()[0])
         _x_cover = names, ordered = names, tuple(sorted(names))
     return ordered
 
@@ -237,7 +247,10 @@ def x_extract_urls(text: str, with_scheme_only: bool = False) -> list[tuple[int,
     """twitter-text's URL extraction: (start, end, url as written) on `text`."""
     if "." not in text:
         return []
-    tlds = _x_covering(_x_tlds_in(text))
+    found_tlds = _x_tlds_in(text)
+    if not found_tlds and ".xn--" not in text.lower():
+        return []  # a domain ends in a TLD right after a '.', and none is there
+    tlds = _x_covering(found_tlds)
     url_re = _x_url_pattern(tlds)
     starts, domain_starts, may_precede, labels = _x_url_starts(text)
     subdomain_label = _x_char_classes()[2]
@@ -353,21 +366,31 @@ _X_LIGHT_CHARS = "[\u0000-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]"  # v3 
 def x_length(text: str) -> int:
     """X's weighted length (twitter-text v3): limit 280. The same sum as x_parse, taken over runs of
     plain text at once instead of character by character (the renderer measures often)."""
+    return x_length_from_weight(x_weight(text))
+
+
+def x_length_from_weight(weight: int) -> int:
+    """A weight in hundredths (x_weight) as X's weighted length: whole when it is whole."""
+    return weight // 100 if weight % 100 == 0 else weight / 100
+
+
+def x_weight(text: str) -> int:
+    """X's weighted length in hundredths. It adds up over pieces split before a line feed: no URL,
+    emoji or NFC composition spans one, and a line feed or the text's end stop a match alike."""
     normalized = nfc(text)
     tokens = {start: (end, 2300) for start, end, _ in x_extract_urls(normalized)}
     for start, end in emoji_spans(normalized):
         tokens.setdefault(start, (end, 200))
-    light = re.compile(_X_LIGHT_CHARS)
     weighted = position = 0
     for start in sorted(tokens) + [len(normalized)]:
         if start < position:
             continue  # inside a URL or emoji already counted
         run = normalized[position:start]
-        light_count = len(light.findall(run))
+        light_count = len(run) if run.isascii() else len(re.findall(_X_LIGHT_CHARS, run))
         weighted += light_count * 100 + (len(run) - light_count) * 200
         if start == len(normalized):
             break
         end, weight = tokens[start]
         weighted += weight
         position = end
-    return weighted // 100 if weighted % 100 == 0 else weighted / 100
+    return weighted
