@@ -173,12 +173,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _settings(args):
     from postbot.config import load_settings
-    from postbot.redact import remember_settings
     if args.env_file and Path(args.env_file).is_file():
         from dotenv import load_dotenv
         load_dotenv(args.env_file, override=False)
-    settings = load_settings()
-    remember_settings(settings)
+    settings = load_settings()          # registers every secret it holds with postbot.redact
     _logging(args.debug, verbose=args.command == "run")
     return settings
 

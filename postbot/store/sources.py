@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 from postbot.errors import StoreError, UsageError
 from postbot.models import Feed, SourceItem
+from postbot.redact import redact
 from postbot.store.clock import from_ms, ms
 
 _FEED_COLUMNS = ("id, url, name, options, next_poll_at, etag, last_modified, last_poll_at, last_status, "
@@ -194,7 +195,7 @@ class SourcesSQL:
     def add_notice(self, subject: str, message: str, now: datetime) -> None:
         with self.transaction() as cur:
             self.execute(cur, "INSERT INTO notices (at, subject, message) VALUES (?, ?, ?)",
-                         (ms(now), subject, message))
+                         (ms(now), subject, redact(message)))
 
     def notices(self, since: datetime | None = None, limit: int = 20) -> list[tuple[datetime, str, str]]:
         """The latest notices, newest first: (at, subject, message)."""
