@@ -196,3 +196,29 @@ def test_a_bluesky_session_echoed_back_is_stored_nowhere(tmp_path, pds_url, pds_
     text = stored_text(tmp_path / "postbot.db")
     assert "rejected credential ***" in text
     assert session["accessJwt"] not in text and session["accessJwt"].split(".")[1] not in text
+
+
+# ---- logs: tracebacks too -------------------------------------------------------------------------
+def test_a_logged_traceback_is_redacted_like_the_message(tmp_path):
+    """The CLI's log handler (cli._logging) carries RedactingFilter: an exception text that holds a
+    token is masked in the formatted traceback, not only in the message."""
+    import io
+    import logging
+
+    from postbot.redact import RedactingFilter, remember_secret
+    remember_secret("tb-secret-value-123456")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("postbot.test_redaction")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError("upstream said: Authorization: Bearer never-seen-before-987 and tb-secret-value-123456")
+        except RuntimeError:
+            logger.exception("delivery %s: unexpected error with %s", 7, "tb-secret-value-123456")
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert "RuntimeError" in written and "delivery 7: unexpected error with ***" in written
+    assert "tb-secret-value-123456" not in written and "never-seen-before-987" not in written

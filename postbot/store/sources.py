@@ -101,7 +101,7 @@ class SourcesSQL:
         with self.transaction() as cur:
             new_ids = self._record(cur, f"feed:{feed_id}", items, now, first_take)
             sets, params = ["last_poll_at = ?", "last_status = ?", "last_result = ?", "next_poll_at = ?"], \
-                [ms(now), status, result, ms(next_poll_at)]
+                [ms(now), status, redact(result), ms(next_poll_at)]
             if etag is not KEEP:
                 sets.append("etag = ?")
                 params.append(etag)
@@ -182,7 +182,7 @@ class SourcesSQL:
         """An item that cannot become a post (it does not fit, a bad file): reported, never retried."""
         with self.transaction() as cur:
             self.execute(cur, "UPDATE source_items SET state = 'failed', detail = ? WHERE id = ? AND state = 'new'",
-                         (detail, item_id))
+                         (redact(detail), item_id))
 
     def _take_item(self, cur, item_id: int, post_id: int) -> None:
         """Inside add_post's transaction: the item becomes `queued`, or the whole post is undone."""
