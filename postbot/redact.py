@@ -35,6 +35,12 @@ _by_value: re.Pattern[str] | None = None
 
 # A credential's characters: stops at quotes, separators and brackets around it.
 _CRED = r"[^\s\"'&,;<>(){}\[\]]"
+# Every pattern is linear in the text's length: a run that begins with `*` or `{n,}` may start only
+# where the character before cannot belong to it (a one-character lookbehind), so a 40,000-character
+# word is scanned once, not once per position (issue 17.3; benchmarks/long_words.py measures it).
+_NAME = r"[A-Za-z0-9_\-]"
+
+
 def _keep_scheme(match: "re.Match[str]") -> str:
     scheme = match.group(3)
     return f"{match.group(1)}{match.group(2)}{scheme + ' ' if scheme else ''}{MASK}"
@@ -42,17 +48,19 @@ def _keep_scheme(match: "re.Match[str]") -> str:
 
 _SHAPE_SOURCES: list[tuple[str, Any]] = [
     # scheme://user:password@host
-    (r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s/:@\"']*:)[^\s/@\"']+@", r"\1" + MASK + "@"),
-    # Authorization: Bearer …  /  "authorization": "Basic …"  /  Cookie: …  (header dumps, reprs, JSON)
+    (r"(?i)(?<![a-z0-9+.\-])([a-z][a-z0-9+.\-]*://[^\s/:@\"']*:)[^\s/@\"']+@", r"\1" + MASK + "@"),
+    # Authorization: Bearer …  /  "authorization": "Basic …"  /  Cookie: …  (header dumps, reprs, JSON);
+    # a parameter list (OAuth 1.0a: oauth_token="…") is left to the field rule below
     (r"(?i)\b((?:proxy-)?authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token|x-access-token)"
      r"([\"']?[ \t]*[:=][ \t]*[\"']?)(?:(bearer|basic|bot|token|oauth|dpop|digest)[ \t]+)?"
-     r"(?![ \t]*(?:[A-Za-z]+[ \t]+)?[A-Za-z_]+=)[^\"'\r\n]+",     # a parameter list (OAuth 1.0a) is masked field by field below
+     r"(?![ \t]*(?:[A-Za-z]+[ \t]+)?[A-Za-z_]+=)[^\"'\r\n]+",
      _keep_scheme),
     (r"(?i)\b(bearer[ \t]+)[A-Za-z0-9\-._~+/]{8,}=*", r"\1" + MASK),
     # access_token=…, "refreshJwt": "…", client_secret: …, oauth_token="…": a value that looks like one
     # (8+ characters with a digit, or 20+), so "NEWS_BOT_TOKEN: set it" stays readable.
-    (r"(?i)((?:[A-Za-z0-9_\-]*(?:token|secret|password|passwd|jwt|api[_-]?key|signature)|oauth_[a-z_]+)"
-     r"[\"']?[ \t]*[:=][ \t]*[\"']?)((?=" + _CRED + r"{0,200}\d)" + _CRED + r"{8,}|" + _CRED + r"{20,})",
+    (r"(?i)((?<!" + _NAME + r")(?:" + _NAME + r"*(?:token|secret|password|passwd|jwt|api[_-]?key|signature)|"
+     r"oauth_[a-z_]+)[\"']?[ \t]*[:=][ \t]*[\"']?)"
+     r"((?=" + _CRED + r"{0,200}\d)" + _CRED + r"{8,}|" + _CRED + r"{20,})",
      r"\1" + MASK),
     # Discord webhooks/<id>/<token>, Slack services/T…/B…/<token> and triggers/…: the path is the key.
     (r"(?i)(webhooks/\d{5,}/)[A-Za-z0-9_\-.]+", r"\1" + MASK),
@@ -60,7 +68,7 @@ _SHAPE_SOURCES: list[tuple[str, Any]] = [
     (r"(?i)(hooks\.slack\.com/(?:triggers|workflows)/)[^\s\"'<>]+", r"\1" + MASK),
     (r"\bxox[abposr]-[A-Za-z0-9\-]{10,}", MASK),
     # Telegram bot tokens <bot id>:<35 characters>, also URL-encoded in a path
-    (r"(\d{5,}(?::|%3[Aa]))[A-Za-z0-9_\-]{30,}", r"\1" + MASK),
+    (r"(?<!\d)(\d{5,}(?::|%3[Aa]))[A-Za-z0-9_\-]{30,}", r"\1" + MASK),
     # JWTs (Bluesky sessions, OAuth access tokens): base64url JSON starts with eyJ
     (r"\beyJ[A-Za-z0-9_\-]{10,}(?:\.[A-Za-z0-9_\-]*){0,2}", MASK),
 ]
