@@ -56,9 +56,12 @@ _SHAPE_SOURCES: list[tuple[str, Any]] = [
      r"(?![ \t]*(?:[A-Za-z]+[ \t]+)?[A-Za-z_]+=)[^\"'\r\n]+",
      _keep_scheme),
     (r"(?i)\b(bearer[ \t]+)[A-Za-z0-9\-._~+/]{8,}=*", r"\1" + MASK),
-    # access_token=…, "refreshJwt": "…", client_secret: …, oauth_token="…": a value that looks like one
-    # (8+ characters with a digit, or 20+), so "NEWS_BOT_TOKEN: set it" stays readable.
-    (r"(?i)((?<!" + _NAME + r")(?:" + _NAME + r"*(?:token|secret|password|passwd|jwt|api[_-]?key|signature)|"
+    # access_token=…, "refreshJwt": "…", client_secret: …, oauth_signature="…": a value that looks like one
+    # (8+ characters with a digit, or 20+), so "NEWS_BOT_TOKEN: set it" stays readable. Not oauth_token:
+    # X's authorize address carries the short-lived request token the user must open (`postbot connect
+    # x`); as an access token it is a configured or kept secret, masked by value.
+    (r"(?i)((?<!" + _NAME + r")(?!oauth_token[\"']?[ \t]*[:=])"
+     r"(?:" + _NAME + r"*(?:token|secret|password|passwd|jwt|api[_-]?key|signature)|"
      r"oauth_[a-z_]+)[\"']?[ \t]*[:=][ \t]*[\"']?)"
      r"((?=" + _CRED + r"{0,200}\d)" + _CRED + r"{8,}|" + _CRED + r"{20,})",
      r"\1" + MASK),
