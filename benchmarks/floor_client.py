@@ -33,8 +33,10 @@ def requests_for(channels: int, per_channel: int, due_at: str) -> list[tuple[str
                                "text": "x" * 280, "links": [], "due_at": due_at, "part": 1, "parts": 1,
                                "payload": {"text": "x" * 280}}, separators=(",", ":")).encode()
             secret = f"bench-secret-{channel}".encode()
+            stamp = int(time.time())      # signed like postbot does: "<t>.<key>.<body>" (docs/webhooks.md)
+            digest = hmac.new(secret, f"{stamp}.{key}.".encode() + body, hashlib.sha256).hexdigest()
             headers = {"Content-Type": "application/json", "Idempotency-Key": key,
-                       "X-Postbot-Signature": "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()}
+                       "X-Postbot-Signature": f"t={stamp},v1={digest}"}
             made.append((f"/c{channel}", body, headers))
     return made
 

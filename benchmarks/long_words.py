@@ -4,7 +4,8 @@ against a post of the same length made of ordinary words, measured in the same r
 
 Every text path must be linear or bounded (issue 17): one long word once took 13.8 s at 20k
 characters and 46.7 s at 40k. The target is the ordinary-words baseline times a small factor,
-and doubling the length must not much more than double the time."""
+and doubling the length must not much more than double the time. The secret filter, redact(), which
+every printed, logged or stored text passes, is measured over the same bodies."""
 from __future__ import annotations
 
 import base64
@@ -64,6 +65,7 @@ def run(quick: bool) -> Result:
                 path = Path(folder) / f"{name.replace(' ', '-')}-{length}.txt"
                 path.write_text(body + "\n", encoding="utf-8")
                 timings.setdefault(name, {})[length] = _seconds(path, channels, repeats)
+    redacting = _redact_seconds(repeats)
     result = Result("long_words")
     for name, by_length in timings.items():
         if name == "ordinary words":
@@ -77,6 +79,37 @@ def run(quick: bool) -> Result:
         growth = by_length[LENGTHS[1]] / max(by_length[LENGTHS[0]], 1e-9)
         result.rows.append(Row(f"{name}: time at 40k / time at 20k", growth, "x", target=GROWTH_LIMIT,
                                why="linear is 2.0"))
+    for name, by_length in redacting.items():
+        if name == "ordinary words":
+            continue
+        for length in LENGTHS:
+            result.rows.append(Row(f"redact, {name}, {length // 1000}k chars", by_length[length], "s",
+                                   baseline=redacting["ordinary words"][length],
+                                   baseline_label="ordinary words, same length",
+                                   target=redacting["ordinary words"][length] * TARGET_FACTOR))
+        result.rows.append(Row(f"redact, {name}: time at 40k / time at 20k",
+                               by_length[LENGTHS[1]] / max(by_length[LENGTHS[0]], 1e-9), "x", target=GROWTH_LIMIT,
+                               why="linear is 2.0"))
     result.details = {name: {str(k): round(v, 4) for k, v in by_length.items()}
                       for name, by_length in timings.items()}
+    result.details["redact"] = {name: {str(k): round(v, 4) for k, v in by_length.items()}
+                                for name, by_length in redacting.items()}
     return result
+
+
+def _redact_seconds(repeats: int) -> dict[str, dict[int, float]]:
+    """redact() over each body, as when a post's words are printed, logged or stored (issue 17.6)."""
+    from postbot.redact import redact
+
+    timings: dict[str, dict[int, float]] = {}
+    redact("warm up: Authorization: Bearer abc12345678")           # compile the patterns first
+    for length in LENGTHS:
+        bodies = {**_bodies(length), "digits": "1" * length, "webhook paths": ("webhooks/12345/" * length)[:length]}
+        for name, body in bodies.items():
+            best = float("inf")
+            for _ in range(max(repeats, 5)):        # milliseconds each: best of several
+                started = time.perf_counter()
+                redact(body)
+                best = min(best, time.perf_counter() - started)
+            timings.setdefault(name, {})[length] = best
+    return timings

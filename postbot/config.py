@@ -253,8 +253,6 @@ def _llm(env: Mapping[str, str]):
     from postbot.render.rewrite import Rewriter
 
     key = env.get("POSTBOT_LLM_API_KEY", "").strip()
-    from postbot.redact import remember
-    remember([("POSTBOT_LLM_API_KEY", key)])
     return Rewriter(url, model, key, float(_int(env, "POSTBOT_LLM_TIMEOUT", 20, minimum=1)))
 
 
@@ -278,7 +276,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     templates = env.get("POSTBOT_TEMPLATES", "").strip()
     if templates and not Path(templates).is_dir():
         raise ConfigError(f"POSTBOT_TEMPLATES={templates!r} is not a directory; create it or unset it")
-    return Settings(
+    settings = Settings(
         watch=watch_folders(env.get("POSTBOT_WATCH", ""), "POSTBOT_WATCH"),
         database_url=env.get("POSTBOT_DATABASE_URL", "").strip() or "sqlite:///postbot.db",
         timezone=_timezone(env),
@@ -298,3 +296,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         alert_digest_minutes=_int(env, "POSTBOT_ALERTS_DIGEST_MINUTES", 60),
         alert_check_hours=_int(env, "POSTBOT_ALERTS_CHECK_HOURS", 6, minimum=1),
     )
+    # Every secret the settings hold is masked from here on, whichever face loaded them.
+    from postbot.redact import remember, remember_settings
+    remember_settings(settings)
+    remember((key, value) for key, value in env.items() if key.startswith("POSTBOT_"))
+    return settings

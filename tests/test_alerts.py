@@ -39,9 +39,15 @@ def smtp(tmp_path):
 
 
 @pytest.fixture
-def hooks():
-    """A receiver whose secret the channel gets wrong: every delivery to it fails (401, then no refresh)."""
-    with WebhookReceiver() as fake:
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def hooks(clock):
+    """A receiver whose secret the `hooks` channel gets wrong (every delivery to it fails with a 401) and
+    `good` gets right; it checks signature timestamps against the runner's clock."""
+    with WebhookReceiver(clock=lambda: clock.now.timestamp()) as fake:
         yield fake
 
 
@@ -90,19 +96,19 @@ def alert_texts(telegram) -> list[str]:
 
 # ---- one failure, two alert channels, told once ----------------------------------------------------
 def test_a_failing_channel_is_told_once_to_telegram_and_once_by_email_even_when_noticed_again(
-        tmp_path, telegram, smtp, hooks):
-    store, clock = sqlite_store(tmp_path), Clock()
+        tmp_path, telegram, smtp, hooks, clock):
+    store = sqlite_store(tmp_path)
     settings = settings_for(env_for(hooks, telegram=telegram, smtp=smtp))
     delivery = fail_one(store)
     wake(store, settings, clock, alerts_for(settings, store))
     assert store.get(delivery.id).state is State.FAILED
     (text,) = alert_texts(telegram)
     assert text.startswith("postbot: a delivery failed")
-    assert f"#{delivery.id} hooks (post): webhook credentials expired" in text
+    assert f"#{delivery.id} hooks (post): webhook hooks answered 401" in text
     (mail,) = smtp.received
     assert mail.tls and mail.login == smtp.user and mail.rcpt_tos == ["ops@example.com"]
     assert mail.message["Subject"] == "[postbot] postbot: a delivery failed"
-    assert f"#{delivery.id} hooks (post): webhook credentials expired" in mail.message.get_content()
+    assert f"#{delivery.id} hooks (post): webhook hooks answered 401" in mail.message.get_content()
     # The digests are ordinary deliveries, published; a new process (a restart) notices the same failure
     # again, an hour later too, and tells nobody.
     digests = store.alert_deliveries((State.PUBLISHED,))
@@ -114,8 +120,8 @@ def test_a_failing_channel_is_told_once_to_telegram_and_once_by_email_even_when_
     assert [e.kind for e in store.alert_events()] == ["failed"]
 
 
-def test_a_delivery_that_fails_again_after_a_retry_is_a_new_alert(tmp_path, telegram, hooks):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_a_delivery_that_fails_again_after_a_retry_is_a_new_alert(tmp_path, telegram, hooks, clock):
+    store = sqlite_store(tmp_path)
     settings = settings_for(env_for(hooks, telegram=telegram, POSTBOT_ALERTS_DIGEST_MINUTES="0"))
     alerts = alerts_for(settings, store)
     delivery = fail_one(store)
@@ -125,8 +131,8 @@ def test_a_delivery_that_fails_again_after_a_retry_is_a_new_alert(tmp_path, tele
     assert len(alert_texts(telegram)) == 2
 
 
-def test_an_unknown_delivery_is_its_own_kind_of_alert(tmp_path, telegram, hooks):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_an_unknown_delivery_is_its_own_kind_of_alert(tmp_path, telegram, hooks, clock):
+    store = sqlite_store(tmp_path)
     delivery = fail_one(store, "good")
     hooks.script.append(Reply(502, {"error": "bad gateway"}))       # it may have landed; no blind re-send
     settings = settings_for({**env_for(hooks, telegram=telegram), "GOOD_IDEMPOTENT": "off"})
@@ -138,8 +144,8 @@ def test_an_unknown_delivery_is_its_own_kind_of_alert(tmp_path, telegram, hooks)
 
 
 # ---- rate limiting -----------------------------------------------------------------------------------
-def test_failures_within_the_window_are_folded_into_the_next_digest(tmp_path, telegram, hooks):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_failures_within_the_window_are_folded_into_the_next_digest(tmp_path, telegram, hooks, clock):
+    store = sqlite_store(tmp_path)
     settings = settings_for(env_for(hooks, telegram=telegram, POSTBOT_ALERTS_DIGEST_MINUTES="30"))
     alerts = alerts_for(settings, store)
     first = fail_one(store, slug="first", due=clock())
@@ -162,9 +168,9 @@ def test_failures_within_the_window_are_folded_into_the_next_digest(tmp_path, te
     assert f"#{first.id} " not in texts[1]
 
 
-def test_kinds_are_rate_limited_apart(tmp_path, telegram, hooks):
+def test_kinds_are_rate_limited_apart(tmp_path, telegram, hooks, clock):
     """A burst of failures does not hold back a token alert."""
-    store, clock = sqlite_store(tmp_path), Clock()
+    store = sqlite_store(tmp_path)
     settings = settings_for(env_for(hooks, telegram=telegram))
     alerts = alerts_for(settings, store)
     fail_one(store, slug="a")
@@ -178,8 +184,8 @@ def test_kinds_are_rate_limited_apart(tmp_path, telegram, hooks):
 
 
 # ---- alerts never loop and never block ----------------------------------------------------------------
-def test_an_alert_channel_that_fails_is_not_alerted_about(tmp_path, telegram, hooks):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_an_alert_channel_that_fails_is_not_alerted_about(tmp_path, telegram, hooks, clock):
+    store = sqlite_store(tmp_path)
     env = env_for(hooks, telegram=telegram, POSTBOT_ALERTS_DIGEST_MINUTES="0")
     env["OPS_CHAT_ID"] = "-1009999999999"                      # the bot is in no such chat: 400, failed
     settings = settings_for(env)
@@ -195,8 +201,8 @@ def test_an_alert_channel_that_fails_is_not_alerted_about(tmp_path, telegram, ho
     assert f"alert #{failed_alert.id} to ops failed: " in shown
 
 
-def test_an_alert_channel_is_not_told_of_its_own_credentials(tmp_path, telegram, smtp, hooks):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_an_alert_channel_is_not_told_of_its_own_credentials(tmp_path, telegram, smtp, hooks, clock):
+    store = sqlite_store(tmp_path)
     env = env_for(hooks, telegram=telegram, smtp=smtp)
     env["OPS_BOT_TOKEN"] = "123456789:AAHfakeTokenThatTheFakeDoesNotKnow_xyz"
     settings = settings_for(env)
@@ -226,8 +232,8 @@ class HangingSlack(FakeSlack):
 class TellingReceiver(WebhookReceiver):
     """A webhook receiver that lets `slack` answer once a post has reached it."""
 
-    def __init__(self, slack: HangingSlack):
-        super().__init__()
+    def __init__(self, slack: HangingSlack, clock: Clock):
+        super().__init__(clock=lambda: clock.now.timestamp())
         self.slack = slack
 
     def receive(self, request):
@@ -238,8 +244,9 @@ class TellingReceiver(WebhookReceiver):
 
 
 def test_an_alert_channel_that_hangs_does_not_delay_a_due_post(tmp_path):
-    with HangingSlack() as slack, TellingReceiver(slack) as receiver:
-        store, clock = sqlite_store(tmp_path), Clock()
+    clock = Clock()
+    with HangingSlack() as slack, TellingReceiver(slack, clock) as receiver:
+        store = sqlite_store(tmp_path)
         settings = settings_for(env_for(receiver, slack=slack))
         alerts = alerts_for(settings, store)
         fail_one(store)
@@ -258,8 +265,8 @@ class NoSlack:
     webhook_url = f"http://127.0.0.1:{free_port()}/services/{TEAM}/{BOT}/{SECRET}"
 
 
-def test_an_alert_channel_that_is_down_is_retried_on_its_own(tmp_path, hooks):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_an_alert_channel_that_is_down_is_retried_on_its_own(tmp_path, hooks, clock):
+    store = sqlite_store(tmp_path)
     settings = settings_for(env_for(hooks, slack=NoSlack()))
     alerts = alerts_for(settings, store)
     fail_one(store)
@@ -272,9 +279,9 @@ def test_an_alert_channel_that_is_down_is_retried_on_its_own(tmp_path, hooks):
 
 
 # ---- daemons that crashed ------------------------------------------------------------------------------
-def test_a_daemon_that_never_said_it_stopped_is_told_once_and_then_left_alone(tmp_path, hooks):
+def test_a_daemon_that_never_said_it_stopped_is_told_once_and_then_left_alone(tmp_path, hooks, clock):
     from postbot.store.channels import HEARTBEATS
-    store, clock = sqlite_store(tmp_path), Clock()
+    store = sqlite_store(tmp_path)
     settings = settings_for(env_for(hooks, telegram=FakeTelegram()))
     beat = {"at": NOW.isoformat(), "in_flight": 2}
     store.state_set(HEARTBEATS, "here:101:dead", {**beat, "running": True})        # killed
@@ -292,8 +299,8 @@ def test_a_daemon_that_never_said_it_stopped_is_told_once_and_then_left_alone(tm
     assert Alerts(settings, store, worker="here:300:newer", gone=lambda worker: True).notice(clock()) == []
 
 
-def test_run_once_checks_credentials_only_when_the_last_check_is_old_enough(tmp_path, hooks):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_run_once_checks_credentials_only_when_the_last_check_is_old_enough(tmp_path, hooks, clock):
+    store = sqlite_store(tmp_path)
     settings = settings_for(env_for(hooks, telegram=FakeTelegram(), POSTBOT_ALERTS_CHECK_HOURS="6"))
     alerts = Alerts(settings, store)
     assert alerts.check_due(clock())

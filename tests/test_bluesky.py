@@ -43,7 +43,8 @@ class Wire(httpx.AsyncHTTPTransport):
     """The real network, with a log of XRPC methods called and two ways to break an exchange:
     `crash_on_create=n` lets the n-th createRecord reach the PDS and then kills the run before the
     answer is used; `lose_answer_on_create=n` drops the n-th answer as a broken connection.
-    `answers[method]` replaces the PDS's answer (for what the test PDS is not set up to do)."""
+    `answers[method]` replaces the PDS's answer (for what the test PDS is not set up to do): a response,
+    or a function of the request that makes one."""
 
     def __init__(self, crash_on_create: int | None = None, lose_answer_on_create: int | None = None,
                  answers: dict[str, httpx.Response] | None = None):
@@ -56,7 +57,8 @@ class Wire(httpx.AsyncHTTPTransport):
         method = request.url.path.rsplit("/", 1)[-1]
         self.calls.append(method)
         if method in self.answers:
-            return self.answers[method]
+            answer = self.answers[method]
+            return answer(request) if callable(answer) else answer
         response = await super().handle_async_request(request)
         creates = self.calls.count(CREATE)
         if method == CREATE and creates in (self.crash_on_create, self.lose_answer_on_create):

@@ -13,8 +13,14 @@ from tests.helpers import DEAD_WORKER, NOW, Clock, add_delivery, part, run_once,
 
 
 @pytest.fixture
-def receiver():
-    with WebhookReceiver() as server:
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def receiver(clock):
+    """The careful receiver, checking signature timestamps against the runner's hand-moved clock."""
+    with WebhookReceiver(clock=lambda: clock.now.timestamp()) as server:
         yield server
 
 
@@ -31,8 +37,8 @@ def add(store, channel="hooks", due=NOW, text="hello world", slug="post"):
     return add_delivery(store, channel, [part(text, {"text": text})], platform="generic", slug=slug, due=due)
 
 
-def test_publishes_a_signed_document_with_the_delivery_key(tmp_path, receiver):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_publishes_a_signed_document_with_the_delivery_key(tmp_path, receiver, clock):
+    store = sqlite_store(tmp_path)
     delivery = add(store)
     assert run_once(store, settings_for(env_for(receiver.hook_url)), clock) == 1
     done = store.get(delivery.id)
@@ -45,8 +51,8 @@ def test_publishes_a_signed_document_with_the_delivery_key(tmp_path, receiver):
     assert [a.outcome for a in store.attempts(delivery.id)] == ["published"]
 
 
-def test_not_yet_due_is_left_alone(tmp_path, receiver):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_not_yet_due_is_left_alone(tmp_path, receiver, clock):
+    store = sqlite_store(tmp_path)
     delivery = add(store, due=NOW + timedelta(minutes=5))
     assert run_once(store, settings_for(env_for(receiver.hook_url)), clock) == 0
     assert store.get(delivery.id).state is State.SCHEDULED
@@ -63,8 +69,8 @@ def test_refused_connection_is_retried_with_backoff(tmp_path):
     assert "cannot connect" in again.error
 
 
-def test_5xx_is_retried_with_the_same_key_and_stored_once(tmp_path, receiver):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_5xx_is_retried_with_the_same_key_and_stored_once(tmp_path, receiver, clock):
+    store = sqlite_store(tmp_path)
     delivery = add(store)
     settings = settings_for(env_for(receiver.hook_url))
     receiver.script = [Reply(503, {"error": "busy"})]
@@ -79,8 +85,8 @@ def test_5xx_is_retried_with_the_same_key_and_stored_once(tmp_path, receiver):
     assert [a.outcome for a in store.attempts(delivery.id)] == ["retry", "published"]
 
 
-def test_gives_up_after_max_attempts(tmp_path, receiver):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_gives_up_after_max_attempts(tmp_path, receiver, clock):
+    store = sqlite_store(tmp_path)
     delivery = add(store)
     settings = settings_for(env_for(receiver.hook_url))
     receiver.script = [Reply(502, "bad gateway")] * 3
@@ -92,8 +98,8 @@ def test_gives_up_after_max_attempts(tmp_path, receiver):
     assert failed.error.startswith("gave up after 3 attempts")
 
 
-def test_429_waits_exactly_for_retry_after_and_holds_the_channel(tmp_path, receiver):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_429_waits_exactly_for_retry_after_and_holds_the_channel(tmp_path, receiver, clock):
+    store = sqlite_store(tmp_path)
     first = add(store)
     second = add(store, due=NOW + timedelta(seconds=10))
     settings = settings_for(env_for(receiver.hook_url))
@@ -112,8 +118,8 @@ def test_429_waits_exactly_for_retry_after_and_holds_the_channel(tmp_path, recei
     assert order == ["hello world"] * 3
 
 
-def test_4xx_fails_at_once_with_the_platform_message(tmp_path, receiver):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_4xx_fails_at_once_with_the_platform_message(tmp_path, receiver, clock):
+    store = sqlite_store(tmp_path)
     delivery = add(store)
     receiver.script = [Reply(400, {"error": "text must not mention pizza"})]
     run_once(store, settings_for(env_for(receiver.hook_url)), clock)
@@ -122,8 +128,8 @@ def test_4xx_fails_at_once_with_the_platform_message(tmp_path, receiver):
     assert "400" in failed.error and "text must not mention pizza" in failed.error
 
 
-def test_missed_posts_fail_past_the_grace_window_and_can_be_retried(tmp_path, receiver):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_missed_posts_fail_past_the_grace_window_and_can_be_retried(tmp_path, receiver, clock):
+    store = sqlite_store(tmp_path)
     late = add(store, due=NOW - timedelta(hours=2))
     recent = add(store, channel="other", due=NOW - timedelta(minutes=5))
     settings = settings_for(env_for(receiver.hook_url, channels=("hooks", "other")))
@@ -136,8 +142,8 @@ def test_missed_posts_fail_past_the_grace_window_and_can_be_retried(tmp_path, re
     assert store.get(late.id).state is State.PUBLISHED
 
 
-def test_stale_claim_of_a_dead_daemon_is_resent_with_the_same_key(tmp_path, receiver):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_stale_claim_of_a_dead_daemon_is_resent_with_the_same_key(tmp_path, receiver, clock):
+    store = sqlite_store(tmp_path)
     delivery = add(store)
     store.claim_due(NOW, worker=DEAD_WORKER, lease_seconds=60)
     settings = settings_for(env_for(receiver.hook_url))
@@ -147,16 +153,16 @@ def test_stale_claim_of_a_dead_daemon_is_resent_with_the_same_key(tmp_path, rece
     assert receiver.keys_seen[delivery.idempotency_key] == 1
 
 
-def test_one_channel_publishes_in_due_order(tmp_path, receiver):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_one_channel_publishes_in_due_order(tmp_path, receiver, clock):
+    store = sqlite_store(tmp_path)
     for index in range(5):
         add(store, due=NOW - timedelta(seconds=5 - index), text=f"message {index}")
     run_once(store, settings_for(env_for(receiver.hook_url)), clock)
     assert [json.loads(r.body)["text"] for r in receiver.requests] == [f"message {i}" for i in range(5)]
 
 
-def test_channel_removed_from_settings_fails_with_a_fix(tmp_path, receiver):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_channel_removed_from_settings_fails_with_a_fix(tmp_path, receiver, clock):
+    store = sqlite_store(tmp_path)
     delivery = add(store, channel="gone")
     run_once(store, settings_for(env_for(receiver.hook_url)), clock)
     failed = store.get(delivery.id)
@@ -164,8 +170,8 @@ def test_channel_removed_from_settings_fails_with_a_fix(tmp_path, receiver):
 
 
 # ---- the error path: what was not sent is never reported as an internal error ---------------------------------
-def test_a_setting_removed_after_queueing_fails_naming_it_and_nothing_is_sent(tmp_path, receiver):
-    store, clock = sqlite_store(tmp_path), Clock()
+def test_a_setting_removed_after_queueing_fails_naming_it_and_nothing_is_sent(tmp_path, receiver, clock):
+    store = sqlite_store(tmp_path)
     delivery = add(store)
     env = env_for(receiver.hook_url)
     del env["HOOKS_SECRET"]
@@ -181,9 +187,9 @@ def test_a_setting_removed_after_queueing_fails_naming_it_and_nothing_is_sent(tm
     assert receiver.keys_seen[delivery.idempotency_key] == 1
 
 
-def test_a_setting_missing_mid_thread_keeps_the_published_parts(tmp_path, receiver):
+def test_a_setting_missing_mid_thread_keeps_the_published_parts(tmp_path, receiver, clock):
     """Part 1 goes out; the setting is gone before part 2: failed, and a retry sends only part 2."""
-    store, clock = sqlite_store(tmp_path), Clock()
+    store = sqlite_store(tmp_path)
     delivery = add_delivery(store, "hooks", [part("one", {"text": "one"}), part("two", {"text": "two"})],
                             platform="generic")
     env = env_for(receiver.hook_url)
@@ -202,7 +208,7 @@ def test_a_setting_missing_mid_thread_keeps_the_published_parts(tmp_path, receiv
     assert store.get(delivery.id).remote_id == "r1"
 
 
-def test_a_429_is_reported_as_not_sent(tmp_path, receiver):
+def test_a_429_is_reported_as_not_sent(tmp_path, receiver, clock):
     from postbot.errors import RateLimited
     from postbot.platforms import make_sender
     from tests.helpers import publish as publish_through

@@ -21,6 +21,7 @@ from postbot import text as textlib
 from postbot.errors import Ambiguous, ConfigError, PublishError, Rejected, unsent
 from postbot.models import Channel, Part, Post, Published
 from postbot.platforms import outcomes
+from postbot.redact import remember_tokens_in
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
@@ -43,7 +44,11 @@ class Prepared:
 
 
 class ChannelState:
-    """Small persistent key/value memory per channel (sessions, cached instance limits)."""
+    """Small persistent key/value memory per channel (sessions, renewed tokens, cached instance limits).
+
+    Tokens obtained at run time live here, so every value under a token-like name (accessJwt,
+    access_token, refresh_token...) is registered with the redactor as it is written and as a later
+    process reads it back: no log line or stored error can show it."""
 
     def __init__(self, getter: Callable[[str], Any], setter: Callable[[str, Any], None]):
         self._get, self._set = getter, setter
@@ -56,9 +61,11 @@ class ChannelState:
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self._get(key)
+        remember_tokens_in(value, key)
         return default if value is None else value
 
     def set(self, key: str, value: Any) -> None:
+        remember_tokens_in(value, key)
         self._set(key, value)
 
 

@@ -27,6 +27,7 @@ from postbot.models import Post, Published
 from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
 from postbot.platforms.media import image_source, is_remote, local_image_refusal, mime_type, read_local_image
 from postbot.platforms.outcomes import json_object, raise_for_status, retry_after, send
+from postbot.redact import redact
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT, DESCRIPTION_LIMIT, EMBEDS_TOTAL_LIMIT = 256, 4096, 6000
@@ -171,7 +172,7 @@ class DiscordSender(Sender):
         return None
 
     def mark_broken(self, reason: str) -> None:
-        self.state.set("broken", reason)
+        self.state.set("broken", redact(reason))      # Discord's words, kept for `status`
         self.state.set("broken_webhook", self.fingerprint())
 
     def missing_settings(self) -> list[str]:

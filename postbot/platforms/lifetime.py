@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from postbot.models import Channel
-from postbot.redact import remember
 
 UTC = timezone.utc
 RENEW_AHEAD = timedelta(days=7)      # renew this long before expiry; `status` warns from the same point
@@ -75,8 +74,8 @@ class KeptToken:
         return kept.get(key) if kept else None
 
     def keep(self, token: str, expires_in: int | None, now: datetime, **extra: Any) -> None:
-        """Store a renewed token (one write: token, expiry, origin and `extra` together)."""
-        remember([("TOKEN", token)])
+        """Store a renewed token (one write: token, expiry, origin and `extra` together). The channel
+        state registers it with postbot.redact as it is written (and read back by a later process)."""
         self.state.set(STATE_KEY, {"access_token": token, "granted_from": self.configured(),
                                    "expires_at": (now + timedelta(seconds=int(expires_in))).isoformat()
                                    if expires_in else None, "renewed_at": now.isoformat(), **extra})

@@ -21,7 +21,6 @@ from postbot.models import Post, Published
 from postbot.platforms.base import CheckResult, Prepared, PublishContext, Rules, Sender, word_fold
 from postbot.platforms.lifetime import KeptToken, parse_expiry
 from postbot.platforms.outcomes import error_message, json_object, raise_for_status, retry_after, send
-from postbot.redact import remember
 
 UTC = timezone.utc
 log = logging.getLogger("postbot.platforms.linkedin")
@@ -229,8 +228,6 @@ class LinkedInSender(Sender):
             log.warning("linkedin channel %s: token renewal answered %s; the token is valid until %s",
                         self.channel.name, response.status_code, life.expires_at().isoformat())
             return
-        if answer.get("refresh_token"):
-            remember([("TOKEN", str(answer["refresh_token"]))])
         life.keep(str(answer["access_token"]), answer.get("expires_in"), now,
                   refresh_token=answer.get("refresh_token") or refresh)
         log.info("linkedin channel %s: token renewed, valid until %s", self.channel.name,

@@ -9,11 +9,11 @@ and the temporary file is created with O_EXCL | O_NOFOLLOW."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from postbot.errors import Rejected
+from postbot.files import replace_file
 from postbot.models import Channel, Published
 from postbot.platforms.base import ChannelState, PublishContext, Sender
 
@@ -37,8 +37,8 @@ class OutboxSender(Sender):
                            f"remove the link, then `postbot retry`", sent=False)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            _write(base.with_suffix(".txt"), ctx.part.text + "\n")
-            _write(base.with_suffix(".json"), json.dumps(
+            replace_file(base.with_suffix(".txt"), ctx.part.text + "\n")
+            replace_file(base.with_suffix(".json"), json.dumps(
                 {"channel": self.channel.name, "platform": self.channel.platform, "key": ctx.key,
                  "due_at": ctx.due_at.isoformat() if ctx.due_at else None, "payload": payload},
                 ensure_ascii=False, indent=2) + "\n")
@@ -59,20 +59,6 @@ def delivery_tag(key: str, part_count: int = 1) -> str:
     if part_count > 1:
         key = key.rsplit("-", 1)[0]
     return key if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", key) else hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
-def _write(path: Path, content: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    try:
-        os.unlink(temporary)        # a crash's leftover, or a planted link: removed, never followed
-    except FileNotFoundError:
-        pass
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    with os.fdopen(os.open(temporary, flags, 0o644), "w", encoding="utf-8") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)     # rename replaces a link at `path` itself, not its target
 
 
 SENDER = OutboxSender

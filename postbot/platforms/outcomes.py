@@ -76,19 +76,21 @@ def json_object(response) -> dict[str, Any]:
 
 
 def error_message(response) -> str:
-    """The platform's own words, short enough for a status line."""
+    """The platform's own words, short enough for a status line. Redacted before it is cut, so a
+    secret the platform echoed cannot survive as a half no longer matching the whole."""
+    from postbot.redact import redact
     try:
         body = response.json()
     except ValueError:
-        return response.text.strip()[:300] or response.reason_phrase
+        return redact(response.text.strip())[:300] or response.reason_phrase
     if isinstance(body, dict):
         for key in ("detail", "message", "error_description", "description", "error"):
             value = body.get(key)
             if isinstance(value, str) and value:
-                return value[:300]
+                return redact(value)[:300]
             if isinstance(value, dict) and isinstance(value.get("message"), str):
-                return value["message"][:300]
-    return str(body)[:300]
+                return redact(value["message"])[:300]
+    return redact(str(body))[:300]
 
 
 def raise_for_status(response, *, platform: str, now: datetime,

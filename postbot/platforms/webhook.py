@@ -1,7 +1,12 @@
 """A signed JSON POST for Zapier, Make, n8n or your own endpoint.
 
 Headers: `Idempotency-Key` (stable across retries: receivers drop repeats) and
-`X-Postbot-Signature: sha256=<hex HMAC-SHA256 of the raw body with <NAME>_SECRET>`."""
+`X-Postbot-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 with <NAME>_SECRET of "<t>.<key>.<raw body>">`.
+The timestamp and the key are signed with the body, so a captured request cannot be replayed later
+(receivers refuse a `t` older than their tolerance, 5 minutes in docs/webhooks.md) nor within the
+tolerance under another key (receivers drop a key they have seen). Each attempt is signed anew.
+The body-only `sha256=` signature of earlier versions is not sent: it is what made replays possible.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -12,13 +17,24 @@ from urllib.parse import urlsplit
 
 from postbot.models import Published
 from postbot.platforms.base import PublishContext, Sender
-from postbot.platforms.outcomes import json_object, raise_for_status, send
+from postbot.errors import Rejected
+from postbot.platforms.outcomes import error_message, json_object, raise_for_status, send
 
 SIGNATURE_HEADER = "X-Postbot-Signature"
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+SIGNATURE_VERSION = "v1"
+
+
+def signed_bytes(timestamp: int, key: str, body: bytes) -> bytes:
+    """Exactly what v1 signs: the timestamp, a dot, the Idempotency-Key, a dot, the raw body."""
+    return f"{timestamp}.{key}.".encode() + body
+
+
+def sign(secret: str, timestamp: int, key: str, body: bytes) -> str:
+    """The X-Postbot-Signature value: t=<timestamp>,v1=<hex HMAC-SHA256>."""
+    digest = hmac.new(secret.encode(), signed_bytes(timestamp, key, body), hashlib.sha256).hexdigest()
+    return f"t={timestamp},{SIGNATURE_VERSION}={digest}"
 
 
 class WebhookSender(Sender):
@@ -43,9 +59,14 @@ class WebhookSender(Sender):
         body = json.dumps(self.document(payload, ctx), ensure_ascii=False, separators=(",", ":")).encode()
         response = await send(ctx.client, "POST", url, what=f"webhook {self.channel.name}", content=body,
                               headers={"Content-Type": "application/json", "Idempotency-Key": ctx.key,
-                                       SIGNATURE_HEADER: sign(secret, body)})
-        raise_for_status(response, platform=f"webhook {self.channel.name}", now=ctx.now(),
-                         fix=f"check {self.channel.var('URL')} and {self.channel.var('SECRET')}")
+                                       SIGNATURE_HEADER: sign(secret, int(ctx.now().timestamp()), ctx.key, body)})
+        fix = (f"check {self.channel.var('URL')} and {self.channel.var('SECRET')}; the receiver must verify "
+               f"{SIGNATURE_HEADER} t=…,v1=… as docs/webhooks.md shows")
+        if response.status_code in (401, 403):
+            # A refused signature, not an expired token: there is nothing to refresh.
+            raise Rejected(f"webhook {self.channel.name} answered {response.status_code}: "
+                           f"{error_message(response)}; {fix}", status=response.status_code)
+        raise_for_status(response, platform=f"webhook {self.channel.name}", now=ctx.now(), fix=fix)
         answer = json_object(response)
         return Published(remote_id=str(answer.get("id") or ctx.key), remote_url=answer.get("url"))
 

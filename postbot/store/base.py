@@ -13,6 +13,8 @@ Contract (every method is one transaction):
   feeds, source items and notices: see store/sources.py
   alert events, digests and the deliveries they watch: see store/alerts.py
 Times are aware datetimes at the boundary and integer milliseconds (UTC) inside.
+Text that may carry a platform's words (errors, attempts, progress, holds, notices) passes redact()
+on its way in: the database never holds a secret, whoever writes to it.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from postbot.errors import UsageError
 from postbot.models import Attempt, Delivery, Part, State
+from postbot.redact import redact, redact_data
 from postbot.store.alerts import AlertsSQL
 from postbot.store.channels import ChannelsSQL
 from postbot.store.clock import UTC, from_ms, ms
@@ -201,7 +204,7 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
     def save_progress(self, delivery_id: int, *, worker: str, progress: dict[str, Any]) -> bool:
         with self.transaction() as cur:
             cur = self.execute(cur, "UPDATE deliveries SET progress = ? WHERE id = ? AND claimed_by = ? "
-                                    "AND state = 'publishing'", (json.dumps(progress), delivery_id, worker))
+                                    "AND state = 'publishing'", (json.dumps(redact_data(progress)), delivery_id, worker))
             return cur.rowcount == 1
 
     def finish(self, delivery_id: int, *, worker: str, state: State, now: datetime,
@@ -213,7 +216,7 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
                                     "remote_url = COALESCE(?, remote_url), error = ?, claimed_by = NULL, "
                                     "lease_until = NULL, updated_at = ? WHERE id = ? AND claimed_by = ? "
                                     "AND state = 'publishing'",
-                               (state.value, remote_id, remote_url, error, ms(now), delivery_id, worker))
+                               (state.value, remote_id, remote_url, redact(error), ms(now), delivery_id, worker))
             ok = cur.rowcount == 1
             if ok and attempt:
                 self._insert_attempt(cur, attempt)
@@ -226,7 +229,7 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
             cur = self.execute(cur, "UPDATE deliveries SET state = 'scheduled', run_at = ?, error = ?, "
                                     "claimed_by = NULL, lease_until = NULL, updated_at = ?, "
                                     "attempts = attempts - ? WHERE id = ? AND claimed_by = ? AND state = 'publishing'",
-                               (ms(run_at), error, ms(now), 1 if refund else 0, delivery_id, worker))
+                               (ms(run_at), redact(error), ms(now), 1 if refund else 0, delivery_id, worker))
             ok = cur.rowcount == 1
             if ok and attempt:
                 self._insert_attempt(cur, attempt)
@@ -239,7 +242,7 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
     def _insert_attempt(self, cur, attempt: Attempt) -> None:
         self.execute(cur, "INSERT INTO attempts (delivery_id, at, status, error, latency_ms, outcome) "
                           "VALUES (?, ?, ?, ?, ?, ?)",
-                     (attempt.delivery_id, ms(attempt.at), attempt.status, attempt.error,
+                     (attempt.delivery_id, ms(attempt.at), attempt.status, redact(attempt.error),
                       attempt.latency_ms, attempt.outcome))
 
     # ---- user actions ----------------------------------------------------------------------

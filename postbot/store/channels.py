@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from postbot.redact import redact
 from postbot.store.clock import from_ms, ms
 
 HEARTBEATS = "postbot:daemons"      # channel_state name under which each daemon says it is alive
@@ -24,7 +25,7 @@ class ChannelsSQL:
         with self.transaction() as cur:
             self.execute(cur, "INSERT INTO channel_holds (channel, until_at, reason) VALUES (?, ?, ?) "
                               "ON CONFLICT (channel) DO UPDATE SET until_at = excluded.until_at, "
-                              "reason = excluded.reason", (channel, ms(until), reason))
+                              "reason = excluded.reason", (channel, ms(until), redact(reason)))
 
     def holds(self, now: datetime) -> dict[str, tuple[datetime, str]]:
         with self.transaction() as cur:

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 from postbot.errors import StoreError, UsageError
 from postbot.models import Feed, SourceItem
+from postbot.redact import redact
 from postbot.store.clock import from_ms, ms
 
 _FEED_COLUMNS = ("id, url, name, options, next_poll_at, etag, last_modified, last_poll_at, last_status, "
@@ -100,7 +101,7 @@ class SourcesSQL:
         with self.transaction() as cur:
             new_ids = self._record(cur, f"feed:{feed_id}", items, now, first_take)
             sets, params = ["last_poll_at = ?", "last_status = ?", "last_result = ?", "next_poll_at = ?"], \
-                [ms(now), status, result, ms(next_poll_at)]
+                [ms(now), status, redact(result), ms(next_poll_at)]
             if etag is not KEEP:
                 sets.append("etag = ?")
                 params.append(etag)
@@ -181,7 +182,7 @@ class SourcesSQL:
         """An item that cannot become a post (it does not fit, a bad file): reported, never retried."""
         with self.transaction() as cur:
             self.execute(cur, "UPDATE source_items SET state = 'failed', detail = ? WHERE id = ? AND state = 'new'",
-                         (detail, item_id))
+                         (redact(detail), item_id))
 
     def _take_item(self, cur, item_id: int, post_id: int) -> None:
         """Inside add_post's transaction: the item becomes `queued`, or the whole post is undone."""
@@ -194,7 +195,7 @@ class SourcesSQL:
     def add_notice(self, subject: str, message: str, now: datetime) -> None:
         with self.transaction() as cur:
             self.execute(cur, "INSERT INTO notices (at, subject, message) VALUES (?, ?, ?)",
-                         (ms(now), subject, message))
+                         (ms(now), subject, redact(message)))
 
     def notices(self, since: datetime | None = None, limit: int = 20) -> list[tuple[datetime, str, str]]:
         """The latest notices, newest first: (at, subject, message)."""

@@ -14,9 +14,10 @@ from starlette.routing import Route
 from postbot import app as use
 from postbot.errors import PostbotError
 from postbot.models import State
-from postbot.redact import redact
+from postbot.redact import redact, remember_secret
 from postbot.web.compose import read_pasted, save_article
-from postbot.web.guard import LOGIN_COOKIE, Guard, csrf_ok, csrf_token, login_value, same, set_cookies
+from postbot.web.guard import (FEED_PATH, LOGIN_COOKIE, Guard, csrf_ok, csrf_token, feed_key, login_value, same,
+                                set_cookies)
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATE_ORDER = [s.value for s in State]
@@ -34,6 +35,13 @@ def create_app(settings, *, store=None, posts_dir: str | Path = "posts", token: 
 
     def local(moment: datetime | None, fmt: str = "%a %d %b %H:%M") -> str:
         return moment.astimezone(zone).strftime(fmt) if moment else "-"
+
+    # The feed's address as the calendar page offers it; with a login token it carries the feed key,
+    # which is then a secret like the token (masked in every log and error).
+    feed_url = FEED_PATH
+    if token:
+        remember_secret(feed_key(token))
+        feed_url = f"{FEED_PATH}?key={feed_key(token)}"
 
     pages.filters["local"] = local
     pages.filters["redact"] = lambda text: redact(str(text)) if text else ""
@@ -101,9 +109,25 @@ def create_app(settings, *, store=None, posts_dir: str | Path = "posts", token: 
         channels = [c.name for c in settings.channels]
         titles = store.post_titles({d.post_id for d in week.deliveries})
         return page(request, "calendar.html", view=view, titles=titles, title=title, days=week.days, by_day=by_day,
+                    feed_url=feed_url,
                     free_by_day=free_by_day, today=today, month=anchor.month,
                     prev_start=prev_start, next_start=next_start, channels=channels,
                     counts={s: sum(1 for d in week.deliveries if d.state.value == s) for s in STATE_ORDER})
+
+    async def calendar_feed(request: Request) -> Response:
+        """The same iCalendar as `postbot calendar --ics`, for calendar apps to subscribe to."""
+        from postbot.output_calendar import ics
+        since = request.query_params.get("since")
+        try:
+            start = date.fromisoformat(since) if since else None
+        except ValueError:
+            return Response(f"since={since!r} is not a date; e.g. since=2026-11-01\n", status_code=400,
+                            media_type="text/plain")
+        now = clock()
+        body = ics(use.calendar_entries(settings, store, now, start), settings, now, link_base=str(request.base_url))
+        return Response(body, media_type="text/calendar; charset=utf-8",
+                        headers={"Content-Disposition": 'inline; filename="postbot.ics"', "Cache-Control": "no-cache",
+                                 "X-Content-Type-Options": "nosniff"})
 
     # ---- one delivery and its post -------------------------------------------------------
     async def delivery_page(request: Request, error: str | None = None, status: int = 200) -> Response:
@@ -208,7 +232,7 @@ def create_app(settings, *, store=None, posts_dir: str | Path = "posts", token: 
     async def home(request: Request) -> Response:
         return RedirectResponse("/calendar", status_code=303)
 
-    routes = [Route("/", home), Route("/calendar", calendar), Route("/compose", compose, methods=["GET", "POST"]),
+    routes = [Route("/", home), Route("/calendar", calendar), Route(FEED_PATH, calendar_feed), Route("/compose", compose, methods=["GET", "POST"]),
               Route("/deliveries/{id:int}", delivery_page),
               Route("/deliveries/{id:int}/{action}", delivery_action, methods=["POST"]),
               Route("/status", status), Route("/login", login, methods=["GET", "POST"])]

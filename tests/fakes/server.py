@@ -2,7 +2,11 @@
 
 Each fake registers routes: `server.route("POST", "/2/tweets", handler)` where
 handler(request) returns `Reply(status, body, headers)`. Every request is
-recorded in `server.requests` so tests assert on what the platform received."""
+recorded in `server.requests` so tests assert on what the platform received.
+
+`server.echo(status)` plays what sits in front of many APIs at their worst: a gateway or debug
+error page that answers with the request it got (the credential it carried, the request line, every
+header, the body), so tests can check that postbot keeps none of it."""
 from __future__ import annotations
 
 import json
@@ -46,6 +50,7 @@ class FakeServer:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.requests: list[Request] = []
         self.lock = threading.Lock()
+        self.echoing: tuple[int, Callable[[Request], bool], str, str | None] | None = None
         fake = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -109,9 +114,30 @@ class FakeServer:
         regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+?)", pattern) + "$")
         self.routes.append((method.upper(), regex, handler))
 
+    def echo(self, status: int, when: Callable[[Request], bool] = lambda request: True, prefix: str = "",
+             field: str | None = None) -> None:
+        """From now on, answer requests matching `when` with `status` and the request echoed back: as
+        plain text, or as the JSON error field the platform's own errors use (`field`)."""
+        self.echoing = (status, when, prefix, field)
+
+    @staticmethod
+    def echoed(request: Request) -> str:
+        """The request as a debug page shows it; the credential first, on its own, as 'rejected: …'."""
+        credential = request.headers.get("authorization", "").partition(" ")[2]
+        form = parse_qs(request.body.decode("utf-8", "replace")) if b"=" in request.body[:200] else {}
+        credential = credential or (request.query.get("access_token") or form.get("access_token") or [""])[0]
+        query = "&".join(f"{key}={value}" for key, values in request.query.items() for value in values)
+        lines = [f"rejected credential {credential}", f"{request.method} {request.path}{'?' + query if query else ''}"]
+        lines += [f"{name}: {value}" for name, value in request.headers.items()]
+        return "\n".join(lines) + "\n\n" + request.body[:2000].decode("utf-8", "replace")
+
     def dispatch(self, request: Request) -> Reply:
         with self.lock:
             self.requests.append(request)
+        if self.echoing and self.echoing[1](request):
+            status, _, prefix, field = self.echoing
+            text = prefix + self.echoed(request)
+            return Reply(status, {field: text} if field else text)
         for method, regex, handler in self.routes:
             match = regex.match(request.path)
             if method == request.method and match:
