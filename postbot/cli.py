@@ -198,7 +198,9 @@ def cmd_calendar(args, settings) -> int:
     if args.json:
         _out(_json(data))
     elif args.ics:
-        _out(f"wrote {len(entries)} deliveries to {args.ics} (import it, or serve it: `postbot serve` has /calendar.ics)")
+        events = len(output_calendar.groups(entries))
+        _out(f"wrote {len(entries)} deliveries as {events} events (one per post and moment) to {args.ics} "
+             f"(import it, or serve it: `postbot serve` has /calendar.ics)")
     else:
         _out(output_calendar.entries_text(data, settings))
     return 0

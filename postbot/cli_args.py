@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("preview", "render a post (or a queued delivery) for each channel without sending",
                 "postbot preview posts/hip-thrust-alternatives.md --channel x --json")
     p.add_argument("target", metavar="PATH|ID", help="a post file, or the id of a queued delivery")
-    p.add_argument("--channel", action="append", metavar="NAME", help="only this channel (repeatable)")
+    p.add_argument("--channel", action="append", metavar="NAME", help="only this channel (repeatable, or a comma list: x,bluesky)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML preview page")
     p.add_argument("--repair", action="store_true", help="repair mis-decoded characters before rendering")
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", metavar="WHEN", help="ISO 8601 (local time), now, +90m, +2h, +1d, or next (each "
                    "channel's next free slot from <NAME>_SLOTS); default: the post's publish_at, else the next free "
                    "slot where <NAME>_SLOTS is set, else now")
-    p.add_argument("--channel", action="append", metavar="NAME", help="only this channel (repeatable)")
+    p.add_argument("--channel", action="append", metavar="NAME", help="only this channel (repeatable, or a comma list: x,bluesky)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--repair", action="store_true", help="repair mis-decoded characters first")
     p.add_argument("--repeat", metavar="EVERY", help="re-share every EVERY (30d, 2w, 36h) in new words; "
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("url", metavar="URL")
     a.add_argument("--name", help="a short name for the feed (default: from its host)")
-    a.add_argument("--channel", action="append", metavar="NAME", help="only this channel (repeatable; default all)")
+    a.add_argument("--channel", action="append", metavar="NAME", help="only this channel (repeatable, or a comma list; default all)")
     a.add_argument("--cta", action="append", metavar="'LABEL URL'", help="a call to action for every item (repeatable)")
     a.add_argument("--first", type=int, default=1, metavar="N",
                    help="the first poll queues the newest N items and remembers the rest as seen (default 1)")

@@ -1,14 +1,17 @@
 """Deliveries as a calendar: an iCalendar (RFC 5545) file for calendar apps, its JSON and text for the
 CLI. Formatting only: the entries come from app.calendar_entries.
 
-Each delivery is one event: UID `<idempotency key>@postbot` (stable across exports, so a subscribed
-calendar updates the event instead of adding another), DTSTART at the due time in POSTBOT_TIMEZONE
-with that zone's VTIMEZONE, 15 minutes long, SUMMARY `<post title> · <channel>` (plus the state when
-it failed or is unknown), DESCRIPTION with the state, the published post's URL and any error.
-The `icalendar` library is imported here only, by the export and the dashboard's feed.
+In the iCalendar file a post going out to several networks at one moment is one event, as it is one
+card on the dashboard's calendar (ten identical events would bury the user's own day): UID from the
+post and the moment (stable across exports, so a subscribed calendar updates the event instead of adding
+another), DTSTART at the due time in POSTBOT_TIMEZONE with that zone's VTIMEZONE, 15 minutes long,
+SUMMARY `<post title> · <channels>` (plus how many failed or are unknown), DESCRIPTION a block per
+delivery with its state, the published post's URL and any error. JSON and text stay one line per
+delivery, for scripts. The `icalendar` library is imported here only, by the export and the feed.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -17,26 +20,56 @@ from postbot.models import State, iso_utc
 EVENT_LENGTH = timedelta(minutes=15)     # a point in time; apps hide or squash zero-length events
 REFRESH = timedelta(minutes=15)          # how often a subscribed app should fetch the feed again
 NEEDS_YOU = (State.FAILED, State.UNKNOWN)
+NAMED_CHANNELS = 3                       # more than this and the summary counts them instead
 
 
 def uid(entry) -> str:
+    """One delivery's own id (JSON and text)."""
     return f"{entry.delivery.idempotency_key}@postbot"
 
 
-def summary(entry) -> str:
-    text = f"{entry.title} · {entry.delivery.channel}"
-    return f"{text} ({entry.delivery.state.value})" if entry.delivery.state in NEEDS_YOU else text
+def group_uid(group: list) -> str:
+    """The event's id: its post and moment, with the post's slug hashed in so that two databases
+    exported into one calendar app do not share ids by chance."""
+    first = group[0].delivery
+    slug = hashlib.sha256(first.post_slug.encode("utf-8")).hexdigest()[:8]
+    return f"post-{first.post_id}-{first.due_at.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}-{slug}@postbot"
 
 
-def description(entry, link: str | None = None) -> str:
-    delivery = entry.delivery
-    lines = [f"State: {delivery.state.value}", f"Channel: {delivery.channel} ({delivery.platform})"]
-    if delivery.remote_url:
-        lines.append(f"URL: {delivery.remote_url}")
-    if delivery.error and delivery.state is not State.PUBLISHED:
-        lines.append(f"Error: {delivery.error}")
-    lines.append(f"Delivery: {delivery.id}" + (f" ({link})" if link else f" (postbot show {delivery.id})"))
-    return "\n".join(lines)
+def groups(entries: list) -> list[list]:
+    """Entries of one post due at one moment, together, in due order."""
+    by_moment: dict[tuple, list] = {}
+    for entry in entries:
+        by_moment.setdefault((entry.delivery.due_at, entry.delivery.post_id), []).append(entry)
+    return list(by_moment.values())
+
+
+def summary(group: list) -> str:
+    channels = [entry.delivery.channel for entry in group]
+    shown = ", ".join(channels) if len(channels) <= NAMED_CHANNELS else f"{len(channels)} networks"
+    troubles = [f"{count} {state.value}" for state in NEEDS_YOU
+                if (count := sum(entry.delivery.state is state for entry in group))]
+    text = f"{group[0].title} · {shown}"
+    if not troubles:
+        return text
+    if len(group) == 1:
+        return f"{text} ({group[0].delivery.state.value})"
+    return f"{text} ({', '.join(troubles)})"
+
+
+def description(group: list, link_base: str | None = None) -> str:
+    blocks = []
+    for entry in group:
+        delivery = entry.delivery
+        lines = [f"{delivery.channel}: {delivery.state.value}"]
+        if delivery.remote_url:
+            lines.append(f"  URL: {delivery.remote_url}")
+        if delivery.error and delivery.state is not State.PUBLISHED:
+            lines.append(f"  Error: {delivery.error}")
+        page = f"{link_base.rstrip('/')}/deliveries/{delivery.id}" if link_base else f"postbot show {delivery.id}"
+        lines.append(f"  Delivery {delivery.id}: {page}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def ics(entries: list, settings, now: datetime, *, link_base: str | None = None) -> bytes:
@@ -56,21 +89,21 @@ def ics(entries: list, settings, now: datetime, *, link_base: str | None = None)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT15M")             # the same, for apps that read only this one
     stamp = now.astimezone(timezone.utc)
-    for entry in entries:
-        delivery = entry.delivery
+    for group in groups(entries):
         event = Event()
-        event.add("uid", uid(entry))
+        event.add("uid", group_uid(group))
         event.add("dtstamp", stamp)
-        start = delivery.due_at.astimezone(zone)
+        start = group[0].delivery.due_at.astimezone(zone)
         event.add("dtstart", start)
         event.add("dtend", start + EVENT_LENGTH)
-        event.add("summary", summary(entry))
-        link = f"{link_base.rstrip('/')}/deliveries/{delivery.id}" if link_base else None
-        event.add("description", description(entry, link))
-        if delivery.remote_url:
-            event.add("url", delivery.remote_url)
-        event.add("status", "CONFIRMED" if delivery.state is State.PUBLISHED else "TENTATIVE")
-        event.add("categories", ["postbot", delivery.channel])
+        event.add("summary", summary(group))
+        event.add("description", description(group, link_base))
+        urls = [entry.delivery.remote_url for entry in group if entry.delivery.remote_url]
+        if len(urls) == 1:
+            event.add("url", urls[0])
+        published = all(entry.delivery.state is State.PUBLISHED for entry in group)
+        event.add("status", "CONFIRMED" if published else "TENTATIVE")
+        event.add("categories", ["postbot", *(entry.delivery.channel for entry in group)])
         calendar.add_component(event)
     if entries:
         # VTIMEZONE with the zone's transitions over the span the events cover (a year around them).

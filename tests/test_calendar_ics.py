@@ -1,7 +1,7 @@
 """`postbot calendar --ics FILE` and the dashboard's /calendar.ics (issue 13.4): an iCalendar file that
-icalendar's parser reads without an error, one event per delivery (cancelled ones left out) with a
-stable UID, its due time in POSTBOT_TIMEZONE on both sides of a DST change, the post's title and
-channel, the state and the published URL."""
+icalendar's parser reads without an error, one event per post and moment holding each of its deliveries
+(cancelled ones left out) with a stable UID, the due time in POSTBOT_TIMEZONE on both sides of a DST
+change, the post's title and channels, each delivery's state and the published URL."""
 from __future__ import annotations
 
 import json
@@ -41,13 +41,21 @@ def events_by_uid(calendar: Calendar) -> dict:
     return events
 
 
+def event_of(events: dict, delivery):
+    """The one event that lists this delivery (by the `Delivery <id>:` line of its block)."""
+    [event] = [e for e in events.values() if f"Delivery {delivery.id}:" in str(e["DESCRIPTION"])]
+    return event
+
+
 def assert_round_trip(calendar: Calendar, deliveries) -> None:
-    """Every delivery is one event at its due time (to the second, iCalendar's resolution), written in
-    Europe/London (TZID) with the offset of that day."""
+    """Every delivery is in exactly one event, at its due time (to the second, iCalendar's resolution),
+    written in Europe/London (TZID) with the offset of that day; an event per post and moment."""
     events = events_by_uid(calendar)
-    assert set(events) == {f"{d.idempotency_key}@postbot" for d in deliveries}
+    assert len(events) == len({(d.post_id, d.due_at.replace(microsecond=0)) for d in deliveries})
     for delivery in deliveries:
-        start = events[f"{delivery.idempotency_key}@postbot"]["DTSTART"]
+        event = event_of(events, delivery)
+        assert delivery.channel in [str(c) for c in event["CATEGORIES"].cats]
+        start = event["DTSTART"]
         due = delivery.due_at.replace(microsecond=0)
         assert start.params["TZID"] == "Europe/London"
         assert start.dt == due                                          # the same instant
@@ -93,7 +101,7 @@ def test_the_ics_file_parses_and_round_trips_every_time_across_dst(tmp_path, que
     target = tmp_path / "postbot.ics"
     result = postbot(["calendar", "--ics", str(target)], env, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "wrote 6 deliveries" in result.stdout
+    assert "wrote 6 deliveries as 6 events" in result.stdout
     deliveries = exported(store)
     assert sorted(d.state.value for d in deliveries) == ["failed", "published"] + ["scheduled"] * 4
     calendar = parsed(target.read_bytes())
@@ -101,23 +109,54 @@ def test_the_ics_file_parses_and_round_trips_every_time_across_dst(tmp_path, que
     events = events_by_uid(calendar)
     offsets = sorted(str(e["DTSTART"].dt.isoformat()) for e in events.values() if str(e["SUMMARY"]).startswith("Squats"))
     assert offsets == [f"{at}:00{offset}" for at, offset in DST_TIMES.items()]
-    by_state = {d.state: events[f"{d.idempotency_key}@postbot"] for d in deliveries}
+    by_state = {d.state: event_of(events, d) for d in deliveries}
     published = next(d for d in deliveries if d.state is State.PUBLISHED)
     done = by_state[State.PUBLISHED]
-    assert str(done["SUMMARY"]) == "Out already · x" and "State: published" in str(done["DESCRIPTION"])
+    assert str(done["SUMMARY"]) == "Out already · x" and "x: published" in str(done["DESCRIPTION"])
     assert published.remote_url.startswith("file://")                  # the outbox file it went to
     assert f"URL: {published.remote_url}" in str(done["DESCRIPTION"]) and str(done["URL"]) == published.remote_url
     assert str(done["STATUS"]) == "CONFIRMED"
     failed = by_state[State.FAILED]
     assert str(failed["SUMMARY"]) == "Refused · hooks (failed)"
-    assert "State: failed" in str(failed["DESCRIPTION"]) and "HOOKS_SECRET" in str(failed["DESCRIPTION"])
+    assert "hooks: failed" in str(failed["DESCRIPTION"]) and "HOOKS_SECRET" in str(failed["DESCRIPTION"])
     assert "not-what-the-receiver-expects" not in target.read_text(encoding="utf-8")
     scheduled = next(e for e in events.values() if str(e["SUMMARY"]) == "Squats 2 · x")
-    assert "State: scheduled" in str(scheduled["DESCRIPTION"]) and str(scheduled["STATUS"]) == "TENTATIVE"
+    assert "x: scheduled" in str(scheduled["DESCRIPTION"]) and str(scheduled["STATUS"]) == "TENTATIVE"
     # Exported again: the same UIDs and times, so a subscribed calendar updates instead of duplicating.
     again = postbot(["calendar", "--ics", "-"], env, tmp_path)
     assert again.returncode == 0, again.stderr
     assert_round_trip(parsed(again.stdout.encode("utf-8")), deliveries)
+    assert set(events_by_uid(parsed(again.stdout.encode("utf-8")))) == set(events)
+
+
+def test_a_post_to_several_networks_at_one_moment_is_one_event_listing_each(tmp_path):
+    receiver = WebhookReceiver(secret="the-receivers-own-secret").start()
+    env = {"POSTBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'cal.db'}", "POSTBOT_TIMEZONE": "Europe/London",
+           "OUTBOX_DIR": str(tmp_path / "outbox"),
+           "POSTBOT_CHANNELS": "x=outbox,bluesky=outbox,mastodon=outbox,linkedin=outbox,hooks=webhook",
+           "HOOKS_URL": receiver.hook_url, "HOOKS_SECRET": "not-what-the-receiver-expects"}
+    try:
+        path = write_post(tmp_path, "Five squats. A second sentence follows here.", title="Five squats")
+        assert postbot(["queue", str(path), "--at", "now"], env, tmp_path).returncode == 0
+        assert postbot(["run", "--once"], env, tmp_path).returncode == 1          # four out, the hook refused
+        small = write_post(tmp_path, "Lunges. A second sentence follows here.", title="Lunges")
+        assert postbot(["queue", str(small), "--at", "2027-01-05T12:00", "--channel", "x,bluesky"],
+                       env, tmp_path).returncode == 0
+        result = postbot(["calendar", "--ics", "-"], env, tmp_path)
+    finally:
+        receiver.stop()
+    assert result.returncode == 0, result.stderr
+    store = open_store(env["POSTBOT_DATABASE_URL"])
+    deliveries = store.list()
+    store.close()
+    calendar = parsed(result.stdout.encode("utf-8"))
+    assert_round_trip(calendar, deliveries)
+    squats, lunges = sorted(events_by_uid(calendar).values(), key=lambda e: e["DTSTART"].dt)
+    assert str(squats["SUMMARY"]) == "Five squats · 5 networks (1 failed)"
+    assert str(squats["STATUS"]) == "TENTATIVE" and "URL" not in squats                # five answers, no one URL
+    text = str(squats["DESCRIPTION"])
+    assert text.count(": published") == 4 and "hooks: failed" in text
+    assert str(lunges["SUMMARY"]) == "Lunges · x, bluesky"
 
 
 def test_calendar_json_gives_each_entry_in_the_local_zone(tmp_path, queued):
@@ -168,7 +207,7 @@ def test_the_dashboard_serves_the_same_feed_at_calendar_ics(tmp_path):
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/calendar")
         calendar = parsed(response.content)
         assert_round_trip(calendar, deliveries)
-        event = events_by_uid(calendar)[f"{deliveries[0].idempotency_key}@postbot"]
+        event = event_of(events_by_uid(calendar), deliveries[0])
         assert str(event["SUMMARY"]) == "Deadlifts 1 · x"
         assert f"{board.url}/deliveries/{deliveries[0].id}" in str(event["DESCRIPTION"])
         assert 'href="/calendar.ics"' in board.client().get("/calendar").text     # offered on the calendar page

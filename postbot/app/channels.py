@@ -27,7 +27,9 @@ def open_store(settings: Settings, *, create: bool = True):
 
 def select_channels(settings: Settings, names: list[str] | None, post: Post | None = None) -> list[Channel]:
     """The channels asked for by name, else the post's `channels:`, else every configured one except
-    the alert channels (POSTBOT_ALERTS), which get posts only when named."""
+    the alert channels (POSTBOT_ALERTS), which get posts only when named. A name may be a comma list
+    (`--channel x,bluesky`), as POSTBOT_CHANNELS is written."""
+    names = [name.strip() for given in names or () for name in given.split(",") if name.strip()]
     if names:
         return [settings.channel(name) for name in dict.fromkeys(names)]
     if not (post and post.channels):
