@@ -21,6 +21,12 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def _positive(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="postbot", description="Turn long posts into platform-exact "
                                      "teasers and publish them on schedule, exactly once.")
@@ -59,8 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--again", action="store_true",
                    help="queue a post that is already queued or published on these channels once more")
 
-    p = command("list", "list deliveries", "postbot list --state failed --json")
+    p = command("list", "list deliveries", "postbot list --state scheduled --limit 50")
     p.add_argument("--state", choices=["scheduled", "publishing", "published", "failed", "cancelled", "unknown"])
+    p.add_argument("--limit", type=_positive, default=1000, metavar="N", help="at most N, earliest due first (1000)")
     p.add_argument("--json", action="store_true")
 
     p = command("show", "one delivery with its attempts", "postbot show 12")
@@ -273,7 +280,7 @@ def cmd_queue(args, settings) -> int:
 
 def cmd_list(args, settings) -> int:
     from postbot import app, output
-    deliveries = app.list_deliveries(app.open_store(settings, create=False), args.state)
+    deliveries = app.list_deliveries(app.open_store(settings, create=False), args.state, limit=args.limit)
     _out(_json([d.to_json() for d in deliveries]) if args.json else output.deliveries_table(deliveries, settings, _width()))
     return 0
 

@@ -46,6 +46,9 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
     placeholder = "?"
     id_type = "INTEGER PRIMARY KEY AUTOINCREMENT"
     int_type = "INTEGER"
+    # How the queries after due work name the claim index (deliveries_claim: scheduled rows in run
+    # order). PostgreSQL picks it by itself; SQLite is told (see sqlite.py).
+    due_work = "deliveries"
 
     # ---- plumbing for subclasses ---------------------------------------------------------
     @contextmanager
@@ -163,7 +166,7 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
     def _claim_select(self) -> str:
         # NOT EXISTS reads the (channel, state) index per candidate; NOT IN would list every
         # publishing row first, and planners may turn that into a scan.
-        return ("SELECT id, channel FROM deliveries WHERE state = 'scheduled' AND run_at <= ? "
+        return (f"SELECT id, channel FROM {self.due_work} WHERE state = 'scheduled' AND run_at <= ? "
                 "AND channel NOT IN (SELECT channel FROM channel_holds WHERE until_at > ?) "
                 "AND NOT EXISTS (SELECT 1 FROM deliveries busy WHERE busy.channel = deliveries.channel "
                 "AND busy.state = 'publishing') "
@@ -339,17 +342,25 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
         return [Attempt(r[0], from_ms(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
     def counts(self) -> dict[str, int]:
+        """Deliveries per state (states with none left out). Published ones are most of a long-lived
+        queue, so they are the total less the others: each other state is counted from its range
+        of deliveries_state_due, and the total is the table's row count (SQLite keeps it cheap)."""
+        others = [state.value for state in State if state is not State.PUBLISHED]
         with self.transaction() as cur:
-            rows = self.execute(cur, "SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall()
-        return {state: count for state, count in rows}
+            rows = self.execute(cur, f"SELECT state, COUNT(*) FROM deliveries WHERE state IN "
+                                     f"({', '.join('?' * len(others))}) GROUP BY state", others).fetchall()
+            total = self.execute(cur, "SELECT COUNT(*) FROM deliveries").fetchone()[0]
+        found = {state: count for state, count in rows}
+        published = total - sum(found.values())
+        return found | ({State.PUBLISHED.value: published} if published else {})
 
     def next_run_at(self, now: datetime | None = None) -> datetime | None:
         """When the next scheduled delivery may go: the earliest on a channel that is not held, or
         the end of the earliest hold. Both read an index, so a daemon can ask on every wake."""
         now_ms = ms(now or datetime.now(UTC))
         with self.transaction() as cur:
-            free = self.execute(cur, "SELECT MIN(run_at) FROM deliveries WHERE state = 'scheduled' AND channel "
-                                     "NOT IN (SELECT channel FROM channel_holds WHERE until_at > ?)",
+            free = self.execute(cur, f"SELECT MIN(run_at) FROM {self.due_work} WHERE state = 'scheduled' "
+                                     "AND channel NOT IN (SELECT channel FROM channel_holds WHERE until_at > ?)",
                                 (now_ms,)).fetchone()[0]
             candidates = [free] if free is not None else []
             # Held channels are few: each one's earliest delivery goes when its hold ends.
