@@ -63,6 +63,12 @@ class Daemon:
     def _arm(self, scheduler, claimed_at) -> None:
         """Keep one wake armed for the next due time. claimed_at: the time the last claim ran at."""
         now = self.runner.clock()
+        if self.runner.slots_free <= 0:
+            # Nothing can start before a delivery here finishes, and that wakes us (on_done): when
+            # the next one is due can wait until then.
+            if self._armed is None or self._armed <= now:
+                self._set_wake(scheduler, now + SAFETY_TICK)
+            return
         upcoming = self.store.next_run_at(now)
         target = now + SAFETY_TICK
         for moment, waiting_is_possible in ((upcoming, True), (self._alerts_next, False)):

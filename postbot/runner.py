@@ -30,6 +30,7 @@ from postbot.times import describe_delta
 
 log = logging.getLogger("postbot.runner")
 UTC = timezone.utc
+RECLAIM_EVERY = timedelta(seconds=1)
 
 
 def utcnow() -> datetime:
@@ -79,6 +80,7 @@ class Runner:
         # failed, unknown. `run --once` turns it into its exit code.
         self.tally: Counter[str] = Counter()
         self.on_done: Callable[[], None] | None = None      # the daemon's wake-up hook
+        self._reclaimed_at: datetime | None = None
         self._posts: dict[int, dict[str, Any]] = {}
 
     # ---- plumbing ----------------------------------------------------------------------
@@ -113,6 +115,10 @@ class Runner:
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    @property
+    def slots_free(self) -> int:
+        return self.settings.concurrency - len(self._tasks)
+
     # ---- the loop's steps ----------------------------------------------------------------
     def launch_due(self, now: datetime | None = None) -> int:
         """Claim what is due and start publishing it; returns how many were started."""
@@ -120,10 +126,14 @@ class Runner:
             return 0
         now = now or self.clock()
         started = 0
-        for delivery in self.store.reclaim(now, worker=self.worker, lease_seconds=self.settings.lease_seconds,
-                                           claimant_gone=claimant_gone):
-            log.warning("delivery %s: taking over from %s", delivery.id, delivery.claimed_by)
-            started += self._start(delivery, recovering=True)
+        # A claim goes stale over a lease or a process's death, not between two deliveries: looking
+        # once a second spares the claim lock that every daemon's every wake would otherwise take.
+        if self._reclaimed_at is None or not timedelta(0) <= now - self._reclaimed_at < RECLAIM_EVERY:
+            self._reclaimed_at = now
+            for delivery in self.store.reclaim(now, worker=self.worker, lease_seconds=self.settings.lease_seconds,
+                                               claimant_gone=claimant_gone):
+                log.warning("delivery %s: taking over from %s", delivery.id, delivery.claimed_by)
+                started += self._start(delivery, recovering=True)
         free = self.settings.concurrency - len(self._tasks)
         while free > 0:
             claimed = self.store.claim_due(now, worker=self.worker, lease_seconds=self.settings.lease_seconds,
