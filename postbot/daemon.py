@@ -1,8 +1,9 @@
 """The daemon: APScheduler is only the clock; the store is the truth.
 
-One date job stays armed for the next due time (re-armed after every claim and
-whenever another process changes the database); a cheap watch job notices those
-changes; a lease job keeps in-flight claims alive and says, in a heartbeat, that this
+One date job stays armed for the next due time (looked at again after every claim and
+whenever another process changes the database, re-armed only to fire sooner; while due work
+waits for a free slot, a delivery finishing here wakes the loop instead); a cheap watch job
+notices those changes; a lease job keeps in-flight claims alive and says, in a heartbeat, that this
 daemon runs (and, once it stopped cleanly, that it stopped: a daemon that finds a
 heartbeat still saying `running` from a dead one knows it crashed). With alerts on,
 every wake also lets them notice what went wrong, and a slow job checks credentials.
@@ -61,21 +62,20 @@ class Daemon:
             self.wake.set()
 
     def _arm(self, scheduler, claimed_at) -> None:
-        """Keep one wake armed for the next due time. claimed_at: the time the last claim ran at."""
+        """Keep one wake armed for the earliest of the next due delivery, the next alert digest and a
+        safety look. claimed_at: the time the last claim ran at."""
         now = self.runner.clock()
-        if self.runner.slots_free <= 0:
-            # Nothing can start before a delivery here finishes, and that wakes us (on_done): when
-            # the next one is due can wait until then.
-            if self._armed is None or self._armed <= now:
-                self._set_wake(scheduler, now + SAFETY_TICK)
-            return
-        upcoming = self.store.next_run_at(now)
-        target = now + SAFETY_TICK
-        for moment, waiting_is_possible in ((upcoming, True), (self._alerts_next, False)):
-            if moment is not None and moment < target:
+        moments = [now + SAFETY_TICK]
+        if self._alerts_next is not None:
+            moments.append(max(self._alerts_next, now))
+        # With every slot in use nothing can start before a delivery here finishes, and that wakes
+        # us (on_done): when the next one is due can wait until then.
+        if self.runner.slots_free > 0:
+            upcoming = self.store.next_run_at(now)
+            if upcoming is not None:
                 # Due by the claim and still there: it waits for a slot or its channel, not for the clock.
-                waiting = waiting_is_possible and moment <= claimed_at
-                target = min(target, now + WAITING_LOOK) if waiting else max(moment, now)
+                moments.append(now + WAITING_LOOK if upcoming <= claimed_at else max(upcoming, now))
+        target = min(moments)
         if self._armed is not None and now < self._armed <= target:
             return          # the pending wake comes first anyway: re-arming would only cost
         self._set_wake(scheduler, target)
