@@ -172,8 +172,9 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
         return sorted((self._delivery(r) for r in found), key=lambda d: (d.next_attempt_at or d.due_at, d.id))
 
     def _claim_select(self) -> str:
-        # NOT EXISTS reads the (channel, state) index per candidate; NOT IN would list every
-        # publishing row first, and planners may turn that into a scan.
+        # NOT EXISTS reads an index per candidate (deliveries_in_flight, or SQLite's choice of
+        # deliveries_channel); NOT IN would list every publishing row first, and planners may turn
+        # that into a scan.
         return (f"SELECT id, channel FROM {self.due_work} WHERE state = 'scheduled' AND run_at <= ? "
                 "AND channel NOT IN (SELECT channel FROM channel_holds WHERE until_at > ?) "
                 "AND NOT EXISTS (SELECT 1 FROM deliveries busy WHERE busy.channel = deliveries.channel "
@@ -348,8 +349,9 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
 
     def counts(self) -> dict[str, int]:
         """Deliveries per state (states with none left out). Published ones are most of a long-lived
-        queue, so they are the total less the others: each other state is counted from its range
-        of deliveries_state_due, and the total is the table's row count (SQLite keeps it cheap)."""
+        queue, so they are the total less the others (every row's state is one of State's): each
+        other state is counted from its range of deliveries_state_due, and the total is the table's
+        row count, which SQLite keeps cheap and PostgreSQL reads from an index once vacuumed."""
         others = [state.value for state in State if state is not State.PUBLISHED]
         with self.transaction() as cur:
             rows = self.execute(cur, f"SELECT state, COUNT(*) FROM deliveries WHERE state IN "
