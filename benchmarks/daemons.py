@@ -126,9 +126,12 @@ def run(quick: bool, postgres: tuple[str | None, str]) -> Result:
                                           f"{found['load_average'][0]:.1f}"))
         if count > 1:
             scale = one["makespan_s"] / makespan if makespan and one["makespan_s"] else None
+            # A quick run is over in a few seconds, where opening every connection at the due
+            # second weighs as much as sending: scaling is judged on the full run only.
             result.rows.append(Row(f"{label}: throughput / one daemon's", scale, "x",
-                                   target=SCALE_TARGETS.get(count), higher_is_better=True,
-                                   why=why or _why_flat(found, count)))
+                                   target=None if quick else SCALE_TARGETS.get(count), higher_is_better=True,
+                                   why=why or ("quick run: judged on the full run" if quick else "")
+                                   or _why_flat(found, count)))
         violations = (found["keys_missing"] + found["keys_sent_twice"] + found["unexpected_keys"]
                       + (found["overlaps"] or 0) + (found["sent_during_retry_after"] or 0))
         result.rows.append(Row(f"{label}: keys the platform got other than exactly once", float(violations),
