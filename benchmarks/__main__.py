@@ -1,6 +1,6 @@
 """python -m benchmarks [--quick] [--only NAME ...] [--no-postgres] [--out FILE]
 
-Runs cold_cli, render, long_words, dashboard, queue, fanout, idle and containers (in that order), prints one table and writes
+Runs cold_cli, render, long_words, dashboard, queue, fanout, daemons, idle and containers (in that order), prints one table and writes
 the figures, the machine and the details to benchmarks/results/latest.json."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks.common import REPO, Result, Row, fmt, machine
 
-NAMES = ("cold_cli", "render", "long_words", "dashboard", "queue", "fanout", "idle", "containers")
+NAMES = ("cold_cli", "render", "long_words", "dashboard", "queue", "fanout", "daemons", "idle", "containers")
 
 
 def _run_one(name: str, quick: bool, postgres) -> Result:
@@ -37,6 +37,9 @@ def _run_one(name: str, quick: bool, postgres) -> Result:
     if name == "fanout":
         from benchmarks import fanout
         return fanout.run(quick)
+    if name == "daemons":
+        from benchmarks import daemons
+        return daemons.run(quick, postgres)
     if name == "containers":
         from benchmarks import containers
         return containers.run(quick)
@@ -69,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=NAMES, metavar="NAME",
                         help=f"run only this benchmark (repeatable): {', '.join(NAMES)}")
     parser.add_argument("--no-postgres", action="store_true",
-                        help="skip PostgreSQL even if POSTBOT_TEST_POSTGRES_URL is set or a server is installed")
+                        help="skip PostgreSQL (the queue's second half, daemons) even if POSTBOT_TEST_POSTGRES_URL "
+                             "is set or a server is installed")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "latest.json")
     args = parser.parse_args(argv)
     names = [n for n in NAMES if not args.only or n in args.only]
@@ -79,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
               "machine": machine(), "benchmarks": {}}
     with ExitStack() as stack:
         postgres = (None, "no PostgreSQL (--no-postgres)")
-        if "queue" in names and not args.no_postgres:
+        if {"queue", "daemons"} & set(names) and not args.no_postgres:
             from benchmarks.postgres import postgres_url, server_facts
             postgres = stack.enter_context(postgres_url())
             if postgres[0]:

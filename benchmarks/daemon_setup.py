@@ -20,21 +20,21 @@ def channel_env(channels: int, base_url: str) -> dict[str, str]:
     return env
 
 
-def fill_store(db_path: Path, channels: int, per_channel: int, due: datetime) -> float:
+def fill_store(db: Path | str, channels: int, per_channel: int, due: datetime) -> float:
     """`per_channel` posts, each queued to every channel with add_post (what `postbot queue` does).
-    Returns the seconds it took."""
+    db: a SQLite file, or a store URL (PostgreSQL). Returns the seconds it took."""
     import time
 
     from postbot.config import load_settings
     from postbot.posts import load_post
     from postbot.render import Renderer
-    from postbot.store.sqlite import SQLiteStore
+    from postbot.store import open_store
 
     settings = load_settings({"POSTBOT_TIMEZONE": "UTC", "POSTBOT_CHANNELS": "c0=webhook"})
     post = load_post(REPO / "posts" / "hip-thrust-alternatives.md")
     render = Renderer().render(post, settings.channels[0])
     parts = render.parts
-    store = SQLiteStore(str(db_path))
+    store = open_store(store_url(db))
     store.migrate()
     now = datetime.now(UTC)
     started = time.perf_counter()
@@ -49,19 +49,25 @@ def fill_store(db_path: Path, channels: int, per_channel: int, due: datetime) ->
     return elapsed
 
 
-def set_due(db_path: Path, due: datetime) -> None:
+def store_url(db: Path | str) -> str:
+    return f"sqlite:///{db}" if isinstance(db, Path) else db
+
+
+def set_due(db: Path | str, due: datetime) -> None:
     """Move every delivery to one due time (after the slow fill, just before the daemon starts)."""
-    import sqlite3
+    from postbot.store import open_store
     due_ms = int(due.timestamp() * 1000)
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("UPDATE deliveries SET due_at = ?, run_at = ?", (due_ms, due_ms))
+    store = open_store(store_url(db))
+    with store.transaction() as cur:
+        store.execute(cur, "UPDATE deliveries SET due_at = ?, run_at = ?", (due_ms, due_ms))
+    store.close()
 
 
-def start_daemon(db_path: Path, channels: int, base_url: str, log_path: Path,
+def start_daemon(db: Path | str, channels: int, base_url: str, log_path: Path,
                  extra: dict[str, str] | None = None) -> subprocess.Popen:
-    env = python_env({"POSTBOT_DATABASE_URL": f"sqlite:///{db_path}", "POSTBOT_TIMEZONE": "UTC",
+    env = python_env({"POSTBOT_DATABASE_URL": store_url(db), "POSTBOT_TIMEZONE": "UTC",
                       **channel_env(channels, base_url), **(extra or {})})
     log = open(log_path, "wb")
-    # cwd is the scratch folder: no developer .env is picked up.
-    return subprocess.Popen([sys.executable, "-m", "postbot", "run"], cwd=db_path.parent, env=env,
+    # cwd is the log's scratch folder: no developer .env is picked up.
+    return subprocess.Popen([sys.executable, "-m", "postbot", "run"], cwd=log_path.parent, env=env,
                             stdout=log, stderr=subprocess.STDOUT)

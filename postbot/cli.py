@@ -135,7 +135,7 @@ def cmd_queue(args, settings) -> int:
 
 def cmd_list(args, settings) -> int:
     from postbot import app, output
-    deliveries = app.list_deliveries(app.open_store(settings, create=False), args.state)
+    deliveries = app.list_deliveries(app.open_store(settings, create=False), args.state, limit=args.limit)
     _out(_json([d.to_json() for d in deliveries]) if args.json else output.deliveries_table(deliveries, settings, _width()))
     return 0
 

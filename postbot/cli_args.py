@@ -17,6 +17,12 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def _positive(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="postbot", description="Turn long posts into platform-exact "
                                      "teasers and publish them on schedule, exactly once.")
@@ -55,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--again", action="store_true",
                    help="queue a post that is already queued or published on these channels once more")
 
-    p = command("list", "list deliveries", "postbot list --state failed --json")
+    p = command("list", "list deliveries", "postbot list --state scheduled --limit 50")
     p.add_argument("--state", choices=["scheduled", "publishing", "published", "failed", "cancelled", "unknown"])
+    p.add_argument("--limit", type=_positive, default=1000, metavar="N", help="at most N, earliest due first (1000)")
     p.add_argument("--json", action="store_true")
 
     p = command("show", "one delivery with its attempts", "postbot show 12")

@@ -145,6 +145,7 @@ def _channel_settings(env: Mapping[str, str], name: str) -> dict[str, str]:
 
 
 def parse_channels(env: Mapping[str, str]) -> tuple[tuple[Channel, ...], bool]:
+    env = dict(env)     # each channel reads every variable; os.environ would decode them all each time
     raw = env.get("POSTBOT_CHANNELS", "").strip()
     if not raw:
         # The embedded default: a ready-to-paste outbox file per network, no credentials needed.

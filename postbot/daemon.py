@@ -1,8 +1,9 @@
 """The daemon: APScheduler is only the clock; the store is the truth.
 
-One date job stays armed for the next due time (re-armed after every claim and
-whenever another process changes the database); a cheap watch job notices those
-changes; a lease job keeps in-flight claims alive and says, in a heartbeat, that this
+One date job stays armed for the next due time (looked at again after every claim and
+whenever another process changes the database, re-armed only to fire sooner; while due work
+waits for a free slot, a delivery finishing here wakes the loop instead); a cheap watch job
+notices those changes; a lease job keeps in-flight claims alive and says, in a heartbeat, that this
 daemon runs (and, once it stopped cleanly, that it stopped: a daemon that finds a
 heartbeat still saying `running` from a dead one knows it crashed). With alerts on,
 every wake also lets them notice what went wrong, and a slow job checks credentials.
@@ -22,6 +23,10 @@ log = logging.getLogger("postbot.daemon")
 UTC = timezone.utc
 SAFETY_TICK = timedelta(seconds=30)
 STORE_RETRY = timedelta(seconds=5)
+# Work that was due at the last claim but not taken (every slot in use, or its channel busy) is
+# started when a delivery here finishes (on_done) or another process changes the queue (watch);
+# this is only the fallback look, so a wait for a slot does not spin the loop.
+WAITING_LOOK = timedelta(seconds=1)
 
 
 class Daemon:
@@ -34,6 +39,7 @@ class Daemon:
         self.wake = asyncio.Event()
         self.stop_requested = False
         self._change_token = None
+        self._armed = None                      # when the pending wake job fires (None: none pending)
 
     def request_stop(self) -> None:
         log.info("stopping: no new claims; finishing %d in flight", self.runner.in_flight)
@@ -43,6 +49,7 @@ class Daemon:
 
     async def _wake(self) -> None:
         # A coroutine, so APScheduler runs it on the event loop: asyncio.Event is not thread-safe.
+        self._armed = None
         self.wake.set()
 
     async def _watch(self) -> None:
@@ -54,14 +61,28 @@ class Daemon:
             self._change_token = token
             self.wake.set()
 
-    def _arm(self, scheduler) -> None:
+    def _arm(self, scheduler, claimed_at) -> None:
+        """Keep one wake armed for the earliest of the next due delivery, the next alert digest and a
+        safety look. claimed_at: the time the last claim ran at."""
         now = self.runner.clock()
-        upcoming = self.store.next_run_at(now)
-        target = now + SAFETY_TICK
-        for moment in (upcoming, self._alerts_next):
-            if moment is not None and moment < target:
-                target = max(moment, now)
-        scheduler.add_job(self._wake, "date", run_date=target, id="wake", replace_existing=True,
+        moments = [now + SAFETY_TICK]
+        if self._alerts_next is not None:
+            moments.append(max(self._alerts_next, now))
+        # With every slot in use nothing can start before a delivery here finishes, and that wakes
+        # us (on_done): when the next one is due can wait until then.
+        if self.runner.slots_free > 0:
+            upcoming = self.store.next_run_at(now)
+            if upcoming is not None:
+                # Due by the claim and still there: it waits for a slot or its channel, not for the clock.
+                moments.append(now + WAITING_LOOK if upcoming <= claimed_at else max(upcoming, now))
+        target = min(moments)
+        if self._armed is not None and now < self._armed <= target:
+            return          # the pending wake comes first anyway: re-arming would only cost
+        self._set_wake(scheduler, target)
+
+    def _set_wake(self, scheduler, when) -> None:
+        self._armed = when
+        scheduler.add_job(self._wake, "date", run_date=when, id="wake", replace_existing=True,
                           misfire_grace_time=None, coalesce=True, max_instances=1)
 
     async def serve(self, *, own_signals: bool = True) -> None:
@@ -94,13 +115,13 @@ class Daemon:
                 self.wake.clear()
                 try:
                     self._tick_alerts()
-                    self.runner.launch_due()
-                    self._arm(scheduler)
+                    claimed_at = self.runner.clock()
+                    self.runner.launch_due(claimed_at)
+                    self._arm(scheduler, claimed_at)
                 except StoreError as exc:
                     # The database is away (restart, network): keep what is in flight, try again soon.
                     log.error("store unavailable, retrying in %ss: %s", STORE_RETRY.seconds, exc)
-                    scheduler.add_job(self._wake, "date", run_date=self.runner.clock() + STORE_RETRY,
-                                      id="wake", replace_existing=True, misfire_grace_time=None)
+                    self._set_wake(scheduler, self.runner.clock() + STORE_RETRY)
                 await self.wake.wait()
             await self.runner.drain()
             self._stopped_cleanly()

@@ -1,4 +1,5 @@
-"""The daemon's HTTP client: httpx with a total deadline on every request, not only per read.
+"""The daemon's HTTP clients: httpx with a total deadline on every request, not only per read, and
+one client per delivery in flight.
 
 httpx's timeouts apply to each network operation, so a server dripping one byte every few seconds
 keeps a request open for as long as it likes (a webhook was held 70 s). Here every request that is
@@ -9,6 +10,7 @@ Streamed requests (remote media, postbot/remote_fetch.py) carry their own deadli
 from __future__ import annotations
 
 import asyncio
+from typing import Callable
 
 import httpx
 
@@ -24,7 +26,48 @@ class DeadlineClient(httpx.AsyncClient):
         if stream:
             return await super().send(request, stream=True, **kwargs)
         try:
-            return await asyncio.wait_for(super().send(request, stream=False, **kwargs), self.deadline)
-        except asyncio.TimeoutError:
+            # asyncio.timeout, not wait_for: no extra task per request.
+            async with asyncio.timeout(self.deadline):
+                return await super().send(request, stream=False, **kwargs)
+        except TimeoutError:
             raise httpx.ReadTimeout(f"no complete answer within the {self.deadline:g} s deadline "
                                     f"(POSTBOT_REQUEST_DEADLINE_SECONDS)", request=request) from None
+
+
+class ClientSlots:
+    """Clients lent one per delivery in flight and given back when it ends, kept per platform kind.
+
+    httpcore's pool does work in proportion to its connections on every request (it checks each
+    one for expiry and readability), so one pool shared by 64 requests costs several times the CPU
+    per request of 64 pools of one connection each (benchmarks/fanout.py measures both). A delivery
+    sends its requests one after another, so one connection is all it needs; a client given back
+    keeps that connection alive for the next delivery to the same platform."""
+
+    def __init__(self, make: Callable[[str], httpx.AsyncClient]):
+        self._make = make
+        self._idle: dict[str, list[httpx.AsyncClient]] = {}
+        self._lent: dict[object, tuple[str, httpx.AsyncClient]] = {}
+        self._all: list[httpx.AsyncClient] = []
+
+    def lend(self, kind: str, borrower: object) -> httpx.AsyncClient:
+        if borrower in self._lent:
+            return self._lent[borrower][1]
+        idle = self._idle.setdefault(kind, [])
+        client = idle.pop() if idle else None
+        if client is None:
+            client = self._make(kind)
+            self._all.append(client)
+        self._lent[borrower] = (kind, client)
+        return client
+
+    def give_back(self, borrower: object) -> None:
+        lent = self._lent.pop(borrower, None)
+        if lent is not None:
+            self._idle[lent[0]].append(lent[1])
+
+    async def aclose(self) -> None:
+        clients, self._all = self._all, []
+        self._idle.clear()
+        self._lent.clear()
+        for client in clients:
+            await client.aclose()

@@ -16,7 +16,6 @@ import os
 import socket
 import time
 import uuid
-import zlib
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
@@ -30,9 +29,8 @@ from postbot.policy import Backoff, Outcome, decide, unknown_message
 from postbot.times import describe_delta
 
 log = logging.getLogger("postbot.runner")
-POOL_SIZE = 8      # connections per httpx pool
-MAX_POOLS = 32     # pools per platform
 UTC = timezone.utc
+RECLAIM_EVERY = timedelta(seconds=1)
 
 
 def utcnow() -> datetime:
@@ -71,7 +69,8 @@ class Runner:
         self.worker = worker_id or new_worker_id()
         self.backoff = backoff or Backoff()
         self._client_factory = client_factory
-        self._clients: dict[str, Any] = {}
+        self._clients: Any = None           # http_client.ClientSlots, made on first use
+        self._tls: Any = None
         self._senders: dict[str, Sender] = {}
         self._tasks: dict[int, asyncio.Task] = {}
         self._channels_busy: set[str] = set()
@@ -81,28 +80,27 @@ class Runner:
         # failed, unknown. `run --once` turns it into its exit code.
         self.tally: Counter[str] = Counter()
         self.on_done: Callable[[], None] | None = None      # the daemon's wake-up hook
+        self._reclaimed_at: datetime | None = None
         self._posts: dict[int, dict[str, Any]] = {}
 
     # ---- plumbing ----------------------------------------------------------------------
-    def client(self, kind: str, channel: str = ""):
-        """Connection pools per platform, reused for every delivery. A platform's channels are spread
-        over small pools: one httpx pool serving dozens of requests at once slows down several-fold
-        (measured in benchmarks/), while a few small ones keep pace."""
-        shards = max(1, min(MAX_POOLS, -(-self.settings.concurrency // POOL_SIZE)))
-        key = (kind, zlib.crc32(channel.encode()) % shards)
-        if key not in self._clients:
-            if self._client_factory:
-                self._clients[key] = self._client_factory(kind)
-            else:
-                import httpx
+    def client(self, kind: str, delivery_id: int):
+        """The HTTP client lent to one delivery until it ends (http_client.ClientSlots)."""
+        if self._clients is None:
+            from postbot.http_client import ClientSlots
+            self._clients = ClientSlots(self._client_factory or self._new_client)
+        return self._clients.lend(kind, delivery_id)
 
-                from postbot.http_client import DeadlineClient
-                self._clients[key] = DeadlineClient(
-                    deadline=self.settings.request_deadline_seconds,
-                    timeout=httpx.Timeout(30.0, connect=5.0),
-                    limits=httpx.Limits(max_connections=POOL_SIZE, max_keepalive_connections=POOL_SIZE),
-                    headers={"User-Agent": "postbot/0.1"})
-        return self._clients[key]
+    def _new_client(self, kind: str):
+        import httpx
+
+        from postbot.http_client import DeadlineClient
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()     # once: loading the CA bundle costs ~30 ms a client
+        return DeadlineClient(deadline=self.settings.request_deadline_seconds, verify=self._tls,
+                              timeout=httpx.Timeout(30.0, connect=5.0),
+                              limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+                              headers={"User-Agent": "postbot/0.1"})
 
     def sender(self, channel: Channel) -> Sender:
         if channel.name not in self._senders:
@@ -110,13 +108,16 @@ class Runner:
         return self._senders[channel.name]
 
     async def close(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        if self._clients is not None:
+            await self._clients.aclose()
 
     @property
     def in_flight(self) -> int:
         return len(self._tasks)
+
+    @property
+    def slots_free(self) -> int:
+        return self.settings.concurrency - len(self._tasks)
 
     # ---- the loop's steps ----------------------------------------------------------------
     def launch_due(self, now: datetime | None = None) -> int:
@@ -125,10 +126,14 @@ class Runner:
             return 0
         now = now or self.clock()
         started = 0
-        for delivery in self.store.reclaim(now, worker=self.worker, lease_seconds=self.settings.lease_seconds,
-                                           claimant_gone=claimant_gone):
-            log.warning("delivery %s: taking over from %s", delivery.id, delivery.claimed_by)
-            started += self._start(delivery, recovering=True)
+        # A claim goes stale over a lease or a process's death, not between two deliveries: looking
+        # once a second spares the claim lock that every daemon's every wake would otherwise take.
+        if self._reclaimed_at is None or not timedelta(0) <= now - self._reclaimed_at < RECLAIM_EVERY:
+            self._reclaimed_at = now
+            for delivery in self.store.reclaim(now, worker=self.worker, lease_seconds=self.settings.lease_seconds,
+                                               claimant_gone=claimant_gone):
+                log.warning("delivery %s: taking over from %s", delivery.id, delivery.claimed_by)
+                started += self._start(delivery, recovering=True)
         free = self.settings.concurrency - len(self._tasks)
         while free > 0:
             claimed = self.store.claim_due(now, worker=self.worker, lease_seconds=self.settings.lease_seconds,
@@ -192,6 +197,9 @@ class Runner:
             log.exception("delivery %s: unexpected error", delivery.id)
             self._unknown(delivery, f"internal error ({type(exc).__name__}: {exc}); check the platform, "
                                     f"then `postbot retry {delivery.id}` or `postbot cancel {delivery.id}`")
+        finally:
+            if self._clients is not None:
+                self._clients.give_back(delivery.id)
 
     async def _publish_delivery(self, delivery: Delivery, recovering: bool) -> None:
         try:
@@ -213,7 +221,7 @@ class Runner:
         progress: dict[str, Any] = dict(delivery.progress)
         # Parts already out, kept in the progress as JSON so a retry or a take-over sends only the rest.
         done = [Published.from_json(entry) for entry in progress.get("done", [])]
-        client = self.client(channel.kind, channel.name)
+        client = self.client(channel.kind, delivery.id)
         try:
             await sender.renew(client, now)       # a token close to expiry is renewed before it is needed
         except (PublishError, ConfigError) as exc:

@@ -218,3 +218,41 @@ def test_a_429_is_reported_as_not_sent(tmp_path, receiver, clock):
         publish_through(make_sender(channel), {"text": "hi"}, part=Part("hi", 2, {"text": "hi"}))
     assert caught.value.sent is False                   # the platform said "not now": it took nothing
     assert caught.value.until == NOW + timedelta(seconds=60)
+
+
+def test_each_delivery_in_flight_has_its_own_client_and_clients_are_reused(tmp_path, receiver):
+    """One client (of one connection) per delivery in flight, given back when it ends: never two
+    requests at once through one client, no more clients than POSTBOT_CONCURRENCY however many
+    deliveries go out, and each closed at the end."""
+    import httpx
+    store, clock = sqlite_store(tmp_path), Clock()
+    channels = [f"h{n}" for n in range(9)]
+    for n, channel in enumerate(channels):
+        add(store, channel=channel, slug=f"post-{n}")
+    receiver.delay = 0.05                   # answers slowly enough for deliveries to overlap
+    made: list[httpx.AsyncClient] = []
+    open_now: dict[int, int] = {}
+    most_open = {"per_client": 0, "in_all": 0}
+
+    def factory(kind: str) -> httpx.AsyncClient:
+        assert kind == "webhook"
+        number = len(made)
+        open_now[number] = 0
+
+        async def sent(_request) -> None:
+            open_now[number] += 1
+            most_open["per_client"] = max(most_open["per_client"], open_now[number])
+            most_open["in_all"] = max(most_open["in_all"], sum(open_now.values()))
+
+        async def answered(_response) -> None:
+            open_now[number] -= 1
+
+        made.append(httpx.AsyncClient(event_hooks={"request": [sent], "response": [answered]}))
+        return made[-1]
+
+    settings = settings_for(env_for(receiver.hook_url, channels=channels, POSTBOT_CONCURRENCY="3"))
+    assert run_once(store, settings, clock, client_factory=factory) == 9
+    assert len(receiver.stored) == 9
+    assert most_open == {"per_client": 1, "in_all": 3}
+    assert len(made) == 3
+    assert all(client.is_closed for client in made)

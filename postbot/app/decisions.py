@@ -11,8 +11,9 @@ from postbot.models import Attempt, Delivery, State
 from postbot.times import parse_when
 
 
-def list_deliveries(store, state: str | None = None) -> list[Delivery]:
-    return store.list(State(state) if state else None)
+def list_deliveries(store, state: str | None = None, limit: int = 1000) -> list[Delivery]:
+    """The earliest due first, at most `limit`."""
+    return store.list(State(state) if state else None, limit=limit)
 
 
 def show(store, delivery_id: int) -> tuple[Delivery, list[Attempt]]:

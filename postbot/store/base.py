@@ -35,6 +35,16 @@ _COLUMNS = ("d.id, d.post_id, p.slug, d.channel, d.platform, d.due_at, d.run_at,
             "d.idempotency_key, d.attempts, d.remote_id, d.remote_url, d.error, d.parts, d.progress, "
             "d.claimed_by, d.lease_until")
 _FROM = "deliveries d JOIN posts p ON p.id = d.post_id"
+# The same columns from an UPDATE's RETURNING, which may name only the table it changes.
+_RETURNING = (_COLUMNS.replace("d.", "").replace("p.slug", "(SELECT slug FROM posts p WHERE p.id = deliveries.post_id)"))
+
+
+ATTEMPT_COLUMNS = "(delivery_id, at, status, error, latency_ms, outcome)"
+
+
+def attempt_row(attempt: Attempt) -> tuple[Any, ...]:
+    return (attempt.delivery_id, ms(attempt.at), attempt.status, redact(attempt.error), attempt.latency_ms,
+            attempt.outcome)
 
 
 def _parts_json(parts: list[Part]) -> str:
@@ -49,6 +59,9 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
     placeholder = "?"
     id_type = "INTEGER PRIMARY KEY AUTOINCREMENT"
     int_type = "INTEGER"
+    # How the queries after due work name the claim index (deliveries_claim: scheduled rows in run
+    # order). PostgreSQL picks it by itself; SQLite is told (see sqlite.py).
+    due_work = "deliveries"
 
     # ---- plumbing for subclasses ---------------------------------------------------------
     @contextmanager
@@ -155,18 +168,18 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
             if not chosen:
                 return []
             marks = ",".join("?" * len(chosen))
-            self.execute(cur, f"UPDATE deliveries SET state = 'publishing', claimed_by = ?, lease_until = ?, "
-                              f"attempts = attempts + 1, updated_at = ? WHERE id IN ({marks}) "
-                              f"AND state = 'scheduled'",
-                         (worker, now_ms + lease_seconds * 1000, now_ms, *chosen))
-            found = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.id IN ({marks}) "
-                                      f"AND d.claimed_by = ? ORDER BY d.run_at, d.id", (*chosen, worker)).fetchall()
-        return [self._delivery(r) for r in found]
+            # One statement marks and reads them back: a round trip less on PostgreSQL.
+            found = self.execute(cur, f"UPDATE deliveries SET state = 'publishing', claimed_by = ?, lease_until = ?, "
+                                      f"attempts = attempts + 1, updated_at = ? WHERE id IN ({marks}) "
+                                      f"AND state = 'scheduled' RETURNING {_RETURNING}",
+                                 (worker, now_ms + lease_seconds * 1000, now_ms, *chosen)).fetchall()
+        return sorted((self._delivery(r) for r in found), key=lambda d: (d.next_attempt_at or d.due_at, d.id))
 
     def _claim_select(self) -> str:
-        # NOT EXISTS reads the (channel, state) index per candidate; NOT IN would list every
-        # publishing row first, and planners may turn that into a scan.
-        return ("SELECT id, channel FROM deliveries WHERE state = 'scheduled' AND run_at <= ? "
+        # NOT EXISTS reads an index per candidate (deliveries_in_flight, or SQLite's choice of
+        # deliveries_channel); NOT IN would list every publishing row first, and planners may turn
+        # that into a scan.
+        return (f"SELECT id, channel FROM {self.due_work} WHERE state = 'scheduled' AND run_at <= ? "
                 "AND channel NOT IN (SELECT channel FROM channel_holds WHERE until_at > ?) "
                 "AND NOT EXISTS (SELECT 1 FROM deliveries busy WHERE busy.channel = deliveries.channel "
                 "AND busy.state = 'publishing') "
@@ -211,25 +224,25 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
                remote_id: str | None = None, remote_url: str | None = None, error: str | None = None,
                attempt: Attempt | None = None) -> bool:
         """End a claim: published, failed or unknown. Returns False if the claim was lost."""
-        with self.transaction() as cur:
-            cur = self.execute(cur, "UPDATE deliveries SET state = ?, remote_id = COALESCE(?, remote_id), "
-                                    "remote_url = COALESCE(?, remote_url), error = ?, claimed_by = NULL, "
-                                    "lease_until = NULL, updated_at = ? WHERE id = ? AND claimed_by = ? "
-                                    "AND state = 'publishing'",
-                               (state.value, remote_id, remote_url, redact(error), ms(now), delivery_id, worker))
-            ok = cur.rowcount == 1
-            if ok and attempt:
-                self._insert_attempt(cur, attempt)
-        return ok
+        return self._end_claim("UPDATE deliveries SET state = ?, remote_id = COALESCE(?, remote_id), "
+                               "remote_url = COALESCE(?, remote_url), error = ?, claimed_by = NULL, "
+                               "lease_until = NULL, updated_at = ? WHERE id = ? AND claimed_by = ? "
+                               "AND state = 'publishing'",
+                               (state.value, remote_id, remote_url, redact(error), ms(now), delivery_id, worker), attempt)
 
     def requeue(self, delivery_id: int, *, worker: str, run_at: datetime, now: datetime,
                 error: str | None, attempt: Attempt | None = None, refund: bool = False) -> bool:
         """Back to `scheduled` for another try at run_at (retries and rate-limit waits)."""
+        return self._end_claim("UPDATE deliveries SET state = 'scheduled', run_at = ?, error = ?, "
+                               "claimed_by = NULL, lease_until = NULL, updated_at = ?, attempts = attempts - ? "
+                               "WHERE id = ? AND claimed_by = ? AND state = 'publishing'",
+                               (ms(run_at), redact(error), ms(now), 1 if refund else 0, delivery_id, worker), attempt)
+
+    def _end_claim(self, update: str, params: Sequence[Any], attempt: Attempt | None) -> bool:
+        """`update` changes one claimed delivery; if it did, the attempt is recorded with it, in one
+        transaction. False if the claim was lost (the update matched nothing)."""
         with self.transaction() as cur:
-            cur = self.execute(cur, "UPDATE deliveries SET state = 'scheduled', run_at = ?, error = ?, "
-                                    "claimed_by = NULL, lease_until = NULL, updated_at = ?, "
-                                    "attempts = attempts - ? WHERE id = ? AND claimed_by = ? AND state = 'publishing'",
-                               (ms(run_at), redact(error), ms(now), 1 if refund else 0, delivery_id, worker))
+            cur = self.execute(cur, update, params)
             ok = cur.rowcount == 1
             if ok and attempt:
                 self._insert_attempt(cur, attempt)
@@ -240,10 +253,7 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
             self._insert_attempt(cur, attempt)
 
     def _insert_attempt(self, cur, attempt: Attempt) -> None:
-        self.execute(cur, "INSERT INTO attempts (delivery_id, at, status, error, latency_ms, outcome) "
-                          "VALUES (?, ?, ?, ?, ?, ?)",
-                     (attempt.delivery_id, ms(attempt.at), attempt.status, redact(attempt.error),
-                      attempt.latency_ms, attempt.outcome))
+        self.execute(cur, f"INSERT INTO attempts {ATTEMPT_COLUMNS} VALUES (?, ?, ?, ?, ?, ?)", attempt_row(attempt))
 
     # ---- user actions ----------------------------------------------------------------------
     def _change(self, delivery_id: int, allowed: tuple[State, ...], sql: str, params: Sequence[Any],
@@ -342,17 +352,26 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
         return [Attempt(r[0], from_ms(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
 
     def counts(self) -> dict[str, int]:
+        """Deliveries per state (states with none left out). Published ones are most of a long-lived
+        queue, so they are the total less the others (every row's state is one of State's): each
+        other state is counted from its range of deliveries_state_due, and the total is the table's
+        row count, which SQLite keeps cheap and PostgreSQL reads from an index once vacuumed."""
+        others = [state.value for state in State if state is not State.PUBLISHED]
         with self.transaction() as cur:
-            rows = self.execute(cur, "SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall()
-        return {state: count for state, count in rows}
+            rows = self.execute(cur, f"SELECT state, COUNT(*) FROM deliveries WHERE state IN "
+                                     f"({', '.join('?' * len(others))}) GROUP BY state", others).fetchall()
+            total = self.execute(cur, "SELECT COUNT(*) FROM deliveries").fetchone()[0]
+        found = {state: count for state, count in rows}
+        published = total - sum(found.values())
+        return found | ({State.PUBLISHED.value: published} if published else {})
 
     def next_run_at(self, now: datetime | None = None) -> datetime | None:
         """When the next scheduled delivery may go: the earliest on a channel that is not held, or
         the end of the earliest hold. Both read an index, so a daemon can ask on every wake."""
         now_ms = ms(now or datetime.now(UTC))
         with self.transaction() as cur:
-            free = self.execute(cur, "SELECT MIN(run_at) FROM deliveries WHERE state = 'scheduled' AND channel "
-                                     "NOT IN (SELECT channel FROM channel_holds WHERE until_at > ?)",
+            free = self.execute(cur, f"SELECT MIN(run_at) FROM {self.due_work} WHERE state = 'scheduled' "
+                                     "AND channel NOT IN (SELECT channel FROM channel_holds WHERE until_at > ?)",
                                 (now_ms,)).fetchone()[0]
             candidates = [free] if free is not None else []
             # Held channels are few: each one's earliest delivery goes when its hold ends.

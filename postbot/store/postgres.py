@@ -1,8 +1,12 @@
 """PostgreSQL, for several daemons on several machines sharing one queue.
 
 Claims are serialised by a transaction-scoped advisory lock (one claimant at a time, like
-SQLite's BEGIN IMMEDIATE) and the claim SELECT adds FOR UPDATE SKIP LOCKED so it never waits on
-rows another transaction is finishing. Other processes' changes are noticed through
+SQLite's BEGIN IMMEDIATE), taken before the claim reads, so it sees every earlier claim committed.
+The claim SELECT locks no rows: no other claimant can run beside it, and the UPDATE that takes the
+chosen rows checks `state = 'scheduled'` again on their newest version (a cancel committed
+meanwhile wins). Locking every candidate (FOR UPDATE) wrote to each of them, four per slot, on
+every claim. Ending a claim is one statement (UPDATE and its attempt in a CTE): one round trip.
+Other processes' changes are noticed through
 LISTEN/NOTIFY: triggers installed by migrate() notify on new deliveries, state and run-time
 changes and channel holds; change_token() drains the notifications without blocking.
 psycopg is imported lazily: only PostgreSQL users need it."""
@@ -14,7 +18,7 @@ from typing import Any, Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from postbot.errors import StoreError
-from postbot.store.base import SQLStore
+from postbot.store.base import ATTEMPT_COLUMNS, SQLStore, attempt_row
 from postbot.store.clock import ms
 
 # Any fixed 64-bit number works; this one spells "postbot" in ASCII.
@@ -157,8 +161,21 @@ class PostgresStore(SQLStore):
         except psycopg.Error as exc:
             raise self._error("the database refused the change", exc) from None
 
-    def _claim_select(self) -> str:
-        return super()._claim_select() + " FOR UPDATE SKIP LOCKED"
+    def _end_claim(self, update: str, params, attempt) -> bool:
+        # One statement is its own transaction (the connection autocommits): the update and its
+        # attempt commit together in one round trip, where BEGIN, UPDATE, INSERT, COMMIT took four.
+        import psycopg
+        if attempt is None:
+            sql, values = f"WITH ended AS ({update} RETURNING id) SELECT id FROM ended", tuple(params)
+        else:
+            sql = (f"WITH ended AS ({update} RETURNING id) INSERT INTO attempts {ATTEMPT_COLUMNS} "
+                   "SELECT ended.id, ?::bigint, ?::integer, ?::text, ?::real, ?::text FROM ended RETURNING delivery_id")
+            values = (*params, *attempt_row(attempt)[1:])
+        try:
+            with self._connection().cursor() as cur:
+                return cur.execute(self.q(sql), values).fetchone() is not None
+        except psycopg.Error as exc:
+            raise self._error("the database refused the change", exc) from None
 
     # ---- schema --------------------------------------------------------------------------------
     def migrate(self) -> list[str]:
