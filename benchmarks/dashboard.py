@@ -21,13 +21,14 @@ START = datetime(2026, 12, 7, 0, 0, tzinfo=timezone.utc)       # a Monday
 
 
 def _store(folder: Path, deliveries: int):
+    from postbot.models import Part
     from postbot.store import open_store
 
     store = open_store(f"sqlite:///{folder / f'dash-{deliveries}.db'}")
     store.migrate()
     if deliveries:
-        part = [{"text": "Do I think the Hip Thrust is a good exercise? Well the answer is a big resounding NO!",
-                 "length": 84, "payload": {}, "links": []}]
+        part = [Part("Do I think the Hip Thrust is a good exercise? Well the answer is a big resounding NO!",
+                     84, {}, [])]
         [first] = store.add_post(slug="bench", title="Bench", source="bench.txt", snapshot={}, now=START,
                                  deliveries=[{"channel": "x", "platform": "x", "due_at": START, "parts": part,
                                               "idempotency_key": "bench-0"}])

@@ -116,16 +116,25 @@ _BARE_DOMAIN = (r"(?<![\w@.\-/:])(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+(?P
                 r"(?![\w\-@])(?::\d{1,5})?(?:[/?#][^\s<>\"\u201c\u201d\u00ab\u00bb]*)?")
 
 
+@cache
+def _url_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    # Stdlib re, not `regex`: on a dotted run (a.a.a… 40k chars) `regex` backtracks through the
+    # label chain from every start, growing with the square of the length; re stays linear here
+    # (benchmarks/long_words.py, issue 17.3). Neither pattern needs a `regex`-only feature.
+    return re.compile(_SCHEME_URL, re.IGNORECASE), re.compile(_BARE_DOMAIN, re.IGNORECASE)
+
+
 def url_spans(text: str, schemeless: bool = False) -> list[tuple[int, int, str]]:
     """(start, end, full_url) of each URL; bare domains only with schemeless=True (https:// added)."""
     spans: list[tuple[int, int, str]] = []
-    for match in _compile(_SCHEME_URL, _regex().IGNORECASE).finditer(text) if "://" in text else ():
+    scheme_url, bare_domain = _url_patterns()
+    for match in scheme_url.finditer(text) if "://" in text else ():
         url = _trim_url_end(match.group())
         if "://" in url and url.split("://", 1)[1].strip("/"):
             spans.append((match.start(), match.start() + len(url), url))
     if schemeless:
         taken = list(spans)
-        for match in _compile(_BARE_DOMAIN, _regex().IGNORECASE).finditer(text):
+        for match in bare_domain.finditer(text):
             if match.group("tld").lower() not in iana_tlds():
                 continue
             start = match.start()
