@@ -3,7 +3,6 @@
 timed the same way, in alternating pairs so a drift in the machine's speed hits both alike."""
 from __future__ import annotations
 
-import os
 import resource
 import shutil
 import subprocess

@@ -12,7 +12,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -97,6 +97,14 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def rounded(found: dict[str, Any]) -> dict[str, Any]:
+    """A result's floats, alone or in a list, to 3 decimals: the details JSON stays readable."""
+    def one(value: Any) -> Any:
+        return round(value, 3) if isinstance(value, float) else value
+
+    return {k: [one(v) for v in value] if isinstance(value, list) else one(value) for k, value in found.items()}
+
+
 # ---- processes ------------------------------------------------------------------------------
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -154,13 +162,13 @@ class FakeServer:
         with urllib.request.urlopen(f"{self.base}/_stats", timeout=5) as answer:
             return json.load(answer)
 
-    def wait_for(self, ok_count: int, timeout: float, alive: subprocess.Popen | None = None) -> bool:
-        """Wait until `ok_count` requests were answered 200; False on timeout or if `alive` died."""
+    def wait_for(self, ok_count: int, timeout: float, alive: Sequence[subprocess.Popen] = ()) -> bool:
+        """Wait until `ok_count` requests were answered 200; False on timeout or if one of `alive` died."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.stats()["statuses"].get("200", 0) >= ok_count:
                 return True
-            if alive is not None and alive.poll() is not None:
+            if any(process.poll() is not None for process in alive):
                 return False
             time.sleep(0.1)
         return False

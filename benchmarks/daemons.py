@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from benchmarks.common import Result, Row, cpu_seconds, fake_server, stop
+from benchmarks.common import Result, Row, cpu_seconds, fake_server, rounded, stop
 from benchmarks.daemon_setup import fill_store, set_due, start_daemon
 from benchmarks.fanout import CONCURRENCY, LATENCY_MS, RATE_LIMIT, analyse
 
@@ -56,7 +56,7 @@ def run_fleet(folder: Path, url: str, daemons: int, channels: int, per_channel: 
                 time.sleep(max(0.0, due.timestamp() - time.time() - 1.0))
                 started = sum(" started" in log.read_text(errors="replace") for log in logs)
                 cpu_before = [cpu_seconds(d.pid) for d in fleet]
-                finished = _wait(server, expected, timeout, fleet)
+                finished = server.wait_for(expected, timeout, alive=fleet)
                 cpu_used = sum(cpu_seconds(d.pid) - before for d, before in zip(fleet, cpu_before)
                                if d.poll() is None)
             finally:
@@ -83,17 +83,6 @@ def run_fleet(folder: Path, url: str, daemons: int, channels: int, per_channel: 
         "load_average": os.getloadavg()}
 
 
-def _wait(server, expected: int, timeout: float, fleet) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.stats()["statuses"].get("200", 0) >= expected:
-            return True
-        if any(daemon.poll() is not None for daemon in fleet):
-            return False
-        time.sleep(0.1)
-    return False
-
-
 def run(quick: bool, postgres: tuple[str | None, str]) -> Result:
     url, how = postgres
     result = Result("daemons")
@@ -111,8 +100,7 @@ def run(quick: bool, postgres: tuple[str | None, str]) -> Result:
         shutil.rmtree(folder, ignore_errors=True)
     result.details = {"deliveries": total, "channels": channels, "latency_ms": LATENCY_MS,
                       "concurrency_per_daemon": CONCURRENCY, "source": how,
-                      "runs": {str(n): {k: round(v, 3) if isinstance(v, float) else v for k, v in found.items()}
-                               for n, found in runs.items()}}
+                      "runs": {str(n): rounded(found) for n, found in runs.items()}}
     one = runs[1]
     for count, found in runs.items():
         makespan = found["makespan_s"]

@@ -13,7 +13,7 @@ import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from benchmarks.common import REPO, Result, Row, median, python_env
+from benchmarks.common import Result, Row, median, python_env
 
 DELIVERIES = 10_000
 PAGE_TARGET_MS = 100.0

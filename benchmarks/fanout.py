@@ -17,7 +17,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, Result, Row, cpu_seconds, fake_server, percentile, proc_status, python_env, stop
+from benchmarks.common import (REPO, Result, Row, cpu_seconds, fake_server, percentile, proc_status, python_env,
+                               rounded, stop)
 from benchmarks.daemon_setup import fill_store, set_due, start_daemon
 
 UTC = timezone.utc
@@ -91,7 +92,7 @@ def run_daemon(folder: Path, channels: int, per_channel: int, timeout: float) ->
             time.sleep(max(0.0, due_dt.timestamp() - time.time() - 1.0))
             idle_rss = proc_status(daemon.pid).get("VmRSS", 0) / 1024
             cpu_before = cpu_seconds(daemon.pid)
-            finished = server.wait_for(expected, timeout, alive=daemon)
+            finished = server.wait_for(expected, timeout, alive=[daemon])
             peak = proc_status(daemon.pid).get("VmHWM", 0) / 1024
             cpu_used = cpu_seconds(daemon.pid) - cpu_before if daemon.poll() is None else None
         finally:
@@ -124,9 +125,9 @@ def run(quick: bool) -> Result:
     total = channels * per_channel
     result = Result("fanout", details={"deliveries": total, "channels": channels, "latency_ms": LATENCY_MS,
                                        "rate_limit_per_channel": RATE_LIMIT, "concurrency": CONCURRENCY,
-                                       "floor_httpx_sharded": _rounded(sharded),
-                                       "floor_httpx_per_worker": _rounded(per_worker),
-                                       "floor_raw_asyncio": _rounded(raw), "daemon": _rounded(daemon)})
+                                       "floor_httpx_sharded": rounded(sharded),
+                                       "floor_httpx_per_worker": rounded(per_worker),
+                                       "floor_raw_asyncio": rounded(raw), "daemon": rounded(daemon)})
     # The floor is the faster of the bare httpx loops: the daemon may pool connections either way.
     best = min((sharded, per_worker), key=lambda f: f["makespan_s"] or float("inf"))
     best_label = "bare httpx, " + ("8 clients" if best is sharded else "a client per worker")
@@ -178,7 +179,3 @@ def run(quick: bool) -> Result:
                 f"{total - daemon['answered_ok']}, 429s {daemon['rate_limited_429']}"),
     ]
     return result
-
-
-def _rounded(found: dict[str, Any]) -> dict[str, Any]:
-    return {k: round(v, 3) if isinstance(v, float) else v for k, v in found.items()}

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from benchmarks.common import REPO, Result, Row, median, percentile
+from benchmarks.common import REPO, Result, Row, median, percentile, rounded
 
 UTC = timezone.utc
 QUEUE_TARGET_S = 10.0
@@ -347,7 +347,7 @@ def measure_claims(backend: Backend, total: int, claims: int, parts: list, now: 
     return rows, {
         "rows": total, "due_now": due_now, "build_s": round(build_s, 1), "analyze_s": round(analyze_s, 1),
         "explain_claim": plan, "explain_claim_after_analyze": analyzed_plan,
-        "no_statistics": _rounded(bare), "after_analyze": _rounded(analyzed),
+        "no_statistics": rounded(bare), "after_analyze": rounded(analyzed),
         "next_run_at_ms": [round(v, 2) for v in next_ms], "reclaim_ms": [round(v, 2) for v in reclaim_ms]}
 
 
@@ -367,10 +367,6 @@ def reads(store, now: datetime, worker: str, in_flight: list, claims: int) -> di
     return {"claim_ms": claim_ms, "get_ms": get_ms, "claims_that_got_nothing": empty,
             "list_ms": [_timed(listing)[0] * 1000 for _ in range(7)],
             "status_ms": [_timed(status)[0] * 1000 for _ in range(5)]}
-
-
-def _rounded(found: dict[str, Any]) -> dict[str, Any]:
-    return {k: [round(v, 3) for v in value] if isinstance(value, list) else value for k, value in found.items()}
 
 
 def _published():

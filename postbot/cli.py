@@ -66,7 +66,6 @@ def _out(text: str, err: bool = False) -> None:
 
 def _width() -> int | None:
     """The terminal's width for tables (COLUMNS wins); None when printing to a pipe or file."""
-    import os
     import shutil
     if os.environ.get("COLUMNS", "").strip().isdigit() or sys.stdout.isatty():
         return shutil.get_terminal_size().columns
@@ -178,41 +177,23 @@ def cmd_calendar(args, settings) -> int:
     from postbot.errors import UsageError
     if args.ics == "-" and args.json:
         raise UsageError("--ics - prints the calendar itself: leave out --json, or give --ics a file name")
-    since = _date_option(args.since, "--since") if args.since else None
     now = app.utcnow()
-    entries = app.calendar_entries(settings, app.open_store(settings, create=False), now, since)
+    entries = app.calendar_entries(settings, app.open_store(settings, create=False), now, args.since)
     if args.ics == "-":
         _out(output_calendar.ics(entries, settings, now).decode("utf-8").rstrip("\r\n"))
         return 0
     if args.ics:
-        from postbot.files import replace_file
-        target = Path(args.ics)
-        if not target.parent.is_dir():
-            raise UsageError(f"--ics {args.ics}: the folder {target.parent} does not exist; create it or name "
-                             f"another file")
-        try:
-            replace_file(target, output_calendar.ics(entries, settings, now))
-        except OSError as exc:
-            raise UsageError(f"--ics {args.ics}: cannot write it ({exc.strerror})") from None
-    data = output_calendar.entries_json(entries, settings)
+        from postbot.files import write_named_file
+        write_named_file(Path(args.ics), output_calendar.ics(entries, settings, now), "--ics")
     if args.json:
-        _out(_json(data))
+        _out(_json(output_calendar.entries_json(entries, settings)))
     elif args.ics:
         events = len(output_calendar.groups(entries))
         _out(f"wrote {len(entries)} deliveries as {events} events (one per post and moment) to {args.ics} "
              f"(import it, or serve it: `postbot serve` has /calendar.ics)")
     else:
-        _out(output_calendar.entries_text(data, settings))
+        _out(output_calendar.entries_text(entries, settings))
     return 0
-
-
-def _date_option(value: str, option: str):
-    from datetime import date
-    from postbot.errors import UsageError
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{option} {value!r} is not a date; e.g. {option} 2026-11-01") from None
 
 
 def cmd_status(args, settings) -> int:
@@ -237,7 +218,6 @@ def cmd_serve(args, settings) -> int:
 
 
 def _serve_token() -> str | None:
-    import os
     return os.environ.get("POSTBOT_SERVE_TOKEN") or None
 
 

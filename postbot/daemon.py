@@ -6,14 +6,17 @@ waits for a free slot, a delivery finishing here wakes the loop instead); a chea
 notices those changes; a lease job keeps in-flight claims alive and says, in a heartbeat, that this
 daemon runs (and, once it stopped cleanly, that it stopped: a daemon that finds a
 heartbeat still saying `running` from a dead one knows it crashed). With alerts on,
-every wake also lets them notice what went wrong, and a slow job checks credentials.
+a wake (at most once a second) also lets them notice what failed, the lease job looks for daemons that
+crashed, and a slow job checks credentials.
 Nothing is pickled into APScheduler's job store."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+from contextlib import contextmanager
 from datetime import timedelta, timezone
+from typing import Iterator
 
 from postbot.errors import StoreError
 from postbot.runner import Runner
@@ -27,6 +30,25 @@ STORE_RETRY = timedelta(seconds=5)
 # started when a delivery here finishes (on_done) or another process changes the queue (watch);
 # this is only the fallback look, so a wait for a slot does not spin the loop.
 WAITING_LOOK = timedelta(seconds=1)
+# Every finished delivery wakes the loop; alerts look for new failures at most this often (like the
+# runner's RECLAIM_EVERY), and at once when a digest is due. A look skipped arms a wake for later.
+ALERTS_EVERY = timedelta(seconds=1)
+# How often the daemon asks whether the credential check is due: it runs every
+# POSTBOT_ALERTS_CHECK_HOURS counted from the last one by any process, so a daemon started an hour after
+# another one checked does not check again, nor wait a whole period more.
+HEALTH_LOOK = timedelta(minutes=10)
+
+
+@contextmanager
+def side_job(what: str) -> Iterator[None]:
+    """Feeds, folders and alerts must not stop publishing: a store that is away or a bug in them is
+    logged, and the job runs again on its next turn."""
+    try:
+        yield
+    except StoreError as exc:
+        log.error("%s: store unavailable, trying again next time: %s", what, exc)
+    except Exception:
+        log.exception("%s failed; publishing goes on", what)
 
 
 class Daemon:
@@ -35,6 +57,8 @@ class Daemon:
         self.sources = sources                  # postbot.sources.Sources: feeds and watched folders
         self.alerts = alerts                    # postbot.app.alerting.Alerts, when POSTBOT_ALERTS is set
         self._alerts_next = None                # when the next alert digest may go
+        self._alerts_at = None                  # when alerts last looked (None: look on the next wake)
+        self._alerts_skipped = False            # a wake came too soon after that look
         self.watch_seconds = watch_seconds
         self.wake = asyncio.Event()
         self.stop_requested = False
@@ -68,6 +92,8 @@ class Daemon:
         moments = [now + SAFETY_TICK]
         if self._alerts_next is not None:
             moments.append(max(self._alerts_next, now))
+        if self._alerts_skipped:
+            moments.append(max(self._alerts_at + ALERTS_EVERY, now))
         # With every slot in use nothing can start before a delivery here finishes, and that wakes
         # us (on_done): when the next one is due can wait until then.
         if self.runner.slots_free > 0:
@@ -104,10 +130,11 @@ class Daemon:
         lease_every = max(1.0, self.runner.settings.lease_seconds / 3)
         scheduler.add_job(self._renew, "interval", seconds=lease_every, id="lease", coalesce=True, max_instances=1)
         if self.alerts is not None:
-            scheduler.add_job(self._check_health, "interval", hours=self.runner.settings.alert_check_hours,
-                              id="health", coalesce=True, max_instances=1, next_run_time=self.runner.clock())
+            scheduler.add_job(self._check_health, "interval", seconds=HEALTH_LOOK.total_seconds(), id="health",
+                              coalesce=True, max_instances=1, next_run_time=self.runner.clock())
         self.runner.on_done = self.wake.set
         self._heartbeat()
+        self._notice_crashes()
         self._change_token = self.store.change_token()
         log.info("daemon %s started", self.runner.worker)
         try:
@@ -136,18 +163,15 @@ class Daemon:
         # Polling and rendering block, so they run on a worker thread; the loop keeps publishing.
         if self.stop_requested:
             return
-        try:
+        with side_job("sources: poll"):
             for line in await asyncio.to_thread(self.sources.tick, self.runner.clock()):
                 log.info("%s", line)
-        except StoreError as exc:
-            log.error("sources: store unavailable, trying again on the next tick: %s", exc)
-        except Exception:       # a bug in one source must not stop publishing
-            log.exception("sources: poll failed")
         self.wake.set()
 
     async def _renew(self) -> None:
         self.runner.renew_leases()
         self._heartbeat()
+        self._notice_crashes()
 
     def _heartbeat(self, running: bool = True) -> None:
         """Say, in the store every face reads, that this daemon is alive (status, the dashboard), or
@@ -168,24 +192,40 @@ class Daemon:
                 log.error("alerts: store unavailable: %s", exc)
 
     def _tick_alerts(self) -> None:
-        """Let alerts notice what went wrong and queue due digests, before claiming (so a digest goes out
+        """Let alerts notice what failed and queue due digests, before claiming (so a digest goes out
         on this very pass). Nothing in them may stop publishing: if the store is away, claiming says so."""
         if self.alerts is None:
             return
-        try:
-            self._alerts_next = self.alerts.tick(self.runner.clock())
-        except StoreError as exc:
-            log.error("alerts: store unavailable, trying again on the next wake: %s", exc)
-        except Exception:
-            log.exception("alerts: tick failed; publishing goes on")
+        now = self.runner.clock()
+        digest_due = self._alerts_next is not None and now >= self._alerts_next
+        if (not digest_due and self._alerts_at is not None
+                and timedelta(0) <= now - self._alerts_at < ALERTS_EVERY):
+            self._alerts_skipped = True
+            return
+        self._alerts_at, self._alerts_skipped = now, False
+        with side_job("alerts: tick"):
+            self._alerts_next = self.alerts.tick(now)
+
+    def _notice_crashes(self) -> None:
+        """At start and with each heartbeat: daemons that stopped without saying so (told on the next wake)."""
+        if self.alerts is None:
+            return
+        with side_job("alerts: the look for crashed daemons"):
+            if self.alerts.notice_crashes(self.runner.clock()):
+                self._alerts_look_now()
 
     async def _check_health(self) -> None:
+        """Check credentials and tokens, unless any process (another daemon, `run --once`) did within
+        POSTBOT_ALERTS_CHECK_HOURS: every check calls every channel's API."""
         if self.stop_requested:
             return
-        try:
-            await self.alerts.check_health(self.runner.clock())
-        except StoreError as exc:
-            log.error("alerts: credential check: store unavailable, trying again next time: %s", exc)
-        except Exception:       # like a source, a failing check must not stop publishing
-            log.exception("alerts: credential check failed")
+        with side_job("alerts: credential check"):
+            now = self.runner.clock()
+            if self.alerts.check_due(now) and await self.alerts.check_health(now):
+                self._alerts_look_now()
+        self.wake.set()
+
+    def _alerts_look_now(self) -> None:
+        """New events to tell: the next wake lets alerts look (and queue the digest), however soon."""
+        self._alerts_at, self._alerts_skipped = None, False
         self.wake.set()

@@ -9,7 +9,8 @@
     └── PublishError        raised by publishers; the runner decides what to do next
         ├── Retryable       transient (5xx, timeout, refused connection); retry at `after`
         ├── RateLimited     wait until `until`, holding the whole channel
-        ├── AuthExpired     refresh the credentials once, then retry
+        ├── AuthExpired     refresh the credentials once, then retry (senders that
+        │                   `refreshes`); otherwise permanent, like Rejected
         ├── Rejected        permanent; keeps the platform's own message
         └── Ambiguous       the request may or may not have landed; only a
                             deduplicating platform or a lookup may resolve it

@@ -47,16 +47,11 @@ class ClientSlots:
         self._make = make
         self._idle: dict[str, list[httpx.AsyncClient]] = {}
         self._lent: dict[object, tuple[str, httpx.AsyncClient]] = {}
-        self._all: list[httpx.AsyncClient] = []
 
     def lend(self, kind: str, borrower: object) -> httpx.AsyncClient:
-        if borrower in self._lent:
-            return self._lent[borrower][1]
+        """A client for `borrower` (a delivery, which borrows once) until it gives it back."""
         idle = self._idle.setdefault(kind, [])
-        client = idle.pop() if idle else None
-        if client is None:
-            client = self._make(kind)
-            self._all.append(client)
+        client = idle.pop() if idle else self._make(kind)
         self._lent[borrower] = (kind, client)
         return client
 
@@ -66,7 +61,8 @@ class ClientSlots:
             self._idle[lent[0]].append(lent[1])
 
     async def aclose(self) -> None:
-        clients, self._all = self._all, []
+        clients = [client for idle in self._idle.values() for client in idle]
+        clients += [client for _, client in self._lent.values()]
         self._idle.clear()
         self._lent.clear()
         for client in clients:

@@ -259,7 +259,7 @@ class AlertEvent:
     key: str
     kind: str                           # failed, unknown, credentials, token, crash
     subject: str                        # the channel (or daemon) it is about: an alert channel is not told of itself
-    message: str                        # redacted, ready to print
+    message: str                        # ready to print; the store redacts it as it takes it
     at: datetime
     sent_at: datetime | None = None     # when a digest took it; None while it waits for one
 

@@ -15,7 +15,9 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from postbot.models import State, iso_utc
+from postbot.app.week import by_moment
+from postbot.models import State
+from postbot.output import local
 
 EVENT_LENGTH = timedelta(minutes=15)     # a point in time; apps hide or squash zero-length events
 REFRESH = timedelta(minutes=15)          # how often a subscribed app should fetch the feed again
@@ -38,10 +40,7 @@ def group_uid(group: list) -> str:
 
 def groups(entries: list) -> list[list]:
     """Entries of one post due at one moment, together, in due order."""
-    by_moment: dict[tuple, list] = {}
-    for entry in entries:
-        by_moment.setdefault((entry.delivery.due_at, entry.delivery.post_id), []).append(entry)
-    return list(by_moment.values())
+    return by_moment(entries, lambda entry: entry.delivery)
 
 
 def summary(group: list) -> str:
@@ -114,20 +113,19 @@ def ics(entries: list, settings, now: datetime, *, link_base: str | None = None)
 
 
 def entries_json(entries: list, settings) -> list[dict[str, Any]]:
+    """Each delivery's own JSON shape, with its calendar uid, its post's title and its local start."""
     zone = settings.zone()
-    return [{"uid": uid(e), "id": e.delivery.id, "post": e.delivery.post_slug, "title": e.title,
-             "channel": e.delivery.channel, "platform": e.delivery.platform, "state": e.delivery.state.value,
-             "start": e.delivery.due_at.astimezone(zone).isoformat(), "due_at": iso_utc(e.delivery.due_at),
-             "url": e.delivery.remote_url, "error": e.delivery.error} for e in entries]
+    return [{"uid": uid(e)} | e.delivery.to_json()
+            | {"title": e.title, "start": e.delivery.due_at.astimezone(zone).isoformat()} for e in entries]
 
 
-def entries_text(data: list[dict[str, Any]], settings) -> str:
-    if not data:
+def entries_text(entries: list, settings) -> str:
+    if not entries:
         return "nothing scheduled, published or failed in this range"
-    zone = settings.zone()
     lines = []
-    for item in data:
-        start = datetime.fromisoformat(item["start"]).astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-        lines.append(f"{start}  {item['state']:<10} {item['channel']:<12} {item['title']}"
-                     + (f"  {item['url']}" if item["url"] else ""))
+    for entry in entries:
+        delivery = entry.delivery
+        link = f"  {delivery.remote_url}" if delivery.remote_url else ""
+        lines.append(f"{local(delivery.due_at, settings, seconds=False)}  {delivery.state.value:<10} "
+                     f"{delivery.channel:<12} {entry.title}{link}")
     return "\n".join(lines)

@@ -6,7 +6,7 @@ import html
 import re
 from pathlib import Path
 
-from postbot.errors import UsageError
+from postbot.files import write_named_file
 from postbot.models import Post, Render
 from postbot.platforms import rules_class
 from postbot.platforms.base import Rules
@@ -95,7 +95,4 @@ def page(post: Post, renders: list[Render]) -> str:
 
 
 def write_html(post: Post, renders: list[Render], path: Path) -> None:
-    try:
-        path.write_text(page(post, renders), encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    write_named_file(path, page(post, renders), "--html")

@@ -19,7 +19,7 @@ import functools
 import json
 import re
 import threading
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 MASK = "***"
@@ -30,6 +30,7 @@ MIN_LENGTH = 4              # shorter values would mask ordinary words
 MIN_SEGMENT = 16            # a secret URL's path segment or query value this long is a token on its own
 
 _values: set[str] = set()
+_remembered: set[str] = set()      # what remember_secret was given: its variants are all in _values
 _lock = threading.Lock()
 _by_value: "_ValueIndex | None" = None
 
@@ -46,16 +47,27 @@ def _keep_scheme(match: "re.Match[str]") -> str:
     return f"{match.group(1)}{match.group(2)}{scheme + ' ' if scheme else ''}{MASK}"
 
 
-_SHAPE_SOURCES: list[tuple[str, Any]] = [
+def _any(*words: str) -> Callable[[str], bool]:
+    return lambda lowered: any(word in lowered for word in words)
+
+
+_DIGIT_COLON = tuple(f"{digit}{colon}" for digit in "0123456789" for colon in (":", "%3a"))
+
+# (pattern, replacement, marker). The marker is tested on the lower-cased text before its pattern is
+# compiled or run, and must hold wherever the pattern can match: each names a literal every match
+# contains (case-insensitively; a non-ASCII text runs every pattern, as str.lower() and re's IGNORECASE
+# disagree on a few letters). Most text (a post's preview) holds none, and pays no regex at all.
+_SHAPE_SOURCES: list[tuple[str, Any, Callable[[str], bool]]] = [
     # scheme://user:password@host
-    (r"(?i)(?<![a-z0-9+.\-])([a-z][a-z0-9+.\-]*://[^\s/:@\"']*:)[^\s/@\"']+@", r"\1" + MASK + "@"),
+    (r"(?i)(?<![a-z0-9+.\-])([a-z][a-z0-9+.\-]*://[^\s/:@\"']*:)[^\s/@\"']+@", r"\1" + MASK + "@",
+     lambda lowered: "://" in lowered and "@" in lowered),
     # Authorization: Bearer …  /  "authorization": "Basic …"  /  Cookie: …  (header dumps, reprs, JSON);
     # a parameter list (OAuth 1.0a: oauth_token="…") is left to the field rule below
     (r"(?i)\b((?:proxy-)?authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token|x-access-token)"
      r"([\"']?[ \t]*[:=][ \t]*[\"']?)(?:(bearer|basic|bot|token|oauth|dpop|digest)[ \t]+)?"
      r"(?![ \t]*(?:[A-Za-z]+[ \t]+)?[A-Za-z_]+=)[^\"'\r\n]+",
-     _keep_scheme),
-    (r"(?i)\b(bearer[ \t]+)[A-Za-z0-9\-._~+/]{8,}=*", r"\1" + MASK),
+     _keep_scheme, _any("authorization", "cookie", "api-key", "auth-token", "access-token")),
+    (r"(?i)\b(bearer[ \t]+)[A-Za-z0-9\-._~+/]{8,}=*", r"\1" + MASK, _any("bearer")),
     # access_token=…, "refreshJwt": "…", client_secret: …, oauth_signature="…": a value that looks like one
     # (8+ characters with a digit, or 20+), so "NEWS_BOT_TOKEN: set it" stays readable. Not oauth_token:
     # X's authorize address carries the short-lived request token the user must open (`postbot connect
@@ -64,16 +76,16 @@ _SHAPE_SOURCES: list[tuple[str, Any]] = [
      r"(?:" + _NAME + r"*(?:token|secret|password|passwd|jwt|api[_-]?key|signature)|"
      r"oauth_[a-z_]+)[\"']?[ \t]*[:=][ \t]*[\"']?)"
      r"((?=" + _CRED + r"{0,200}\d)" + _CRED + r"{8,}|" + _CRED + r"{20,})",
-     r"\1" + MASK),
+     r"\1" + MASK, _any("token", "secret", "passw", "jwt", "api", "signature", "oauth_")),
     # Discord webhooks/<id>/<token>, Slack services/T…/B…/<token> and triggers/…: the path is the key.
-    (r"(?i)(webhooks/\d{5,}/)[A-Za-z0-9_\-.]+", r"\1" + MASK),
-    (r"(?i)\b(services/T[A-Z0-9]+/B[A-Z0-9]+/)[A-Za-z0-9]+", r"\1" + MASK),
-    (r"(?i)(hooks\.slack\.com/(?:triggers|workflows)/)[^\s\"'<>]+", r"\1" + MASK),
-    (r"\bxox[abposr]-[A-Za-z0-9\-]{10,}", MASK),
+    (r"(?i)(webhooks/\d{5,}/)[A-Za-z0-9_\-.]+", r"\1" + MASK, _any("webhooks/")),
+    (r"(?i)\b(services/T[A-Z0-9]+/B[A-Z0-9]+/)[A-Za-z0-9]+", r"\1" + MASK, _any("services/")),
+    (r"(?i)(hooks\.slack\.com/(?:triggers|workflows)/)[^\s\"'<>]+", r"\1" + MASK, _any("hooks.slack.com/")),
+    (r"\bxox[abposr]-[A-Za-z0-9\-]{10,}", MASK, _any("xox")),
     # Telegram bot tokens <bot id>:<35 characters>, also URL-encoded in a path
-    (r"(?<!\d)(\d{5,}(?::|%3[Aa]))[A-Za-z0-9_\-]{30,}", r"\1" + MASK),
+    (r"(?<!\d)(\d{5,}(?::|%3[Aa]))[A-Za-z0-9_\-]{30,}", r"\1" + MASK, _any(*_DIGIT_COLON)),
     # JWTs (Bluesky sessions, OAuth access tokens): base64url JSON starts with eyJ
-    (r"\beyJ[A-Za-z0-9_\-]{10,}(?:\.[A-Za-z0-9_\-]*){0,2}", MASK),
+    (r"\beyJ[A-Za-z0-9_\-]{10,}(?:\.[A-Za-z0-9_\-]*){0,2}", MASK, _any("eyj")),
 ]
 
 
@@ -92,13 +104,15 @@ def _variants(value: str) -> set[str]:
 def remember_secret(value: str | None) -> None:
     """Mask `value` (a token just obtained, a password typed) from now on, in this process."""
     global _by_value
-    if not isinstance(value, str) or len(value.strip()) < MIN_LENGTH:
+    # ChannelState.get calls this on every read (the publish path): a value seen before costs a lookup.
+    if not isinstance(value, str) or value in _remembered or len(value.strip()) < MIN_LENGTH:
         return
     new = _variants(value.strip()) | _variants(value)
     with _lock:
         if not new <= _values:
             _values.update(new)
             _by_value = None
+        _remembered.add(value)
 
 
 def remember(settings_items: Iterable[tuple[str, str]]) -> None:
@@ -160,9 +174,9 @@ def _value_index() -> _ValueIndex | None:
 
 
 @functools.cache
-def _shapes() -> list[tuple[re.Pattern[str], Any]]:
-    # Compiled on first use: rendering imports this module and may never print a secret.
-    return [(re.compile(source), replacement) for source, replacement in _SHAPE_SOURCES]
+def _shape(index: int) -> re.Pattern[str]:
+    # Compiled on first use, each alone: rendering imports this module and may never print a secret.
+    return re.compile(_SHAPE_SOURCES[index][0])
 
 
 def redact(text: str) -> str:
@@ -174,8 +188,11 @@ def redact(text: str) -> str:
     if index is not None:
         for value in index.candidates(text):
             text = text.replace(value, MASK)     # MASK is shorter than any value: it cannot make a new one
-    for shape, replacement in _shapes():
-        text = shape.sub(replacement, text)
+    # Masking only ever puts *** where text was, so it cannot make a marker appear that was not there.
+    lowered = text.lower() if text.isascii() else None
+    for index, (_, replacement, marker) in enumerate(_SHAPE_SOURCES):
+        if lowered is None or marker(lowered):
+            text = _shape(index).sub(replacement, text)
     return text
 
 

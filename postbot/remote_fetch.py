@@ -58,6 +58,16 @@ class FetchPolicy:
         return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
+def is_loopback(host: str | None) -> bool:
+    """Whether `host` (a name, an address, or [an IPv6 address] as a URL writes it) is this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address((host or "").strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def parse_networks(raw: str, variable: str = "POSTBOT_FETCH_ALLOW_NETWORKS") -> tuple[str, ...]:
     """`127.0.0.1/32,10.0.0.0/8` -> the networks, each checked; ValueError names the bad one."""
     networks = []

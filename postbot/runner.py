@@ -134,7 +134,7 @@ class Runner:
                                                claimant_gone=claimant_gone):
                 log.warning("delivery %s: taking over from %s", delivery.id, delivery.claimed_by)
                 started += self._start(delivery, recovering=True)
-        free = self.settings.concurrency - len(self._tasks)
+        free = self.slots_free
         while free > 0:
             claimed = self.store.claim_due(now, worker=self.worker, lease_seconds=self.settings.lease_seconds,
                                            limit=min(free, 256), exclude_channels=tuple(self._channels_busy))
@@ -142,7 +142,7 @@ class Runner:
                 break
             for delivery in claimed:
                 started += self._start(delivery, recovering=False)
-            free = self.settings.concurrency - len(self._tasks)
+            free = self.slots_free
         return started
 
     def _start(self, delivery: Delivery, recovering: bool) -> int:
@@ -283,6 +283,8 @@ class Runner:
             try:
                 return await sender.publish(payload, ctx)
             except AuthExpired:
+                if not sender.refreshes:
+                    raise
                 await sender.refresh(ctx)
                 return await sender.publish(payload, ctx)
         finally:

@@ -5,6 +5,7 @@ change, the post's title and channels, each delivery's state and the published U
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from icalendar import Calendar
 from postbot.models import State
 from postbot.store import open_store
 from tests.fakes.webhook import WebhookReceiver
-from tests.helpers import write_post
+from tests.helpers import NOW, add_delivery, part, settings_for, sqlite_store, write_post
 from tests.process import postbot
 from tests.web_server import serve_dashboard
 
@@ -169,6 +170,10 @@ def test_calendar_json_gives_each_entry_in_the_local_zone(tmp_path, queued):
     assert sorted(squats.values()) == [f"{at}:00{offset}" for at, offset in DST_TIMES.items()]
     keys = {d.id: d.idempotency_key for d in store.list()}
     assert all(e["uid"] == f"{keys[e['id']]}@postbot" for e in entries)
+    # Each entry is the delivery's own JSON shape (`postbot show --json`) plus uid, title and start.
+    shapes = {d.id: d.to_json() for d in store.list()}
+    assert all(e.items() >= shapes[e["id"]].items() and set(e) - set(shapes[e["id"]]) == {"uid", "title", "start"}
+               for e in entries)
     text = postbot(["calendar"], env, tmp_path)
     assert "2027-03-28 09:00 BST" in text.stdout and "2027-03-27 09:00 GMT" in text.stdout
     later = json.loads(postbot(["calendar", "--json", "--since", "2027-03-28"], env, tmp_path).stdout)
@@ -184,8 +189,34 @@ def test_bad_calendar_arguments_exit_2_and_write_nothing(tmp_path, queued):
     assert not missing.parent.exists()
     result = postbot(["calendar", "--since", "2027-02-30"], env, tmp_path)
     assert result.returncode == 2 and "--since" in result.stderr and "Traceback" not in result.stderr
+    assert "--since '2027-02-30' is not a date; e.g. --since 2026-11-01" in result.stderr
     result = postbot(["calendar", "--ics", "-", "--json"], env, tmp_path)
     assert result.returncode == 2 and "--json" in result.stderr
+
+
+def test_a_busy_queue_exports_every_delivery_to_come_and_says_when_the_oldest_are_left_out(tmp_path, caplog):
+    """Cancelled deliveries are left out before the limit is counted, there is no end date, and past the
+    limit the calendar drops its oldest entries (never the ones to come), saying from when it starts."""
+    from postbot import app
+    from postbot.app.week import EXPORT_LIMIT
+    store = sqlite_store(tmp_path)
+    settings = settings_for({"POSTBOT_CHANNELS": "x=outbox", "OUTBOX_DIR": str(tmp_path / "outbox")})
+    oldest = add_delivery(store, "x", [part("old", {"text": "old"})], slug="old", due=NOW - timedelta(days=30))
+    store.cancel(add_delivery(store, "x", [part("no", {"text": "no"})], slug="no", due=NOW - timedelta(days=25)).id, NOW)
+    busy = [(oldest.post_id, "x", "outbox", NOW - timedelta(days=20) + timedelta(minutes=i), uuid.uuid4().hex,
+             [part("busy", {"text": "busy"})]) for i in range(EXPORT_LIMIT - 2)]
+    store.add_many(busy, NOW)
+    ahead = add_delivery(store, "x", [part("ahead", {"text": "ahead"})], slug="ahead", due=NOW + timedelta(days=700))
+    entries = app.calendar_entries(settings, store, NOW)
+    assert len(entries) == EXPORT_LIMIT and not caplog.records
+    assert (entries[0].delivery.id, entries[-1].delivery.id) == (oldest.id, ahead.id)
+    store.add_many([(oldest.post_id, "x", "outbox", NOW - timedelta(days=10), uuid.uuid4().hex, [part("b", {})])], NOW)
+    entries = app.calendar_entries(settings, store, NOW)
+    assert len(entries) == EXPORT_LIMIT and entries[-1].delivery.id == ahead.id
+    assert oldest.id not in {e.delivery.id for e in entries}
+    (warning,) = caplog.records
+    assert warning.levelname == "WARNING" and f"more than {EXPORT_LIMIT} deliveries" in warning.getMessage()
+    assert "it starts at 2026-11-11T09:00+00:00" in warning.getMessage() and "--since" in warning.getMessage()
 
 
 # ---- the dashboard's feed ----------------------------------------------------------------------------
@@ -211,7 +242,8 @@ def test_the_dashboard_serves_the_same_feed_at_calendar_ics(tmp_path):
         assert str(event["SUMMARY"]) == "Deadlifts 1 · x"
         assert f"{board.url}/deliveries/{deliveries[0].id}" in str(event["DESCRIPTION"])
         assert 'href="/calendar.ics"' in board.client().get("/calendar").text     # offered on the calendar page
-        assert board.client().get("/calendar.ics?since=2027-02-30").status_code == 400
+        refused = board.client().get("/calendar.ics?since=2027-02-30")
+        assert refused.status_code == 400 and refused.text.startswith("since='2027-02-30' is not a date")
     finally:
         server.should_exit = True
         thread.join(10)

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from postbot.config import load_settings
@@ -40,7 +42,12 @@ def test_secrets_stay_out_of_repr():
     ({"POSTBOT_TIMEZONE": "Mars/Olympus"}, "POSTBOT_TIMEZONE"),
     ({"POSTBOT_MAX_ATTEMPTS": "many"}, "POSTBOT_MAX_ATTEMPTS"),
     ({"POSTBOT_CHANNELS": "x", "X_UTM": "maybe"}, "X_UTM"),
+    ({"POSTBOT_CHANNELS": "mail=email", "POSTBOT_ALERTS": "pager"},
+     "POSTBOT_ALERTS names 'pager', which is not a channel in POSTBOT_CHANNELS"),
+    ({"POSTBOT_CHANNELS": "mail=email", "POSTBOT_ALERTS_DIGEST_MINUTES": "soon"},
+     "POSTBOT_ALERTS_DIGEST_MINUTES='soon' is not a whole number"),
+    ({"POSTBOT_CHANNELS": "mail=email", "POSTBOT_ALERTS_CHECK_HOURS": "0"}, "POSTBOT_ALERTS_CHECK_HOURS=0 must be at least 1"),
 ])
 def test_bad_settings_name_the_variable(env, needle):
-    with pytest.raises(ConfigError, match=needle.replace("(", r"\(")):
+    with pytest.raises(ConfigError, match=re.escape(needle)):
         load_settings({"POSTBOT_TIMEZONE": "UTC", **env})

@@ -3,6 +3,8 @@ against the strict fakes (and the real PDS for Bluesky); .env written 0600 with 
 and no secret in anything the command printed."""
 from __future__ import annotations
 
+import asyncio
+import secrets
 import stat
 import subprocess
 import sys
@@ -12,11 +14,14 @@ import httpx
 import pytest
 
 from postbot.connect.envfile import read_settings
+from postbot.connect.oauth import call_json
+from postbot.redact import redact
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.server import FakeServer, Reply
 from tests.fakes.slack import FakeSlack
-from tests.connecting import (KEPT, assert_never_printed, assert_written, connect, env_file, read_settings_text,
-                               read_until, start_connect)
+from tests.connecting import (KEPT, Session, assert_never_printed, assert_written, connect, env_file,
+                               read_settings_text)
 from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN, FakeTelegram
 from tests.process import child_env
 
@@ -140,24 +145,23 @@ def mastodon():
         yield server
 
 
-def authorize_link(process: subprocess.Popen, fake) -> str:
-    process.stdin.write(fake.url + "\n")
-    process.stdin.flush()
-    before, link = read_until(process, "/oauth/authorize?")
-    assert "click Authorize" in before
+def authorize_link(session: Session, fake) -> str:
+    link = session.type(fake.url).until("/oauth/authorize?")
+    assert "click Authorize" in session.seen[-1]
     return link
 
 
 def test_mastodon_browser_comes_back_to_the_local_redirect(tmp_path, mastodon):
     path = env_file(tmp_path)
-    process = start_connect(tmp_path, ["mastodon", "--name", "work"])
-    link = authorize_link(process, mastodon)
+    session = Session(tmp_path, ["mastodon", "--name", "work"])
+    link = authorize_link(session, mastodon)
     query = parse_qs(urlsplit(link).query)
     assert query["redirect_uri"][0].startswith("http://127.0.0.1:") and query["code_challenge_method"] == ["S256"]
     page = httpx.get(link, follow_redirects=True, timeout=10)     # the user clicks Authorize
     assert page.status_code == 200 and "go back to the terminal" in page.text
-    out, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
+    result = session.finish()
+    out, err = result.stdout, result.stderr
+    assert result.returncode == 0, err
     assert "@postbot on 127.0.0.1" in out and "allows 1234 characters" in out
     (app,) = mastodon.apps.values()
     assert app["scopes"] == ["read:accounts", "write:statuses", "write:media"]
@@ -169,35 +173,35 @@ def test_mastodon_browser_comes_back_to_the_local_redirect(tmp_path, mastodon):
 
 def test_mastodon_pasted_address_works_when_the_browser_is_elsewhere(tmp_path, mastodon):
     path = env_file(tmp_path)
-    process = start_connect(tmp_path, ["mastodon"])
-    link = authorize_link(process, mastodon)
+    session = Session(tmp_path, ["mastodon"])
+    link = authorize_link(session, mastodon)
     landed = httpx.get(link, timeout=10).headers["location"]     # the redirect a remote browser cannot follow
     code = parse_qs(urlsplit(landed).query)["code"][0]
-    out, err = process.communicate(landed + "\n", timeout=30)
-    assert process.returncode == 0, err
+    result = session.finish(landed)
+    assert result.returncode == 0, result.stderr
     (token,) = mastodon.issued
     assert_written(path, {"MASTODON_URL": mastodon.url, "MASTODON_ACCESS_TOKEN": token})
-    assert_never_printed(subprocess.CompletedProcess([], 0, out, err), token, code)
+    assert_never_printed(result, token, code)
 
 
 def test_mastodon_a_link_from_another_attempt_is_refused(tmp_path, mastodon):
     env_file(tmp_path)
-    process = start_connect(tmp_path, ["mastodon"])
-    link = authorize_link(process, mastodon)
+    session = Session(tmp_path, ["mastodon"])
+    link = authorize_link(session, mastodon)
     landed = httpx.get(link, timeout=10).headers["location"].replace("state=", "state=x")
-    out, err = process.communicate(landed + "\n", timeout=30)
-    assert process.returncode == 2 and "another state" in err
+    result = session.finish(landed)
+    assert result.returncode == 2 and "another state" in result.stderr
     assert mastodon.issued == set() and read_settings(tmp_path / ".env") == read_settings_text(KEPT)
 
 
 def test_mastodon_deny_says_what_to_do_and_writes_nothing(tmp_path, mastodon):
     mastodon.declines = True
     env_file(tmp_path)
-    process = start_connect(tmp_path, ["mastodon"])
-    link = authorize_link(process, mastodon)
+    session = Session(tmp_path, ["mastodon"])
+    link = authorize_link(session, mastodon)
     httpx.get(link, follow_redirects=True, timeout=10)
-    out, err = process.communicate(timeout=30)
-    assert process.returncode == 2 and "click Authorize" in err and "denied" in err
+    result = session.finish()
+    assert result.returncode == 2 and "click Authorize" in result.stderr and "denied" in result.stderr
     assert (tmp_path / ".env").read_text() == KEPT
 
 
@@ -218,6 +222,23 @@ def test_fake_mastodon_token_needs_the_pkce_verifier(mastodon):
     assert exchange("wrong").json()["error"] == "invalid_grant"
     # RFC 7636 appendix B: this verifier hashes to the challenge above.
     assert exchange("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").json()["token_type"] == "Bearer"
+
+
+# ---- what a token request answers is remembered as a secret, and only that --------------------------------
+def test_call_json_remembers_the_tokens_in_an_answer_however_deep_and_not_the_token_type():
+    access, page = "user-" + secrets.token_urlsafe(12), "page-" + secrets.token_urlsafe(12)
+    with FakeServer() as server:
+        server.route("GET", "/me/accounts", lambda request: Reply(200, {
+            "access_token": access, "token_type": "bearer", "data": [{"id": "1", "access_token": page}]}))
+
+        async def call() -> dict:
+            async with httpx.AsyncClient() as client:
+                return await call_json(client, "GET", server.url + "/me/accounts", what="listing your Pages",
+                                       fix="run postbot connect again")
+        answer = asyncio.run(call())
+    assert answer["data"][0]["access_token"] == page
+    assert redact(f"user {access}, Page {page}") == "user ***, Page ***"
+    assert redact("token_type bearer") == "token_type bearer"
 
 
 # ---- a real terminal: the secret prompt does not echo ----------------------------------------------------

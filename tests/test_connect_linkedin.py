@@ -100,7 +100,8 @@ def test_a_wrong_client_secret_names_what_to_check_and_writes_nothing(tmp_path, 
     session = start(tmp_path, fake, redirect, secret="not-the-secret")
     session.open_link("/oauth/v2/authorization?")
     result = session.finish()
-    assert result.returncode == 2 and "invalid_client" not in result.stdout
+    # LinkedIn's description is shown, not its bare error code
+    assert result.returncode == 2 and "invalid_client" not in result.stdout + result.stderr
     assert "401" in result.stderr and "Client authentication failed" in result.stderr
     assert "check the Client ID and Secret (Auth tab)" in result.stderr
     assert (tmp_path / ".env").read_text() == KEPT

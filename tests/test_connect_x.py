@@ -124,7 +124,9 @@ def test_oauth2_a_wrong_client_secret_says_what_to_check_and_writes_nothing(tmp_
     session = oauth2_session(tmp_path, fake, fake_x.WEB_CLIENT_ID, "wrong-secret", redirect)
     session.open_link("/i/oauth2/authorize?")
     result = session.finish()
-    assert result.returncode == 2 and "401" in result.stderr and "unauthorized_client" not in result.stdout
+    # X's description is shown, not its bare error code
+    assert result.returncode == 2 and "401" in result.stderr and "(Missing valid authorization header)" in result.stderr
+    assert "unauthorized_client" not in result.stdout + result.stderr
     assert "check the Client ID and Secret" in result.stderr and "Traceback" not in result.stderr
     assert (tmp_path / ".env").read_text() == KEPT
     assert_never_printed(result, "wrong-secret")
@@ -192,9 +194,15 @@ def test_an_oauth2_token_with_an_hour_left_is_used_as_it_is(tmp_path, fake):
 def test_status_renews_an_expired_oauth2_token_and_shows_until_when(tmp_path, fake):
     store = sqlite_store(tmp_path)
     past = datetime.now(timezone.utc) - timedelta(hours=5)
+    before = datetime.now(timezone.utc)
     (entry,) = asyncio.run(check_channels(oauth2_settings(fake, past), store))
+    after = datetime.now(timezone.utc)
     assert entry.ready, entry.detail
-    assert fake.refreshes == 1 and "access token valid until" in entry.detail and "renewed" in entry.detail
+    assert fake.refreshes == 1 and "access token valid until" in entry.detail
+    # the renewed token's 2 hours (shown to the minute), not the expired one's time
+    shown = re.search(r"valid until (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", entry.detail).group(1)
+    shown_at = datetime.strptime(shown, "%Y-%m-%d %H:%M").replace(tzinfo=timezone.utc)
+    assert before + timedelta(hours=2) - timedelta(minutes=2) <= shown_at <= after + timedelta(hours=2), entry.detail
     fake.refresh_token = "revoked"                       # the user revoked the app: the kept pair is dead
     fake.expire_access_tokens()
     store.state_set("x", "oauth2_tokens", {**store.state_get("x", "oauth2_tokens"), "expires_at": past.isoformat()})

@@ -100,6 +100,12 @@ def test_threads_takes_one_topic_tag_and_names_the_rest():
     assert (second.text, second.clickable) == ("Récupération", True)
     assert first.text is None and third.text is None and first.refusal is None
     assert "Threads takes one topic tag per post: #Récupération; left out: योग" in second.warnings
+    # Decisions are kept between renders; what decide_all changes stays in the copies it returned.
+    again = hashtags.decide_all("threads", ["2024", "Récupération", "योग"])
+    assert [d.to_dict() for d in again] == [d.to_dict() for d in (first, second, third)]
+    assert [d.warnings for d in again] == [d.warnings for d in (first, second, third)]
+    assert hashtags.decide("threads", "2024").refusal is not None and hashtags.decide("threads", "योग").text == "योग"
+    assert hashtags.decide("threads", "Récupération").warnings == []
 
 
 def test_post_file_cleans_invisible_characters_and_keeps_joiners_that_spell(tmp_path):

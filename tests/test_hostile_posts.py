@@ -31,9 +31,10 @@ NAMED = {
     "February 30": ("---\ndate: 2025-02-30\n---\nBody.\n", "2025-02-30"),
     "offset +99:00": ("---\npublish_at: 2026-12-01T09:00:00+99:00\n---\nBody.\n", "offset"),
     "publish_at in 9999": ('---\npublish_at: "9999-12-31T23:59"\n---\nBody.\n', "years ahead"),
-    "lone surrogate in the title": ('---\ntitle: "Glutes \\ud83d"\n---\nBody.\n', "half of a UTF-16 pair"),
+    "lone surrogate in the title": ('---\ntitle: "Glutes \\ud83d"\n---\nBody.\n',
+                                    "post.md:2: the text holds half of a UTF-16 pair (\\ud83d)"),
     "lone surrogate in a CTA": ('---\nctas:\n  - {label: "Book \\udc4d", url: https://example.com/a}\n---\nBody.\n',
-                                "half of a UTF-16 pair"),
+                                "post.md:3: the text holds half of a UTF-16 pair (\\udc4d)"),
     "a list that holds itself": ('---\ntags: &a ["\\ud83d\\udcaa", *a]\n---\nBody.\n', "item 2 is a list"),
 }
 

@@ -197,7 +197,8 @@ def test_check_warns_about_an_ageing_version_and_an_expiring_token(fake):
     publisher = LinkedInSender(channel(fake, VERSION="202601", TOKEN_EXPIRES_AT="2026-12-05"))
     result = check(publisher)
     assert any("LINKEDIN_VERSION=202601 is 11 months old" in w for w in result.warnings)
-    assert any("expires in 4 day(s)" in w and "LINKEDIN_ACCESS_TOKEN" in w for w in result.warnings)
+    # 2026-12-05 00:00 is 3 days and 15 hours after NOW: whole days left, counted as describe() and alerts count them
+    assert any("expires in 3 day(s) (2026-12-05)" in w and "LINKEDIN_ACCESS_TOKEN" in w for w in result.warnings)
     assert check(LinkedInSender(channel(fake, VERSION="202603", TOKEN_EXPIRES_AT="2026-12-20"))).warnings == []
 
 

@@ -100,3 +100,17 @@ def test_fold_is_at_a_word_start_in_the_text_as_sent():
         fold = rules.fold_index(Prepared(text, []))
         assert fold is not None and fold <= rules.fold
         assert text[fold - 1] == " " and text[fold] != " ", (platform, text[fold - 5:fold + 5])
+
+
+def test_an_html_preview_into_a_missing_folder_or_over_a_folder_exits_2_naming_it(tmp_path):
+    env = {"POSTBOT_TIMEZONE": "UTC", "POSTBOT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    missing = tmp_path / "no-such-folder" / "preview.html"
+    result = postbot(["preview", str(EXAMPLE), "--html", str(missing)], env, tmp_path)
+    assert result.returncode == 2 and f"--html {missing}: the folder" in result.stderr
+    assert "Traceback" not in result.stderr and not missing.parent.exists()
+    taken = tmp_path / "a-folder"
+    (taken / "inside").mkdir(parents=True)
+    result = postbot(["preview", str(EXAMPLE), "--html", str(taken)], env, tmp_path)
+    assert result.returncode == 2 and f"--html {taken}: cannot write it" in result.stderr
+    assert "Traceback" not in result.stderr and (taken / "inside").is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("a-folder")) == ["a-folder"]

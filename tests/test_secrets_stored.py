@@ -25,7 +25,7 @@ from tests.fakes.meta import InstagramFake, ThreadsFake
 from tests.fakes.slack import SECRET as SLACK_SECRET, FakeSlack
 from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN, FakeTelegram
 from tests.helpers import NOW, Clock, add_delivery, part, queue_post, run_once, settings_for, sqlite_store, write_post
-from tests.process import postbot
+from tests.process import child_env, postbot
 
 
 def stored_text(db: Path) -> str:
@@ -134,7 +134,7 @@ def test_a_renewed_linkedin_token_echoed_back_is_stored_nowhere(tmp_path):
     with LinkedInFake(today=NOW.date()) as fake:
         fake.member("AQX-linkedin-token-1", sub="abc123XYZ")
         fake.refresh_tokens["AQRrefresh-token-1"] = "AQX-linkedin-token-1"
-        fake.clients["client-1"] = "client-secret-1"
+        fake.oauth.register("client-1", "client-secret-1")
         fake.echo(400, when=lambda request: request.path == "/rest/posts")
         settings = settings_for({
             "POSTBOT_CHANNELS": "linkedin", "LINKEDIN_API_URL": fake.url, "LINKEDIN_OAUTH_URL": fake.url + "/oauth/v2",
@@ -199,26 +199,61 @@ def test_a_bluesky_session_echoed_back_is_stored_nowhere(tmp_path, pds_url, pds_
 
 
 # ---- logs: tracebacks too -------------------------------------------------------------------------
+LOG_A_TRACEBACK = """
+import logging
+from postbot.cli import _logging
+from postbot.redact import remember_secret
+_logging(debug=False, verbose=False)
+remember_secret("tb-secret-value-123456")
+try:
+    raise RuntimeError("upstream said: Authorization: Bearer never-seen-before-987 and tb-secret-value-123456")
+except RuntimeError:
+    logging.getLogger("postbot.test_redaction").exception("delivery %s: unexpected error with %s", 7,
+                                                          "tb-secret-value-123456")
+"""
+
+
 def test_a_logged_traceback_is_redacted_like_the_message(tmp_path):
     """The CLI's log handler (cli._logging) carries RedactingFilter: an exception text that holds a
-    token is masked in the formatted traceback, not only in the message."""
-    import io
-    import logging
+    token is masked in the formatted traceback, not only in the message. In a child process, so the
+    handler is the CLI's own and the secret is not left registered in this one."""
+    import subprocess
+    import sys
 
-    from postbot.redact import RedactingFilter, remember_secret
-    remember_secret("tb-secret-value-123456")
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RedactingFilter())
-    logger = logging.getLogger("postbot.test_redaction")
-    logger.addHandler(handler)
-    try:
-        try:
-            raise RuntimeError("upstream said: Authorization: Bearer never-seen-before-987 and tb-secret-value-123456")
-        except RuntimeError:
-            logger.exception("delivery %s: unexpected error with %s", 7, "tb-secret-value-123456")
-    finally:
-        logger.removeHandler(handler)
-    written = stream.getvalue()
+    result = subprocess.run([sys.executable, "-c", LOG_A_TRACEBACK], env=child_env({}), cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    written = result.stderr
     assert "RuntimeError" in written and "delivery 7: unexpected error with ***" in written
     assert "tb-secret-value-123456" not in written and "never-seen-before-987" not in written
+
+
+# ---- shapes: a credential postbot never saw ----------------------------------------------------------
+SHAPED = [  # (text, the credential in it)
+    ("postgres://postbot:Pa55-w0rd-here@db.example:5432/postbot", "Pa55-w0rd-here"),
+    ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+    ("x-api-key: k3y-VALUE-1234567", "k3y-VALUE-1234567"),
+    ("sent with Bearer abcdefgh12345678", "abcdefgh12345678"),
+    ('{"client_secret": "S3cr3tValue99"}', "S3cr3tValue99"),
+    ("https://discord.com/api/webhooks/123456789/Tok-en_value", "Tok-en_value"),
+    ("https://hooks.slack.com/services/T0001/B0002/abcdefXYZ123", "abcdefXYZ123"),
+    ("https://hooks.slack.com/triggers/E0001/12345/abcdef", "E0001/12345/abcdef"),
+    ("token xoxb-1234567890-abcdefghij", "xoxb-1234567890-abcdefghij"),
+    ("GET /bot123456789:AAHsomeTokenValueThatIsLongEnough_xyz/getMe", "AAHsomeTokenValueThatIsLongEnough_xyz"),
+    ("GET /bot123456789%3AAAHsomeTokenValueThatIsLongEnough_xyz/getMe", "AAHsomeTokenValueThatIsLongEnough_xyz"),
+    ("session eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "eyJhbGciOiJIUzI1NiJ9"),
+]
+
+
+@pytest.mark.parametrize("text, secret", SHAPED)
+def test_every_credential_shape_is_masked_in_any_letter_case_and_beside_any_letters(text, secret):
+    """redact() skips a shape whose marker word is not in the text: the markers must hold in every case
+    (AUTHORIZATION, Hooks.Slack.Com) and in text that is not ASCII."""
+    from postbot.redact import redact
+    shouting = text.upper() if not secret.startswith(("eyJ", "xox")) else text   # those two are case-sensitive
+    for variant in (text, shouting, f"ünïcödé → {text}", f"ünïcödé → {shouting}"):
+        shown = redact(variant)
+        hidden = secret.upper() if variant.endswith(shouting) and shouting != text else secret
+        assert hidden not in shown and "***" in shown, variant
+    ordinary = "Squats: 3×5 at 80 kg. Read https://example.com/squats?ref=news and tell @coach@example.social"
+    assert redact(ordinary) == ordinary

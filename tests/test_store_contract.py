@@ -440,6 +440,21 @@ def test_between_lists_every_state_due_in_the_window_in_due_order(store):
     assert [d.id for d in store.of_post(late.post_id)] == [late.id] and store.of_post(999) == []
 
 
+def test_between_filters_states_in_the_query_and_runs_open_ended_from_either_end(store):
+    """A calendar export: cancelled rows must not use up the limit, and there is no end date."""
+    gone = [queue(store, "a", NOW + timedelta(minutes=m), slug=f"gone{m}") for m in range(3)]
+    for delivery in gone:
+        store.cancel(delivery.id, NOW)
+    kept = [queue(store, "b", NOW + timedelta(days=d), slug=f"kept{d}") for d in (1, 400, 4000)]
+    exported = (State.SCHEDULED, State.PUBLISHED, State.FAILED, State.UNKNOWN)
+    assert [d.id for d in store.between(NOW, limit=3, states=exported)] == [d.id for d in kept]
+    assert [d.id for d in store.between(NOW, limit=3)] == [d.id for d in gone]
+    assert [d.id for d in store.between(NOW, limit=2, states=exported, last=True)] == [kept[1].id, kept[2].id]
+    assert [d.id for d in store.between(NOW, NOW + timedelta(days=2), states=(State.CANCELLED,), last=True)] == \
+        [d.id for d in gone]
+    assert store.between(NOW + timedelta(days=4001), states=exported) == []
+
+
 def test_post_titles_names_each_post_by_id(store):
     one, two = queue(store, "a", slug="one"), queue(store, "b", slug="two-words")
     assert store.post_titles([two.post_id, one.post_id, one.post_id, 999]) == {one.post_id: "One",
@@ -527,16 +542,12 @@ def test_change_token_changes_when_another_connection_commits(store_url, store):
         other.close()
 
 
-def test_explain_claim_uses_the_claim_index(store):
-    plan = store.explain_claim()
-    assert plan and all(isinstance(line, str) for line in plan)
-    assert "deliveries_claim" in "\n".join(plan)
-
-
-def test_the_claim_reads_due_work_in_order_from_its_index_without_sorting(store):
+def test_explain_claim_uses_the_claim_index_and_never_sorts(store):
     """deliveries_claim holds only scheduled rows, in (run_at, id) order: the claim never sorts, so a
     million delivered rows behind it cost nothing (benchmarks/queue_scale.py times it)."""
-    plan = "\n".join(store.explain_claim())
+    lines = store.explain_claim()
+    assert lines and all(isinstance(line, str) for line in lines)
+    plan = "\n".join(lines)
     assert "deliveries_claim" in plan
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
 
@@ -703,10 +714,26 @@ def test_failed_and_unknown_deliveries_are_found_by_when_they_changed_but_never_
     later = NOW + timedelta(minutes=1)
     assert store.finish(post_delivery.id, worker="w1", state=State.FAILED, now=later, error="boom")
     assert store.finish(digest.id, worker="w1", state=State.UNKNOWN, now=later, error="timed out")
-    (found, changed), = store.finished_badly_since(NOW)
+    (found, changed), = store.finished_badly_after((NOW, 0))
     assert (found.id, found.state, found.error, changed) == (post_delivery.id, State.FAILED, "boom", later)
-    assert store.finished_badly_since(later + timedelta(milliseconds=1)) == []
+    assert store.finished_badly_after((later + timedelta(milliseconds=1), 0)) == []
+    assert store.finished_badly_after((later, found.id)) == []                  # the place itself is passed
+    assert store.finished_badly_after((NOW, 0), until=later - timedelta(milliseconds=1)) == []
     assert [d.id for d in store.alert_deliveries((State.FAILED, State.UNKNOWN))] == [digest.id]
+
+
+def test_failures_at_one_moment_are_read_page_by_page_from_where_the_last_page_ended(store):
+    queued = [queue(store, f"c{n}") for n in range(5)]
+    later = NOW + timedelta(minutes=1)
+    for delivery in claim(store, limit=5):
+        assert store.finish(delivery.id, worker="w1", state=State.FAILED, now=later, error="boom")
+    pages, place = [], (NOW, 0)
+    while page := store.finished_badly_after(place, limit=2):
+        pages.append([d.id for d, _ in page])
+        last, at = page[-1]
+        place = (at, last.id)
+    assert pages == [[queued[0].id, queued[1].id], [queued[2].id, queued[3].id], [queued[4].id]]
+    assert store.finished_badly_after((NOW, 0), until=later, limit=10) == store.finished_badly_after((NOW, 0))
 
 
 def test_state_setdefault_keeps_the_first_value_until_deleted(store):

@@ -122,7 +122,7 @@ def linkedin():
     with LinkedInFake(today=NOW.date()) as server:
         server.member(LI_TOKEN, sub="abc123XYZ")
         server.refresh_tokens[LI_REFRESH] = LI_TOKEN
-        server.clients["client-1"] = "client-secret-1"
+        server.oauth.register("client-1", "client-secret-1")
         yield server
 
 

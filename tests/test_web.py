@@ -246,6 +246,11 @@ def test_the_calendar_shows_a_post_as_one_card_with_a_chip_per_network_in_its_st
     assert chips[str(first.post_id)] == [("scheduled", "x"), ("cancelled", "bluesky")]
     assert chips[str(other.post_id)] == [("scheduled", "mastodon")]
     assert '<span class="badge">–</span>' in cards[0][1] and "Squat depth" in cards[0][1]
+    # The day's heading counts its deliveries (every chip, cancelled ones too).
+    day = first.due_at.astimezone(dashboard.settings.zone()).date().isoformat()
+    heading, section = re.search(rf'data-day="{day}">\s*<h2><span>[^<]*</span><span>(\d*)</span></h2>(.*?)</section>',
+                                 page, re.S).groups()
+    assert int(heading) == section.count('class="entry state-') >= 2
 
 
 def test_an_unknown_address_is_a_page_of_the_dashboard_not_a_bare_404(dashboard):

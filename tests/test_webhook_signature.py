@@ -1,24 +1,22 @@
 """Webhook signatures (issue 17.10): X-Postbot-Signature t=<unix seconds>,v1=<HMAC-SHA256 of
 "<t>.<Idempotency-Key>.<body>">, so a captured request cannot be replayed later nor under another key.
-The strict receiver (tests/fakes/webhook.py) and the snippet in docs/webhooks.md both check it."""
+The strict receiver (tests/fakes/webhook.py) checks it with the snippet in docs/webhooks.md, so every
+webhook test runs the documented verifier."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import re
-from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
 from postbot.models import State
 from tests.fakes.server import Reply
-from tests.fakes.webhook import TOLERANCE_SECONDS, WebhookReceiver
+from tests.fakes.webhook import TOLERANCE_SECONDS, WebhookReceiver, documented_snippet
 from tests.helpers import NOW, Clock, add_delivery, part, run_once, settings_for, sqlite_store
 
 SECRET = "s3cret-value"
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "webhooks.md"
 
 
 @pytest.fixture
@@ -97,13 +95,16 @@ def test_a_receiver_that_refuses_the_signature_fails_the_delivery_saying_where_t
     failed = store.get(delivery.id)
     assert failed.state is State.FAILED and receiver.refused == ["bad signature"]
     assert "HOOKS_SECRET" in failed.error and "docs/webhooks.md" in failed.error and SECRET not in failed.error
+    # The 401 is the receiver's word, kept as it said it: a webhook has no credentials to refresh.
+    assert failed.error.startswith("webhook hooks answered 401: bad signature; check HOOKS_URL and HOOKS_SECRET")
 
 
-def documented_snippet() -> dict:
-    code = re.search(r"## Verifying in Python.*?```python\n(.*?)```", DOCS.read_text(), re.S).group(1)
-    namespace: dict = {}
-    exec(compile(code, str(DOCS), "exec"), namespace)
-    return namespace
+def test_a_403_fails_the_delivery_with_the_receivers_message_and_the_fix(tmp_path, receiver, clock):
+    receiver.script = [Reply(403, {"error": "this hook is paused"})]
+    store, delivery, _ = publish_one(tmp_path, receiver, clock)
+    failed = store.get(delivery.id)
+    assert failed.state is State.FAILED and len(receiver.requests) == 1
+    assert failed.error.startswith("webhook hooks answered 403: this hook is paused; check HOOKS_URL and HOOKS_SECRET")
 
 
 def test_the_snippet_in_the_docs_verifies_what_postbot_sends(tmp_path, receiver, clock):

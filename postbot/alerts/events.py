@@ -4,22 +4,23 @@ nothing new. Pure: the store's rows and the clock come in, events come out."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from postbot.models import AlertEvent, Delivery, State
-from postbot.platforms.lifetime import RENEW_AHEAD
-from postbot.redact import redact
 
-# Each kind is rate-limited on its own: a burst of failures does not hold back a crash alert.
-KINDS = ("failed", "unknown", "credentials", "token", "crash")
+if TYPE_CHECKING:  # pragma: no cover
+    from postbot.platforms.lifetime import KeptToken
+
+UTC = timezone.utc
 
 
 def _event(key: str, kind: str, subject: str, message: str, at: datetime) -> AlertEvent:
     # Keys stay short and printable whatever the channel or worker names hold.
     if len(key) > 200:
         key = key[:150] + "-" + hashlib.sha256(key.encode()).hexdigest()[:32]
-    return AlertEvent(key, kind, subject, redact(message), at)
+    return AlertEvent(key, kind, subject, message, at)
 
 
 def delivery_event(delivery: Delivery, changed_at: datetime) -> AlertEvent:
@@ -38,19 +39,47 @@ def credentials_event(channel: str, detail: str, failing_since: datetime, now: d
                   f"{channel}: the credential check failed: {detail}", now)
 
 
-def token_event(channel: str, expires_at: datetime | None, now: datetime, fix: str = "") -> AlertEvent | None:
-    """A token within RENEW_AHEAD of its expiry, or past it: one event per expiry date and state, so a
-    renewed token that nears its new expiry is told again."""
-    if expires_at is None or expires_at > now + RENEW_AHEAD:
+def token_event(channel: str, token: KeptToken, now: datetime, fix: str = "") -> AlertEvent | None:
+    """A token past its expiry or due for renewal: one event per expiry date and state, so a renewed
+    token that nears its new expiry is told again. `fix` says how to get a new one."""
+    expires = token.expires_at()
+    if expires is None:
         return None
-    day = expires_at.date().isoformat()
-    if expires_at <= now:
-        state, text = "expired", f"{channel}: the token expired on {day}"
+    if token.expired(now):
+        state, text = "expired", f"the token expired on {expires.astimezone(UTC).date().isoformat()}"
+    elif token.due(now):
+        state = "expiring"
+        (text,) = token.describe(now)[1]            # the warning `status` shows: "the token expires in ..."
     else:
-        days = max(1, (expires_at - now).days)
-        state, text = "expiring", f"{channel}: the token expires in {days} day(s) ({day})"
-    return _event(f"token-{state}:{channel}:{expires_at.isoformat()}", "token", channel,
-                  text + (f"; {fix}" if fix else ""), now)
+        return None
+    return _event(f"token-{state}:{channel}:{expires.isoformat()}", "token", channel,
+                  f"{channel}: {text}" + (f"; {fix}" if fix else ""), now)
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """What a daemon last said of itself (store/channels.py HEARTBEATS), read at `now`."""
+    at: datetime
+    running: bool | None        # False once it stopped cleanly; None in heartbeats from before it said
+    fresh: bool                 # heard within alive_within
+    in_flight: Any
+
+    @property
+    def alive(self) -> bool:
+        return self.fresh and self.running is not False
+
+
+def read_heartbeat(beat: Any, now: datetime, alive_within: timedelta) -> Heartbeat | None:
+    """A stored heartbeat, or None when it cannot be read (status and the crash look skip it alike)."""
+    if not isinstance(beat, dict):
+        return None
+    try:
+        at = datetime.fromisoformat(beat["at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    running = beat.get("running")
+    return Heartbeat(at, running if isinstance(running, bool) else None, now - at <= alive_within,
+                     beat.get("in_flight", 0))
 
 
 def crashed_daemons(heartbeats: Mapping[str, Any], me: str, now: datetime, alive_within: timedelta,
@@ -60,15 +89,12 @@ def crashed_daemons(heartbeats: Mapping[str, Any], me: str, now: datetime, alive
     heartbeats from before that field existed say nothing and are left alone."""
     events = []
     for worker, beat in heartbeats.items():
-        if worker == me or not isinstance(beat, dict) or beat.get("running") is not True:
+        heard = read_heartbeat(beat, now, alive_within)
+        if worker == me or heard is None or heard.running is not True:
             continue
-        try:
-            last = datetime.fromisoformat(beat["at"])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if gone(worker) or now - last > alive_within:
+        if gone(worker) or not heard.fresh:
             events.append(_event(f"crash:{worker}", "crash", worker,
-                                 f"daemon {worker} did not stop cleanly (last heartbeat {last.isoformat()}, "
-                                 f"{beat.get('in_flight', 0)} in flight); daemon {me} is running and has "
+                                 f"daemon {worker} did not stop cleanly (last heartbeat {heard.at.isoformat()}, "
+                                 f"{heard.in_flight} in flight); daemon {me} is running and has "
                                  f"taken over its deliveries", now))
     return events

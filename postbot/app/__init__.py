@@ -19,7 +19,7 @@ _HOMES = {
     "postbot.app.planning": ("Planned", "PlannedShare", "add_planned", "add_with_reshares", "plan", "plan_reshares",
                              "preview_reshares", "queue"),
     "postbot.app.decisions": ("cancel", "list_deliveries", "mark_published", "reschedule", "retry", "show"),
-    "postbot.app.week": ("CalendarEntry", "Week", "calendar", "calendar_entries"),
+    "postbot.app.week": ("CalendarEntry", "Week", "by_moment", "calendar", "calendar_entries"),
     "postbot.app.health": ("ChannelStatus", "Status", "check_channels", "daemons", "status"),
     "postbot.app.publishing": ("EXIT_NEEDS_YOU", "EXIT_PUBLISHED", "EXIT_RETRYING", "Due", "RunOnce", "daemon",
                                "due_now", "run_once", "serve"),
@@ -55,5 +55,5 @@ if TYPE_CHECKING:  # pragma: no cover  (what a type checker sees: the same names
                                       render_preview, stored_render)
     from postbot.app.publishing import (EXIT_NEEDS_YOU, EXIT_PUBLISHED, EXIT_RETRYING, Due, RunOnce,  # noqa: F401
                                         daemon, due_now, run_once, serve)
-    from postbot.app.week import CalendarEntry, Week, calendar, calendar_entries  # noqa: F401
+    from postbot.app.week import CalendarEntry, Week, by_moment, calendar, calendar_entries  # noqa: F401
     from postbot.sources.feeds import FeedCheck, add_feed, check_feed, find_feed, list_feeds, remove_feed  # noqa: F401

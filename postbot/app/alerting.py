@@ -1,10 +1,11 @@
 """Alerts (POSTBOT_ALERTS): notice what a person should hear about and queue it as ordinary deliveries
 to the alert channels, at most one digest per kind every POSTBOT_ALERTS_DIGEST_MINUTES.
 
-The daemon calls `tick(now)` on every wake (deliveries that failed or became unknown, daemons that
-crashed, digests that are due) and `check_health(now)` every POSTBOT_ALERTS_CHECK_HOURS (credentials
-and tokens); `run --once` calls both after publishing (the check only when the last one, by any
-process, is that old), then publishes the digests. Everything lives in the store, so a daemon
+The daemon calls `tick(now)` on a wake, at most once a second unless a digest is due (deliveries
+that failed or became unknown, digests that are due), `notice_crashes(now)` from its lease job
+(daemons that crashed) and `check_health(now)` (credentials and tokens) when the last check, by any
+process, is POSTBOT_ALERTS_CHECK_HOURS old; `run --once` calls check_health (as gated) and tick after
+publishing, then publishes the digests. Everything lives in the store, so a daemon
 started after a crash carries on where the last one stopped, and event keys keep anything from being
 told twice. The digests are published by the runner like any post: an alert channel that is down
 retries on its own and holds up nothing else.
@@ -18,6 +19,7 @@ from typing import Callable
 from postbot.alerts import digest
 from postbot.alerts.events import credentials_event, crashed_daemons, delivery_event, token_event
 from postbot.app.health import alive_within, check_channels
+from postbot.app.planning import Planned, post_batch
 from postbot.config import Settings
 from postbot.errors import ConfigError
 from postbot.models import AlertEvent, Channel
@@ -27,9 +29,11 @@ from postbot.render import Renderer
 from postbot.store.channels import HEARTBEATS
 
 log = logging.getLogger("postbot.alerts")
-# Failures are looked for a little before the last look: on PostgreSQL a transaction may commit after
-# a later one, and machines' clocks differ. Keys make the overlap harmless.
+# Failures are read again once they are this old: on PostgreSQL a transaction may commit after a later
+# one, and machines' clocks differ, so a failure may turn up behind where a read already got to.
 LOOKBACK = timedelta(minutes=10)
+PAGE = 1000                                 # failures read at a time
+Place = tuple[datetime, int]                # where a read of failures got to: (when one changed, its id)
 STATE = "postbot:alerts"                    # channel_state name for the alerts' own memory
 NOTICED_TO = "noticed_to"                   # ... where the look for failures got to
 CHECKED_AT = "checked_at"                   # ... when credentials and tokens were last checked
@@ -68,28 +72,44 @@ class Alerts:
         self.window = timedelta(minutes=settings.alert_digest_minutes)
         # No language model for alerts: their text is written here and must go out as written.
         self.renderer = Renderer(settings.templates_dir, None, sandbox=settings.template_sandbox)
-        self._since: datetime | None = None
+        # Where this process's reads of failures got to: the first read, and the second LOOKBACK behind.
+        self._places: tuple[Place, Place] | None = None
 
-    # ---- on every wake --------------------------------------------------------------------------
+    # ---- on a wake (the daemon looks at most once a second) ----------------------------------------
     def tick(self, now: datetime) -> datetime | None:
-        """Notice new events and queue the digests that are due; returns when the next one may go."""
+        """Notice new failures and queue the digests that are due; returns when the next one may go."""
         self.notice(now)
         return self.flush(now)
 
     def notice(self, now: datetime) -> list[str]:
-        """Record deliveries that failed or became unknown since the last look, and (in a daemon)
-        daemons that stopped without saying so; returns the keys of events that were new."""
-        since = self._since or self._start(now)
-        events = [delivery_event(d, at) for d, at in self.store.finished_badly_since(since - LOOKBACK)]
-        heartbeats = self.store.state_items(HEARTBEATS) if self.worker else {}
-        crashes = crashed_daemons(heartbeats, self.worker or "", now, alive_within(self.settings), self.gone)
-        self._since = now
-        new = self.record(events + crashes, now)
-        # Recorded first, then the dead daemon's heartbeat stops saying `running`, so later looks skip it.
-        for crash in crashes:
-            self.store.state_set(HEARTBEATS, crash.subject, {**heartbeats[crash.subject], "running": False,
-                                                             "crash_noticed_by": self.worker})
-        return new
+        """Record deliveries that failed or became unknown since the last look; returns the keys of
+        events that were new. This process reads each change twice, page by page from where its last
+        read stopped: when it is new, and once it is LOOKBACK old, when whatever was stamped before it
+        has committed (keys make the second read tell nothing twice). The places are kept per process:
+        every daemon reads every failure anyway, so a shared place would only add a write per look."""
+        if self._places is None:
+            start = (self._start(now) - LOOKBACK, 0)
+            self._places = (start, start)
+        fresh, settled = self._places
+        new, fresh = self._read_failures(fresh, None, now)
+        late, settled = self._read_failures(settled, now - LOOKBACK, now)
+        self._places = (fresh, settled)
+        if new or late:
+            self.store.state_set(STATE, NOTICED_TO, now.isoformat())
+        return new + late
+
+    def _read_failures(self, after: Place, until: datetime | None, now: datetime) -> tuple[list[str], Place]:
+        """Record the failures after `after` (up to `until`) a page at a time; the new keys and where the
+        read got to."""
+        new: list[str] = []
+        while True:
+            page = self.store.finished_badly_after(after, until=until, limit=PAGE)
+            if page:
+                new += self.record([delivery_event(delivery, at) for delivery, at in page], now)
+                last, at = page[-1]
+                after = (at, last.id)
+            if len(page) < PAGE:
+                return new, after
 
     def _start(self, now: datetime) -> datetime:
         """Where the last process stopped looking; alerts switched on for the first time start now."""
@@ -99,16 +119,29 @@ class Alerts:
         self.store.state_set(STATE, NOTICED_TO, now.isoformat())
         return now
 
+    def notice_crashes(self, now: datetime) -> list[str]:
+        """(A daemon, from its lease job: heartbeats change no more often.) Record daemons that stopped
+        without saying so; returns the keys of events that were new."""
+        if not self.worker:
+            return []
+        heartbeats = self.store.state_items(HEARTBEATS)
+        crashes = crashed_daemons(heartbeats, self.worker, now, alive_within(self.settings), self.gone)
+        new = self.record(crashes, now)
+        # Recorded first, then the dead daemon's heartbeat stops saying `running`, so later looks skip it.
+        for crash in crashes:
+            self.store.state_set(HEARTBEATS, crash.subject, {**heartbeats[crash.subject], "running": False,
+                                                             "crash_noticed_by": self.worker})
+        return new
+
     def record(self, events: list[AlertEvent], now: datetime) -> list[str]:
         new = self.store.add_alert_events(events)
         if new:
-            self.store.state_set(STATE, NOTICED_TO, now.isoformat())
             log.info("alerts: %d new event(s): %s", len(new), ", ".join(new))
         return new
 
     def stop(self, now: datetime) -> None:
         """Remember how far this process looked, so the next one does not look further back."""
-        if self._since is not None:
+        if self._places is not None:
             self.store.state_set(STATE, NOTICED_TO, now.isoformat())
 
     def flush(self, now: datetime) -> datetime | None:
@@ -139,14 +172,12 @@ class Alerts:
             log.error("alerts: cannot render the %s digest for %s: %s", kind, target.name, exc)
             self.store.add_notice(f"alerts to {target.name}", f"a {kind} alert could not be rendered: {exc}", now)
             return None
-        return {"slug": post.slug, "title": post.title, "source": post.source, "snapshot": post.to_dict(),
-                "deliveries": [{"channel": target.name, "platform": render.platform, "due_at": now,
-                                "parts": render.parts, "idempotency_key": digest.delivery_key(kind, mine, target.name)}]}
+        return post_batch(post, [Planned(target, render, now)], [digest.delivery_key(kind, mine, target.name)])
 
     # ---- every POSTBOT_ALERTS_CHECK_HOURS ---------------------------------------------------------
     def check_due(self, now: datetime) -> bool:
         """Whether the last credential check, by any process, is POSTBOT_ALERTS_CHECK_HOURS old (run --once
-        asks: cron would otherwise check every channel on every run)."""
+        and the daemon ask: cron, or every daemon started, would otherwise call every channel's API)."""
         last = self.store.state_get(STATE, CHECKED_AT)
         return last is None or now - datetime.fromisoformat(last) >= timedelta(hours=self.settings.alert_check_hours)
 
@@ -155,31 +186,20 @@ class Alerts:
         and read each token's expiry; record what failed, what expired and what expires within 7 days.
         offline: read the settings and expiries only."""
         self.store.state_set(STATE, CHECKED_AT, now.isoformat())
-        statuses = await check_channels(self.settings, self.store, offline=offline)
+        senders = [make_sender(channel, store=self.store, settings=self.settings) for channel in self.settings.channels]
+        statuses = await check_channels(self.settings, self.store, offline=offline, senders=senders)
         events: list[AlertEvent] = []
-        for channel, status in zip(self.settings.channels, statuses):
-            sender = make_sender(channel, store=self.store, settings=self.settings)
-            # Senders whose tokens expire keep them in a lifetime.KeptToken (Meta, LinkedIn).
-            life = sender.lifetime() if callable(getattr(sender, "lifetime", None)) else None
-            expires = life.expires_at() if life else None
-            token = token_event(channel.name, expires, now, _token_fix(sender))
-            if token:
-                events.append(token)
+        for sender, status in zip(senders, statuses):
+            name = sender.channel.name
+            token = sender.lifetime()
+            told = token_event(name, token, now, sender.token_fix()) if token else None
+            if told:
+                events.append(told)
             if status.ready:
-                if self.store.state_get(channel.name, FAILING_SINCE) is not None:
-                    self.store.state_delete(channel.name, FAILING_SINCE)     # the spell of failing is over
-            elif expires is None or expires > now:      # an expired token is told once, as such
-                since = datetime.fromisoformat(self.store.state_setdefault(channel.name, FAILING_SINCE,
-                                                                           now.isoformat()))
-                detail = status.detail.removeprefix(f"channel {channel.name}: ")
-                events.append(credentials_event(channel.name, detail, since, now))
+                if self.store.state_get(name, FAILING_SINCE) is not None:
+                    self.store.state_delete(name, FAILING_SINCE)     # the spell of failing is over
+            elif not (token and token.expired(now)):        # an expired token is told once, as such
+                since = datetime.fromisoformat(self.store.state_setdefault(name, FAILING_SINCE, now.isoformat()))
+                detail = status.detail.removeprefix(f"channel {name}: ")
+                events.append(credentials_event(name, detail, since, now))
         return self.record(events, now)
-
-
-def _token_fix(sender) -> str:
-    """How to get a new token, in the sender's own words where it has them (Meta, LinkedIn)."""
-    for name in ("reconnect_fix", "token_fix"):
-        fix = getattr(sender, name, None)
-        if callable(fix):
-            return fix()
-    return ""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Sequence
 
 from postbot.alerts import digest
 from postbot.app.channels import utcnow
@@ -10,6 +11,9 @@ from postbot.config import Settings
 from postbot.models import AlertEvent, Delivery, Feed, State
 from postbot.platforms import make_sender
 from postbot.sources.feeds import list_feeds
+
+if TYPE_CHECKING:  # pragma: no cover
+    from postbot.platforms.base import Sender
 
 
 @dataclass
@@ -49,8 +53,10 @@ class Status:
         return all(channel.ready for channel in self.channels)
 
 
-async def check_channels(settings: Settings, store, *, offline: bool = False) -> list[ChannelStatus]:
-    """Each channel's settings, and unless offline its credentials (one cheap call each)."""
+async def check_channels(settings: Settings, store, *, offline: bool = False,
+                         senders: Sequence[Sender] | None = None) -> list[ChannelStatus]:
+    """Each channel's settings, and unless offline its credentials (one cheap call each); `senders`, one
+    per channel in order, when the caller has them already."""
     import asyncio
 
     from postbot.redact import redact
@@ -62,8 +68,9 @@ async def check_channels(settings: Settings, store, *, offline: bool = False) ->
         import httpx
         client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
     try:
-        for channel in settings.channels:
-            sender = make_sender(channel, store=store, settings=settings)
+        if senders is None:
+            senders = [make_sender(channel, store=store, settings=settings) for channel in settings.channels]
+        for channel, sender in zip(settings.channels, senders):
             entry = ChannelStatus(channel.name, channel.kind, channel.platform)
             missing = sender.missing_settings()
             if missing:
@@ -119,12 +126,13 @@ def alive_within(settings: Settings) -> timedelta:
 def daemons(settings: Settings, store, now: datetime) -> list[tuple[str, datetime, bool]]:
     """Daemons that sent a heartbeat within the last day, newest first; alive if one came within
     alive_within() and the daemon has not said it stopped."""
+    from postbot.alerts.events import read_heartbeat
     from postbot.store.channels import HEARTBEATS
 
     recent = alive_within(settings)
     seen = []
     for worker, beat in store.state_items(HEARTBEATS).items():
-        at = datetime.fromisoformat(beat["at"])
-        if now - at < timedelta(days=1):
-            seen.append((worker, at, now - at <= recent and beat.get("running", True) is not False))
+        heard = read_heartbeat(beat, now, recent)
+        if heard is not None and now - heard.at < timedelta(days=1):
+            seen.append((worker, heard.at, heard.alive))
     return sorted(seen, key=lambda entry: entry[1], reverse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from postbot.app.channels import channel_rules, open_store, select_channels, utcnow
 from postbot.app.previews import Preview
@@ -71,17 +72,23 @@ def add_planned(post: Post, planned: list[Planned], store, now: datetime, *, sou
     """Store the post's snapshot and one delivery per planned channel, and its evergreen re-shares
     (repeats.Reshare), in one transaction; with source_item, the feed or folder item the post came
     from is marked queued in that transaction."""
-    import uuid
-
     batches = []
     for one, its_planned in [(post, planned)] + [(r.post, r.planned) for r in reshares]:
-        items = [{"channel": p.channel.name, "platform": p.render.platform, "due_at": p.due_at,
-                  "parts": p.render.parts, "idempotency_key": uuid.uuid4().hex} for p in its_planned]
-        if not items:
+        if not its_planned:
             raise UsageError("no channel to queue to")
-        batches.append({"slug": one.slug, "title": one.title, "source": str(Path(one.source)),
-                        "snapshot": one.to_dict(), "deliveries": items})
+        batches.append(post_batch(one, its_planned))
     return store.add_posts(batches, now=now, source_item=source_item)
+
+
+def post_batch(post: Post, planned: list[Planned], keys: list[str] | None = None) -> dict[str, Any]:
+    """The post as store.add_posts takes it: its snapshot and one delivery per planned channel, each
+    with its idempotency key (a fresh one unless `keys` gives them, in the same order)."""
+    import uuid
+
+    keys = keys or [uuid.uuid4().hex for _ in planned]
+    return {"slug": post.slug, "title": post.title, "source": str(Path(post.source)), "snapshot": post.to_dict(),
+            "deliveries": [{"channel": p.channel.name, "platform": p.render.platform, "due_at": p.due_at,
+                            "parts": p.render.parts, "idempotency_key": key} for p, key in zip(planned, keys)]}
 
 
 def plan_reshares(settings: Settings, store, post: Post, planned: list[Planned], now: datetime,

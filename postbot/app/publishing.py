@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from postbot.app.channels import utcnow
 from postbot.config import Settings
@@ -45,10 +46,11 @@ class RunOnce:
         return EXIT_PUBLISHED
 
 
-def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = ()) -> RunOnce:
+def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] = (),
+             clock: Callable[[], datetime] = utcnow) -> RunOnce:
     """Poll due feeds and watched folders, then publish everything due now through the daemon's
-    own path (cron, tests). Each retry and failure is logged as it happens; the result says what
-    became of every delivery."""
+    own path (cron, tests: `clock` is the time). Each retry and failure is logged as it happens; the
+    result says what became of every delivery."""
     import asyncio
 
     from postbot.app.alerting import alerts_for
@@ -58,10 +60,10 @@ def run_once(settings: Settings, store, *, watch: list[Path] | tuple[Path, ...] 
     alerts = alerts_for(settings, store)
     sources = Sources(settings, store, watch=list(watch))
     try:
-        polled = sources.tick(utcnow())
+        polled = sources.tick(clock())
     finally:
         sources.close()
-    runner = Runner(store, settings)
+    runner = Runner(store, settings, clock=clock)
 
     async def once() -> None:
         try:

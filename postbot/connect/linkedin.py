@@ -4,15 +4,15 @@ verified with /v2/userinfo, and the author picked from what the API returns: you
 administer (organizationAcls). A refresh token, when LinkedIn grants one, is stored for renewal."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from postbot.connect import Connected, candidate
-from postbot.connect.oauth import Authorization, REGISTERED_REDIRECT, ask_redirect, browser_code, call_json
+from postbot.connect.oauth import REGISTERED_REDIRECT, browser_authorization, call_json
 from postbot.connect.terminal import Terminal
 from postbot.errors import ConfigError
 from postbot.models import Channel
 from postbot.platforms import make_sender
-from postbot.platforms.linkedin import DEFAULT_API_URL, DEFAULT_OAUTH_URL, version
+from postbot.platforms.lifetime import expiry_after
 
 APPS = "https://www.linkedin.com/developers/apps"
 MEMBER_SCOPES = ["openid", "profile", "w_member_social"]
@@ -26,30 +26,26 @@ async def connect_linkedin(term: Terminal, channel: Channel, client) -> Connecte
     term.say(f"  2. Auth tab: under 'Authorized redirect URLs for your app' add {REGISTERED_REDIRECT}; copy the")
     term.say("     Client ID and the Primary Client Secret.")
     client_id = term.ask("Client ID", channel.setting("CLIENT_ID"))
-    client_secret = term.secret("Client Secret", channel.var("CLIENT_SECRET"))
+    client_secret = term.secret("Client Secret")
     pages = term.ask("Also post as a Page you administer (needs the Community Management API)? y/n", "n")
     scopes = MEMBER_SCOPES + (PAGE_SCOPES if pages.lower().startswith("y") else [])
-    oauth = (channel.setting("OAUTH_URL") or DEFAULT_OAUTH_URL).rstrip("/")
-    with ask_redirect(term, channel) as redirect:
-        auth = Authorization.new(client_id, pkce=False)
-        link = auth.authorize_url(oauth + "/authorization", redirect.redirect_uri, scopes)
-        code = browser_code(term, auth, redirect, link, click="Allow")
-    answer = await call_json(client, "POST", oauth + "/accessToken", what="getting the LinkedIn token",
-                                 fix="check the Client ID and Secret (Auth tab) and that the redirect URL is listed "
-                                     "there exactly, then run postbot connect linkedin again",
-                                 data={"grant_type": "authorization_code", "code": code, "client_id": client_id,
-                                       "client_secret": client_secret, "redirect_uri": redirect.redirect_uri})
+    linkedin = make_sender(channel)             # its addresses and API version
+    code, redirect_uri, _ = browser_authorization(term, channel, linkedin.oauth_url() + "/authorization", scopes,
+                                                  client_id=client_id, click="Allow", pkce=False)
+    answer = await call_json(client, "POST", linkedin.oauth_url() + "/accessToken", what="getting the LinkedIn token",
+                             fix="check the Client ID and Secret (Auth tab) and that the redirect URL is listed "
+                                 "there exactly, then run postbot connect linkedin again",
+                             data={"grant_type": "authorization_code", "code": code, "client_id": client_id,
+                                   "client_secret": client_secret, "redirect_uri": redirect_uri})
     token = str(answer.get("access_token") or "")
     if not token:
         raise ConfigError("LinkedIn answered without an access_token; run postbot connect linkedin again")
-    now = datetime.now(timezone.utc)
     settings = {"ACCESS_TOKEN": token}
-    if answer.get("expires_in"):
-        settings["TOKEN_EXPIRES_AT"] = (now + timedelta(seconds=int(answer["expires_in"]))).isoformat(timespec="seconds")
-    api = (channel.setting("API_URL") or DEFAULT_API_URL).rstrip("/")
-    authors = await _authors(client, api, token, version(channel), with_pages=scopes != MEMBER_SCOPES)
-    labels = [label for _, label in authors]
-    settings["AUTHOR"] = authors[term.choose("Post as", labels) if len(authors) > 1 else 0][0]
+    expires_at = expiry_after(datetime.now(timezone.utc), answer.get("expires_in"))
+    if expires_at:
+        settings["TOKEN_EXPIRES_AT"] = expires_at
+    authors = await _authors(client, linkedin, token, with_pages=scopes != MEMBER_SCOPES)
+    settings["AUTHOR"] = authors[term.choose("Post as", [label for _, label in authors])][0]
     notes = []
     if answer.get("refresh_token"):
         settings.update(REFRESH_TOKEN=answer["refresh_token"], CLIENT_ID=client_id, CLIENT_SECRET=client_secret)
@@ -60,27 +56,28 @@ async def connect_linkedin(term: Terminal, channel: Channel, client) -> Connecte
     return Connected(settings, who, notes)
 
 
-async def _authors(client, api: str, token: str, api_version: str, *, with_pages: bool) -> list[tuple[str, str]]:
+async def _authors(client, linkedin, token: str, *, with_pages: bool) -> list[tuple[str, str]]:
     """(URN, label) for each author the token may post as: the member first, then administered Pages."""
+    api = linkedin.api_url()
     headers = {"Authorization": f"Bearer {token}"}
     me = await call_json(client, "GET", api + "/v2/userinfo", what="reading who you are (userinfo)",
-                             fix="the app needs the 'Sign In with LinkedIn using OpenID Connect' product",
-                             headers=headers)
+                         fix="the app needs the 'Sign In with LinkedIn using OpenID Connect' product",
+                         headers=headers)
     if not me.get("sub"):
         raise ConfigError("LinkedIn's userinfo gave no member id (sub); run postbot connect linkedin again")
     authors = [(f"urn:li:person:{me['sub']}", f"you, {me.get('name') or me['sub']}")]
     if not with_pages:
         return authors
-    rest = {**headers, "LinkedIn-Version": api_version, "X-Restli-Protocol-Version": "2.0.0"}
+    rest = {**headers, "LinkedIn-Version": linkedin.version(), "X-Restli-Protocol-Version": "2.0.0"}
     acls = await call_json(client, "GET", api + "/rest/organizationAcls", what="listing the Pages you administer",
-                               fix="the app needs the 'Community Management API' product", headers=rest,
-                               params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"})
+                           fix="the app needs the 'Community Management API' product", headers=rest,
+                           params={"q": "roleAssignee", "role": "ADMINISTRATOR", "state": "APPROVED"})
     for acl in acls.get("elements") or []:
         urn = str(acl.get("organization") or "")
         if not urn.startswith("urn:li:organization:"):
             continue
         page = await call_json(client, "GET", f"{api}/rest/organizations/{urn.rsplit(':', 1)[1]}",
-                                   what="reading the Page's name", fix="run postbot connect linkedin again",
-                                   headers=rest)
+                               what="reading the Page's name", fix="run postbot connect linkedin again",
+                               headers=rest)
         authors.append((urn, f"the Page {page.get('localizedName') or urn}"))
     return authors

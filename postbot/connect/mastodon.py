@@ -5,12 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from postbot.connect import Connected, candidate
-from postbot.connect.oauth import Authorization, LoopbackRedirect, browser_code, is_loopback, call_json
+from postbot.connect.oauth import Authorization, LoopbackRedirect, browser_code, call_json
 from postbot.connect.terminal import Terminal
 from postbot.errors import ConfigError
 from postbot.models import Channel
 from postbot.platforms import make_sender
-from postbot.redact import remember
+from postbot.remote_fetch import is_loopback
 
 SCOPES = ["read:accounts", "write:statuses", "write:media"]     # the least postbot needs
 APP_NAME = "postbot"
@@ -31,7 +31,7 @@ def instance_url(raw: str) -> str:
 
 async def _form(client, url: str, what: str, data: dict[str, str]) -> dict:
     return await call_json(client, "POST", url, what=what, data=data,
-                               fix="check the instance address, then run postbot connect again")
+                           fix="check the instance address, then run postbot connect again")
 
 
 async def connect_mastodon(term: Terminal, channel: Channel, client) -> Connected:
@@ -44,7 +44,6 @@ async def connect_mastodon(term: Terminal, channel: Channel, client) -> Connecte
         client_id, client_secret = str(app.get("client_id") or ""), str(app.get("client_secret") or "")
         if not client_id or not client_secret:
             raise ConfigError("the instance registered postbot without a client_id and client_secret")
-        remember([("SECRET", client_secret)])
         pkce = Authorization.new(client_id)
         code = browser_code(term, pkce, redirect, pkce.authorize_url(base + "/oauth/authorize", redirect.redirect_uri,
                                                                      SCOPES), click="Authorize")
@@ -55,7 +54,6 @@ async def connect_mastodon(term: Terminal, channel: Channel, client) -> Connecte
     token = str(tokens.get("access_token") or "")
     if not token:
         raise ConfigError("the instance answered without an access_token; run postbot connect again")
-    remember([("SECRET", token)])
     settings = {"URL": base, "ACCESS_TOKEN": token}
     sender = make_sender(candidate(channel, **settings))
     who = await sender.check(client)                      # verify_credentials

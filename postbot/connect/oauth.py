@@ -7,7 +7,6 @@ loopback redirects (which RFC 8252 asks for), so the URLs are built here with ur
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import queue
 import threading
 from dataclasses import dataclass
@@ -22,7 +21,8 @@ from postbot.connect.terminal import Terminal
 from postbot.errors import ConfigError, PublishError
 from postbot.models import Channel
 from postbot.platforms.outcomes import error_message, json_object, send
-from postbot.redact import remember
+from postbot.redact import remember_secret, remember_tokens_in
+from postbot.remote_fetch import is_loopback
 
 CALLBACK_PATH = "/callback"
 # What to register in an app whose redirect URLs must be listed exactly (LinkedIn, Meta, X):
@@ -78,13 +78,6 @@ class Authorization:
         if not code:
             raise ConfigError("the address has no code; copy the whole address the browser landed on")
         return code
-
-
-def is_loopback(host: str | None) -> bool:
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 class LoopbackRedirect:
@@ -190,16 +183,27 @@ def browser_code(term: Terminal, auth: Authorization, redirect, authorize_url: s
         term.say(f"The browser then lands on {redirect.redirect_uri}?code=...: copy that whole address from the")
         term.say("address bar (the page itself may not load) and paste it here, then press Enter.")
     code = auth.code_from(redirect.wait(term))
-    remember([("SECRET", code)])
+    remember_secret(code)
     return code
 
 
+def browser_authorization(term: Terminal, channel: Channel, endpoint: str, scopes: list[str], *, client_id: str,
+                          click: str, pkce: bool = True, scope_separator: str = " ") -> tuple[str, str, Authorization]:
+    """The authorization code flow's browser part on the redirect URL registered in the app: the code, the
+    redirect URL it was given for (the token request repeats it), and the Authorization (its PKCE verifier)."""
+    with ask_redirect(term, channel) as redirect:
+        auth = Authorization.new(client_id, pkce=pkce)
+        link = auth.authorize_url(endpoint, redirect.redirect_uri, scopes, scope_separator=scope_separator)
+        return browser_code(term, auth, redirect, link, click=click), redirect.redirect_uri, auth
+
+
 async def call_json(client, method: str, url: str, *, what: str, fix: str, public: tuple[str, ...] = (),
-                        **kwargs: Any) -> dict[str, Any]:
+                    **kwargs: Any) -> dict[str, Any]:
     """One request of a connect flow (a token exchange, or a read with the new token): its JSON object (or
     form), or a ConfigError with the platform's words and `fix`.
-    Every token and secret in the answer is remembered as a secret before anything can print it, but for
-    the `public` keys (an OAuth 1.0a request token travels in the authorize address the user opens)."""
+    Every token and secret in the answer, however deep (the Page tokens /me/accounts lists), is remembered
+    as a secret before anything can print it, but for the `public` keys (an OAuth 1.0a request token travels
+    in the authorize address the user opens)."""
     try:
         response = await send(client, method, url, what=what, **kwargs)
     except PublishError as exc:
@@ -208,6 +212,5 @@ async def call_json(client, method: str, url: str, *, what: str, fix: str, publi
     answer = json_object(response) or dict(parse_qsl(response.text if response.status_code == 200 else ""))
     if response.status_code != 200:
         raise ConfigError(f"{what}: the platform answered {response.status_code} ({error_message(response)}); {fix}")
-    remember([("SECRET", value) for key, value in answer.items()
-              if isinstance(value, str) and ("token" in key or "secret" in key) and key not in public])
+    remember_tokens_in({key: value for key, value in answer.items() if key not in public})
     return answer

@@ -10,7 +10,7 @@ import time
 from typing import TextIO
 
 from postbot.errors import ConfigError
-from postbot.redact import redact, remember
+from postbot.redact import redact, remember_secret
 
 POLL_SECONDS = 0.1
 
@@ -107,9 +107,8 @@ class Terminal:
             if default:
                 return default
 
-    def secret(self, question: str, var: str, *, optional: bool = False) -> str:
-        """A secret for the setting `var`: never echoed, never printed afterwards. An optional one may be
-        left empty (Enter)."""
+    def secret(self, question: str, *, optional: bool = False) -> str:
+        """A secret: never echoed, never printed afterwards. An optional one may be left empty (Enter)."""
         prompt = f"{question} ({'Enter to skip, ' if optional else ''}input hidden): "
         while True:
             if self.stdin is sys.stdin and sys.stdin.isatty():
@@ -117,13 +116,16 @@ class Terminal:
             else:
                 value = self._line(prompt).strip()
             if value:
-                remember([("SECRET", value)])
+                remember_secret(value)
                 return value
             if optional:
                 return ""
 
     def choose(self, question: str, options: list[str], default: int = 1) -> int:
-        """The index (from 0) of one of `options`, shown numbered from 1; asks again until one is picked."""
+        """The index (from 0) of one of `options`, shown numbered from 1; asks again until one is picked.
+        A single option is taken without asking."""
+        if len(options) == 1:
+            return 0
         for number, option in enumerate(options, 1):
             self.say(f"  {number}. {option}")
         while True:

@@ -39,7 +39,7 @@ async def connect_bluesky(term: Terminal, channel: Channel, client) -> Connected
     handle = term.ask("Handle (e.g. alice.bsky.social)", channel.setting("HANDLE")).lstrip("@")
 
     async def verify() -> Connected:
-        password = term.secret("App password", channel.var("APP_PASSWORD"))
+        password = term.secret("App password")
         settings = {"HANDLE": handle, "APP_PASSWORD": password}
         if service != DEFAULT_SERVICE or channel.setting("SERVICE"):
             settings["SERVICE"] = service
@@ -62,7 +62,7 @@ async def connect_telegram(term: Terminal, channel: Channel, client) -> Connecte
     term.say("     or to your group.")
 
     async def verify() -> Connected:
-        token = term.secret("Bot token", channel.var("BOT_TOKEN"))
+        token = term.secret("Bot token")
         chat = term.ask("Chat: @channelname for a public channel, or the numeric id (-100...) of a private one",
                         channel.setting("CHAT_ID"))
         settings = {"BOT_TOKEN": token, "CHAT_ID": chat}
@@ -80,7 +80,7 @@ async def _webhook(term: Terminal, channel: Channel, client, steps: list[str], v
         term.say(line)
 
     async def verify() -> Connected:
-        settings = {"WEBHOOK_URL": term.secret("Webhook URL", channel.var("WEBHOOK_URL"))}
+        settings = {"WEBHOOK_URL": term.secret("Webhook URL")}
         who = await getattr(make_sender(candidate(channel, **settings)), verify_with)(client)
         return Connected(settings, who)
 

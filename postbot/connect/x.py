@@ -3,27 +3,24 @@ OAuth 2.0 Client ID, the authorization code with PKCE and offline.access (a 2-ho
 itself with its rotating refresh token). Either ends verified with GET /2/users/me, as `status` does."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 import httpx
 
 from postbot.connect import Connected, attempts, candidate
-from postbot.connect.oauth import Authorization, REGISTERED_REDIRECT, ask_redirect, browser_code, call_json
+from postbot.connect.oauth import REGISTERED_REDIRECT, browser_authorization, call_json
 from postbot.connect.terminal import Terminal
 from postbot.errors import ConfigError
 from postbot.models import Channel
 from postbot.platforms import make_sender
-from postbot.platforms.x import DEFAULT_API, OAUTH1_SETTINGS, oauth1_authorization
-from postbot.redact import remember
+from postbot.platforms.lifetime import expiry_after
+from postbot.platforms.x import OAUTH1_SETTINGS, oauth1_authorization
+from postbot.redact import remember_secret
 
 PORTAL = "https://developer.x.com/en/portal/dashboard"
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 SCOPES = ["tweet.read", "tweet.write", "users.read", "media.write", "offline.access"]
-
-
-def _api(channel: Channel) -> str:
-    return (channel.setting("API_URL") or DEFAULT_API).rstrip("/")
 
 
 async def connect_x(term: Terminal, channel: Channel, client) -> Connected:
@@ -39,18 +36,18 @@ async def connect_x(term: Terminal, channel: Channel, client) -> Connected:
 
 async def _oauth1(term: Terminal, channel: Channel, client) -> Connected:
     term.say("  Keys and tokens > Consumer Keys: the API Key and API Key Secret (Regenerate if you lost them).")
-    api = _api(channel)
+    x = make_sender(channel)                    # its addresses
 
     async def request_token() -> tuple[str, str, str, str]:
-        key = term.secret("API Key", channel.var("API_KEY"))
-        secret = term.secret("API Key Secret", channel.var("API_SECRET"))
-        url = api + "/oauth/request_token"
+        key = term.secret("API Key")
+        secret = term.secret("API Key Secret")
+        url = x.api("/oauth/request_token")
         answer = await call_json(client, "POST", url, what="asking X for a request token",
-                                     fix="copy the API Key and Secret again from Keys and tokens > Consumer Keys",
-                                     public=("oauth_token",),
-                                     headers={"Authorization": oauth1_authorization(
-                                         "POST", url, consumer_key=key, consumer_secret=secret, token=None,
-                                         token_secret=None, callback="oob")})
+                                 fix="copy the API Key and Secret again from Keys and tokens > Consumer Keys",
+                                 public=("oauth_token",),
+                                 headers={"Authorization": oauth1_authorization(
+                                     "POST", url, consumer_key=key, consumer_secret=secret, token=None,
+                                     token_secret=None, callback="oob")})
         if not answer.get("oauth_token") or not answer.get("oauth_token_secret"):
             raise ConfigError("X answered without a request token; run postbot connect x again")
         return key, secret, answer["oauth_token"], answer["oauth_token_secret"]
@@ -58,15 +55,15 @@ async def _oauth1(term: Terminal, channel: Channel, client) -> Connected:
     key, secret, token, token_secret = await attempts(term, request_token)
     term.say("Open this address in your browser, log in as the account postbot should post as, click")
     term.say("'Authorize app', and type the PIN X then shows:")
-    term.say(f"  {api}/oauth/authorize?{urlencode({'oauth_token': token})}")
+    term.say(f"  {x.api('/oauth/authorize')}?{urlencode({'oauth_token': token})}")
     pin = term.ask("PIN").strip()
-    remember([("SECRET", pin)])
-    url = api + "/oauth/access_token"
+    remember_secret(pin)
+    url = x.api("/oauth/access_token")
     answer = await call_json(client, "POST", url, what="exchanging the PIN for an access token",
-                                 fix="a PIN works once and for a few minutes: run postbot connect x again",
-                                 headers={"Authorization": oauth1_authorization(
-                                     "POST", url, consumer_key=key, consumer_secret=secret, token=token,
-                                     token_secret=token_secret, verifier=pin)})
+                             fix="a PIN works once and for a few minutes: run postbot connect x again",
+                             headers={"Authorization": oauth1_authorization(
+                                 "POST", url, consumer_key=key, consumer_secret=secret, token=token,
+                                 token_secret=token_secret, verifier=pin)})
     if not answer.get("oauth_token") or not answer.get("oauth_token_secret"):
         raise ConfigError("X answered without an access token; run postbot connect x again")
     settings = {"API_KEY": key, "API_SECRET": secret, "ACCESS_TOKEN": answer["oauth_token"],
@@ -82,24 +79,23 @@ async def _oauth2(term: Terminal, channel: Channel, client) -> Connected:
     term.say(f"  (none); Callback URI / Redirect URL: {REGISTERED_REDIRECT} (or the one you give below). Save,")
     term.say("  then Keys and tokens > OAuth 2.0 Client ID and Client Secret.")
     client_id = term.ask("OAuth 2.0 Client ID", channel.setting("CLIENT_ID"))
-    client_secret = term.secret("Client Secret (none for a Native App)", channel.var("CLIENT_SECRET"), optional=True)
-    with ask_redirect(term, channel) as redirect:
-        auth = Authorization.new(client_id)
-        link = auth.authorize_url(channel.setting("AUTHORIZE_URL") or AUTHORIZE_URL, redirect.redirect_uri, SCOPES)
-        code = browser_code(term, auth, redirect, link, click="'Authorize app'")
+    client_secret = term.secret("Client Secret (none for a Native App)", optional=True)
+    code, redirect_uri, auth = browser_authorization(term, channel, channel.setting("AUTHORIZE_URL") or AUTHORIZE_URL,
+                                                     SCOPES, client_id=client_id, click="'Authorize app'")
     form = {"grant_type": "authorization_code", "code": code, "client_id": client_id,
-            "redirect_uri": redirect.redirect_uri, "code_verifier": auth.verifier or ""}
-    answer = await call_json(client, "POST", _api(channel) + "/2/oauth2/token", what="getting the OAuth 2.0 token",
-                                 fix="check the Client ID and Secret (Keys and tokens) and that the redirect URL is "
-                                     "the app's Callback URI, then run postbot connect x again (a code works once, "
-                                     "within 30 seconds)",
-                                 data=form, auth=httpx.BasicAuth(client_id, client_secret) if client_secret else None)
+            "redirect_uri": redirect_uri, "code_verifier": auth.verifier or ""}
+    answer = await call_json(client, "POST", make_sender(channel).api("/2/oauth2/token"),
+                             what="getting the OAuth 2.0 token",
+                             fix="check the Client ID and Secret (Keys and tokens) and that the redirect URL is "
+                                 "the app's Callback URI, then run postbot connect x again (a code works once, "
+                                 "within 30 seconds)",
+                             data=form, auth=httpx.BasicAuth(client_id, client_secret) if client_secret else None)
     if not answer.get("access_token") or not answer.get("refresh_token"):
         raise ConfigError("X gave no refresh token (the offline.access scope was not granted); run postbot connect "
                           "x again and allow every permission asked")
-    expires_at = datetime.now(timezone.utc) + timedelta(seconds=int(answer.get("expires_in") or 7200))
     settings = {"OAUTH2_ACCESS_TOKEN": answer["access_token"], "OAUTH2_REFRESH_TOKEN": answer["refresh_token"],
-                "OAUTH2_EXPIRES_AT": expires_at.isoformat(timespec="seconds"), "CLIENT_ID": client_id}
+                "OAUTH2_EXPIRES_AT": expiry_after(datetime.now(timezone.utc), answer.get("expires_in") or 7200),
+                "CLIENT_ID": client_id}
     if client_secret:
         settings["CLIENT_SECRET"] = client_secret
     notes = []

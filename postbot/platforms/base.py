@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar
 from urllib.parse import urlsplit
 
 from postbot import text as textlib
-from postbot.errors import Ambiguous, ConfigError, PublishError, Rejected, unsent
+from postbot.errors import Ambiguous, ConfigError, PublishError, unsent
 from postbot.models import Channel, Part, Post, Published
 from postbot.platforms import outcomes
 from postbot.redact import remember_tokens_in
@@ -26,6 +26,7 @@ from postbot.redact import remember_tokens_in
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
 
+    from postbot.platforms.lifetime import KeptToken
     from postbot.remote_fetch import FetchPolicy
 
 
@@ -211,6 +212,14 @@ def add_tallies(first: tuple, second: tuple) -> tuple:
     return tuple(a | b if isinstance(a, frozenset) else a + b for a, b in zip(first, second))
 
 
+def collapsed_start(text: str, room: int) -> str:
+    """`text` with its runs of spaces collapsed, as far as a card of `room` characters needs it. The start
+    of a long text, collapsed, begins as the whole text collapsed would (a prefix of it), so when it is
+    already longer than `room` the rest is never split; a short one is collapsed whole."""
+    start = " ".join(text[:4 * room].split())
+    return start if len(start) > room else " ".join(text.split())
+
+
 def word_fold(text: str, index: int) -> int:
     """`index` moved back to the start of the word it falls in: platforms show "… see more" after
     the last whole word that fits. A text that is one word up to there keeps `index`."""
@@ -238,6 +247,9 @@ class Sender:
     rules_class: ClassVar[type[Rules] | None] = None
     dedupes: ClassVar[bool] = False             # re-sending with the same key cannot duplicate
     required: ClassVar[tuple[str, ...]] = ()    # settings needed to publish (not to preview)
+    # An AuthExpired is answered by refresh() and one more try; otherwise it fails the delivery as it is,
+    # keeping the platform's own message and fix.
+    refreshes: ClassVar[bool] = False
 
     def __init__(self, channel: Channel, state: ChannelState | None = None):
         self.channel = channel
@@ -291,9 +303,8 @@ class Sender:
         raise Ambiguous(f"{self.channel.kind} cannot look up whether the post landed")
 
     async def refresh(self, ctx: PublishContext) -> None:
-        """Renew expired credentials. Default: nothing can be renewed."""
-        raise Rejected(f"{self.channel.kind} credentials expired; renew them in the settings of "
-                       f"channel {self.channel.name}")
+        """Renew expired credentials after an AuthExpired; the runner calls it only when `refreshes`."""
+        raise NotImplementedError
 
     async def renew(self, client: "httpx.AsyncClient", now: datetime) -> None:
         """Renew credentials that expire soon, before a publish needs them (the runner calls this first).
@@ -304,6 +315,14 @@ class Sender:
         """One cheap authenticated call; returns who we are, raises ConfigError naming the variable."""
         self.require_settings()
         return "no credentials needed"
+
+    def lifetime(self) -> "KeptToken | None":
+        """The access token over its lifetime, for senders whose tokens expire (Meta, LinkedIn)."""
+        return None
+
+    def token_fix(self) -> str:
+        """How to get a new token, in words that fit one about to expire as well as one that expired."""
+        return ""
 
     # ---- shared by the senders ---------------------------------------------------------------
     def raise_for(self, response, now: datetime, *, platform: str, sent: bool = True,

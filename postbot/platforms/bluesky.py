@@ -151,6 +151,7 @@ class BlueskyRules(Rules):
 
 class BlueskySender(Sender):
     kind = "bluesky"
+    refreshes = True
     rules_class = BlueskyRules
     dedupes = True
     required = ("HANDLE", "APP_PASSWORD")

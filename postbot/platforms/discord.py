@@ -24,10 +24,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from postbot import text as textlib
 from postbot.errors import Ambiguous, PublishError, RateLimited, Rejected
 from postbot.models import Post, Published
-from postbot.platforms.base import Prepared, PublishContext, Rules, Sender
+from postbot.platforms.base import Prepared, PublishContext, Rules, Sender, collapsed_start
 from postbot.platforms.media import image_source, is_remote, local_image_refusal, mime_type, read_local_image
-from postbot.platforms.outcomes import json_object, raise_for_status, retry_after, send
-from postbot.redact import redact
+from postbot.platforms.outcomes import error_message, json_object, raise_for_status, retry_after, send
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT, DESCRIPTION_LIMIT, EMBEDS_TOTAL_LIMIT = 256, 4096, 6000
@@ -74,14 +73,9 @@ def form_errors(errors: Any, where: str = "") -> list[str]:
 
 def card_description(post: Post, room: int) -> str:
     """The teaser (or the body's start) for the card, cut at a word within `room` UTF-16 units."""
-    text = post.teaser or post.body or ""
-    # The card needs the text's first `room` units: when the start of the text, its spaces
-    # collapsed, is already longer, it begins the same as the whole text would.
-    source = " ".join(text[:4 * room].split())
-    if len(source) <= room:
-        source = " ".join(text.split())
-        if textlib.utf16_len(source) <= room:
-            return source
+    source = collapsed_start(post.teaser or post.body or "", room)
+    if textlib.utf16_len(source) <= room:
+        return source
     cut = clip(source, room)[:-1]
     space = cut.rfind(" ")
     return (cut[:space] if space > room // 2 else cut).rstrip(" ,;:-") + "…"
@@ -172,7 +166,7 @@ class DiscordSender(Sender):
         return None
 
     def mark_broken(self, reason: str) -> None:
-        self.state.set("broken", redact(reason))      # Discord's words, kept for `status`
+        self.state.set("broken", reason)      # Discord's words (redacted by error_message), kept for `status`
         self.state.set("broken_webhook", self.fingerprint())
 
     def missing_settings(self) -> list[str]:
@@ -196,7 +190,7 @@ class DiscordSender(Sender):
         response = await send(client, "GET", url.split("?")[0], what="discord webhook lookup")
         body = json_object(response)
         if response.status_code in (401, 404):
-            reason = self.deleted(response.status_code, str(body.get("message") or response.reason_phrase))
+            reason = self.deleted(response.status_code, error_message(response))
             self.mark_broken(reason)
             raise Rejected(reason, status=response.status_code, sent=False)
         if response.status_code == 429:
@@ -244,7 +238,7 @@ class DiscordSender(Sender):
 
     def _raise(self, response, body: dict[str, Any], now) -> None:
         status = response.status_code
-        message = str(body.get("message") or response.reason_phrase)[:200]
+        message = error_message(response)
         if status == 429:
             # The body's retry_after has decimals; the headers round or describe the bucket.
             wait = body.get("retry_after")

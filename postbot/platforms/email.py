@@ -112,9 +112,7 @@ class EmailSender(Sender):
         try:
             refused = smtp.send_message(message)
             if refused:             # the others got it: published, and said in the log
-                log.warning("email %s: some recipients were refused: %s", self.channel.name,
-                            "; ".join(f"{who}: {_describe(smtplib.SMTPResponseException(*answer))}"
-                                      for who, answer in refused.items()))
+                log.warning("email %s: some recipients were refused: %s", self.channel.name, _refused(refused))
         except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
             raise                   # the server answered: it refused, so it took nothing
         except (OSError, smtplib.SMTPException) as exc:
@@ -162,11 +160,9 @@ class EmailSender(Sender):
             return Rejected(f"{where}: login refused ({_describe(exc)}); check {self.channel.var('SMTP_USER')} "
                             f"and {self.channel.var('SMTP_PASSWORD')}", sent=False)
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
-            refused = "; ".join(f"{who}: {_describe(smtplib.SMTPResponseException(*answer))}"
-                                for who, answer in exc.recipients.items())
             temporary = all(code < 500 for code, _ in exc.recipients.values())
-            return (Retryable if temporary else Rejected)(f"{where}: recipients refused ({refused}); check "
-                                                          f"{self.channel.var('TO')}", sent=False)
+            return (Retryable if temporary else Rejected)(f"{where}: recipients refused ({_refused(exc.recipients)}); "
+                                                          f"check {self.channel.var('TO')}", sent=False)
         if isinstance(exc, smtplib.SMTPResponseException):
             text = f"{where}: the server refused the message ({_describe(exc)})"
             return Retryable(text, sent=False) if exc.smtp_code < 500 else Rejected(text, sent=False)
@@ -204,6 +200,12 @@ class _MayHaveLanded(Exception):
     def __init__(self, cause: BaseException):
         super().__init__(str(cause))
         self.cause = cause
+
+
+def _refused(recipients: dict[str, tuple[int, bytes]]) -> str:
+    """Each refused recipient with the server's answer (smtplib's {address: (code, message)})."""
+    return "; ".join(f"{who}: {_describe(smtplib.SMTPResponseException(*answer))}"
+                     for who, answer in recipients.items())
 
 
 def _describe(exc: BaseException) -> str:

@@ -78,10 +78,14 @@ class FacebookSender(Sender):
     rules_class = FacebookRules
     required = ("PAGE_ID", "PAGE_TOKEN")
 
-    def page_url(self) -> str:
+    def graph_url(self) -> str:
+        """The Graph API's versioned address (the OAuth endpoints of Facebook Login are there too)."""
         base = self.channel.setting("API_URL", DEFAULT_API_URL).rstrip("/")
         version = self.channel.setting("GRAPH_VERSION", DEFAULT_VERSION).strip("/")
-        return f"{base}/{version}/{self.channel.setting('PAGE_ID')}"
+        return f"{base}/{version}"
+
+    def page_url(self) -> str:
+        return f"{self.graph_url()}/{self.channel.setting('PAGE_ID')}"
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
         self.require_settings()

@@ -32,6 +32,14 @@ def parse_expiry(raw: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def expiry_after(now: datetime, expires_in: int | str | None) -> str | None:
+    """When a token granted at `now` for `expires_in` seconds (an OAuth answer's field) expires, as ISO
+    text; None when the answer gave no lifetime."""
+    if not expires_in:
+        return None
+    return (now + timedelta(seconds=int(expires_in))).isoformat(timespec="seconds")
+
+
 class KeptToken:
     """One channel's access token over its lifetime."""
 
@@ -77,8 +85,8 @@ class KeptToken:
         """Store a renewed token (one write: token, expiry, origin and `extra` together). The channel
         state registers it with postbot.redact as it is written (and read back by a later process)."""
         self.state.set(STATE_KEY, {"access_token": token, "granted_from": self.configured(),
-                                   "expires_at": (now + timedelta(seconds=int(expires_in))).isoformat()
-                                   if expires_in else None, "renewed_at": now.isoformat(), **extra})
+                                   "expires_at": expiry_after(now, expires_in), "renewed_at": now.isoformat(),
+                                   **extra})
 
     def describe(self, now: datetime) -> tuple[str, list[str]]:
         """For `status`: when the token expires, and a warning within RENEW_AHEAD of that."""

@@ -18,7 +18,7 @@ from typing import Any
 from postbot import text as textlib
 from postbot.errors import ConfigError, RateLimited, Rejected
 from postbot.models import Post, Published
-from postbot.platforms.base import CheckResult, Prepared, PublishContext, Rules, Sender, word_fold
+from postbot.platforms.base import CheckResult, Prepared, PublishContext, Rules, Sender, collapsed_start, word_fold
 from postbot.platforms.lifetime import KeptToken, parse_expiry
 from postbot.platforms.outcomes import error_message, json_object, raise_for_status, retry_after, send
 
@@ -36,7 +36,6 @@ DEFAULT_OAUTH_URL = "https://www.linkedin.com/oauth/v2"
 DESCRIPTION_MAX = 200
 # LinkedIn sunsets a version about a year after release; warn two months ahead.
 VERSION_WARN_MONTHS = 10
-TOKEN_WARN_DAYS = 7
 
 
 def escape_little_text(value: str) -> str:
@@ -69,14 +68,9 @@ def months_between(version: str, now: datetime) -> int:
 
 def plain_description(post: Post) -> str:
     """A card description: the teaser (or the body's start) cut at a word, not mid-word."""
-    text = post.teaser or post.body or ""
-    # Only the first DESCRIPTION_MAX chars are used: when the start of the text, its spaces
-    # collapsed, is longer, it begins the same as the whole text would.
-    source = " ".join(text[:2 * DESCRIPTION_MAX].split())
+    source = collapsed_start(post.teaser or post.body or "", DESCRIPTION_MAX)
     if len(source) <= DESCRIPTION_MAX:
-        source = " ".join(text.split())
-        if len(source) <= DESCRIPTION_MAX:
-            return source
+        return source
     cut = source.rfind(" ", 0, DESCRIPTION_MAX - 1)
     return source[:cut if cut > 0 else DESCRIPTION_MAX - 1].rstrip(" ,;:-") + "…"
 
@@ -192,22 +186,23 @@ class LinkedInSender(Sender):
         """The newest token: the one renewed into the store, else <NAME>_ACCESS_TOKEN."""
         return self.lifetime().current()
 
-    def token_expiry(self) -> datetime | None:
-        return self.lifetime().expires_at()
-
     def oauth_url(self) -> str:
         return self.channel.setting("OAUTH_URL", DEFAULT_OAUTH_URL).rstrip("/")
+
+    def refresh_token(self) -> str | None:
+        """What renews the token: the one kept with the last renewal, else <NAME>_REFRESH_TOKEN."""
+        return self.lifetime().kept_extra("refresh_token") or self.channel.setting("REFRESH_TOKEN")
 
     async def renew(self, client, now: datetime) -> None:
         """With <NAME>_REFRESH_TOKEN (LinkedIn grants one to apps it approved for it), renew the access
         token within RENEW_AHEAD of its expiry, or once it expired, and keep the new one in the store.
         Without one nothing can renew it: an expired token fails here, saying how to reconnect."""
         life = self.lifetime()
-        refresh = life.kept_extra("refresh_token") or self.channel.setting("REFRESH_TOKEN")
+        refresh = self.refresh_token()
         if not refresh:
             if life.expired(now):
                 raise Rejected(f"the LinkedIn token expired on {life.expires_at().date().isoformat()}; "
-                               f"{self.token_fix()}", sent=False)
+                               f"{self.auth_fix()}", sent=False)
             return
         if not (life.due(now) or life.expired(now)):
             return
@@ -224,7 +219,7 @@ class LinkedInSender(Sender):
             detail = answer.get("error_description") or answer.get("error") or error_message(response)
             if life.expired(now) or response.status_code in (400, 401):
                 raise Rejected(f"LinkedIn refused to renew the token ({response.status_code}: {detail}); "
-                               f"{self.token_fix()}", sent=False)
+                               f"{self.auth_fix()}", sent=False)
             log.warning("linkedin channel %s: token renewal answered %s; the token is valid until %s",
                         self.channel.name, response.status_code, life.expires_at().isoformat())
             return
@@ -241,9 +236,13 @@ class LinkedInSender(Sender):
                 "LinkedIn-Version": self.version(), "X-Restli-Protocol-Version": "2.0.0"}
 
     def token_fix(self) -> str:
-        return (f"the token in {self.channel.var('ACCESS_TOKEN')} is expired or revoked (member tokens last 60 days); "
-                f"run `postbot connect linkedin --name {self.channel.name}` (or create a new token and set "
+        return (f"run `postbot connect linkedin --name {self.channel.name}` (or create a new token and set "
                 f"{self.channel.var('ACCESS_TOKEN')} and {self.channel.var('TOKEN_EXPIRES_AT')})")
+
+    def auth_fix(self) -> str:
+        """What a refused token means and how to fix it."""
+        return (f"the token in {self.channel.var('ACCESS_TOKEN')} is expired or revoked (member tokens last 60 days); "
+                f"{self.token_fix()}")
 
     def version_fix(self) -> str:
         return (f"LinkedIn no longer accepts API version {self.version()}; set {self.channel.var('VERSION')} "
@@ -263,7 +262,7 @@ class LinkedInSender(Sender):
             raise Rejected(f"LinkedIn answered {response.status_code}: {error_message(response)}; "
                            f"{self.version_fix()}", status=response.status_code)
         if response.status_code == 401:
-            raise Rejected(f"LinkedIn answered 401: {error_message(response)}; {self.token_fix()}", status=401)
+            raise Rejected(f"LinkedIn answered 401: {error_message(response)}; {self.auth_fix()}", status=401)
         if response.status_code == 429:
             until = retry_after(response.headers.get("retry-after"), now) or next_midnight_utc(now)
             raise RateLimited(f"LinkedIn answered 429: {error_message(response)} (daily limits reset at "
@@ -306,35 +305,24 @@ class LinkedInSender(Sender):
         if response.status_code == 403:
             who = "token accepted (no openid scope to show the member's name)"
         elif response.status_code >= 300:
-            self.check_answer(response, platform="LinkedIn", auth_fix=self.token_fix(),
+            self.check_answer(response, platform="LinkedIn", auth_fix=self.auth_fix(),
                               other_fix=f"check {self.channel.var('API_URL')}")
         else:
             answer = response.json()
             who = f"signed in as {answer.get('name') or answer.get('sub')}"
-        expiry, _ = self.lifetime().describe(now)
+        # renew() above refused an expired token, so the expiry is ahead: a warning within RENEW_AHEAD of it
+        expiry, expiring = self.lifetime().describe(now)
+        then = "postbot renews it with the refresh token" if self.refresh_token() else self.token_fix()
+        warnings = self.version_warnings(now) + [f"{warning}; {then} before then" for warning in expiring]
         return CheckResult(f"{who}; posting as {self.channel.setting('AUTHOR')} with API version "
-                           f"{self.version()}" + (f"; {expiry}" if expiry else ""), self.check_warnings(now))
+                           f"{self.version()}" + (f"; {expiry}" if expiry else ""), warnings)
 
-    def check_warnings(self, now: datetime) -> list[str]:
-        warnings = []
+    def version_warnings(self, now: datetime) -> list[str]:
         age = months_between(self.version(), now)
-        if age >= VERSION_WARN_MONTHS:
-            warnings.append(f"{self.channel.var('VERSION')}={self.version()} is {age} months old; LinkedIn "
-                            f"retires versions about 12 months after release; move to a newer YYYYMM version")
-        expires = self.token_expiry()
-        if expires is not None:
-            left = expires - now
-            reconnect = (f"run `postbot connect linkedin --name {self.channel.name}` (or set a new "
-                         f"{self.channel.var('ACCESS_TOKEN')} and {self.channel.var('TOKEN_EXPIRES_AT')})")
-            if left <= timedelta(0):
-                warnings.append(f"the LinkedIn token expired on {expires.date().isoformat()}; {reconnect}")
-            elif left <= timedelta(days=TOKEN_WARN_DAYS):
-                days = max(1, (expires.date() - now.astimezone(UTC).date()).days)
-                renewable = self.lifetime().kept_extra("refresh_token") or self.channel.setting("REFRESH_TOKEN")
-                warnings.append(f"the LinkedIn token expires in {days} day(s) ({expires.date().isoformat()}); "
-                                + ("postbot renews it with the refresh token before then" if renewable
-                                   else f"{reconnect} before then"))
-        return warnings
+        if age < VERSION_WARN_MONTHS:
+            return []
+        return [f"{self.channel.var('VERSION')}={self.version()} is {age} months old; LinkedIn retires versions "
+                f"about 12 months after release; move to a newer YYYYMM version"]
 
 
 def _error_code(response) -> str | None:

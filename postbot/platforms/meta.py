@@ -152,13 +152,17 @@ class ContainerSender(Sender):
         """The newest token: the one renewed into the store, else the configured one."""
         return self.lifetime().current()
 
-    def reconnect_fix(self) -> str:
+    def token_fix(self) -> str:
         return (f"run `postbot connect {self.kind} --name {self.channel.name}` (or create a new long-lived "
                 f"{self.label} token, set {self.token_var()} and {self.channel.var('TOKEN_EXPIRES_AT')} (its expiry), "
                 f"then run `postbot status`)")
 
+    def root_url(self) -> str:
+        """The API host's root, where refresh_access_token and the OAuth endpoints live."""
+        return graph_root(self.api_url())
+
     def refresh_url(self) -> str:
-        return graph_root(self.api_url()) + "/refresh_access_token"
+        return self.root_url() + "/refresh_access_token"
 
     async def renew(self, client, now: datetime) -> None:
         """Renew a long-lived token within RENEW_AHEAD of its known expiry and keep the new one; an
@@ -167,7 +171,7 @@ class ContainerSender(Sender):
         life = self.lifetime()
         if life.expired(now):
             raise Rejected(f"the {self.label} token expired on {life.expires_at().date().isoformat()}; "
-                           f"{self.reconnect_fix()}", sent=False)
+                           f"{self.token_fix()}", sent=False)
         if not self.refresh_grant or not life.due(now):
             return
         try:
@@ -181,7 +185,7 @@ class ContainerSender(Sender):
         if response.status_code != 200 or error:
             if error and error.get("code") in TOKEN_CODES:
                 raise Rejected(f"{self.label} refused to renew the token ({graph_message(error)}); "
-                               f"{self.reconnect_fix()}", sent=False)
+                               f"{self.token_fix()}", sent=False)
             log.warning("%s channel %s: token renewal answered %s; the token is valid until %s",
                         self.label, self.channel.name, response.status_code, life.expires_at().isoformat())
             return
@@ -334,9 +338,9 @@ class ContainerSender(Sender):
             raise self.check_failed(str(exc)) from None
         response = await send(client, "GET", f"{self.api_url()}/{self.user_id()}", what=f"{self.label} account",
                               params={"fields": "id,username"}, headers=bearer(self.token()))
-        graph_check(response, platform=self.label, token_fix=self.reconnect_fix(), id_var=self.channel.var("USER_ID"))
+        graph_check(response, platform=self.label, token_fix=self.token_fix(), id_var=self.channel.var("USER_ID"))
         answer = response.json()
         expiry, warnings = self.lifetime().describe(now)
         summary = f"@{answer.get('username')} ({answer.get('id')})" + (f", {expiry}" if expiry else "")
         return CheckResult(summary, [f"{warning}; postbot renews it before then" if self.refresh_grant
-                                     else f"{warning}; {self.reconnect_fix()}" for warning in warnings])
+                                     else f"{warning}; {self.token_fix()}" for warning in warnings])

@@ -17,8 +17,7 @@ from urllib.parse import urlsplit
 
 from postbot.models import Published
 from postbot.platforms.base import PublishContext, Sender
-from postbot.errors import Rejected
-from postbot.platforms.outcomes import error_message, json_object, raise_for_status, send
+from postbot.platforms.outcomes import json_object, raise_for_status, send
 
 SIGNATURE_HEADER = "X-Postbot-Signature"
 
@@ -62,10 +61,6 @@ class WebhookSender(Sender):
                                        SIGNATURE_HEADER: sign(secret, int(ctx.now().timestamp()), ctx.key, body)})
         fix = (f"check {self.channel.var('URL')} and {self.channel.var('SECRET')}; the receiver must verify "
                f"{SIGNATURE_HEADER} t=…,v1=… as docs/webhooks.md shows")
-        if response.status_code in (401, 403):
-            # A refused signature, not an expired token: there is nothing to refresh.
-            raise Rejected(f"webhook {self.channel.name} answered {response.status_code}: "
-                           f"{error_message(response)}; {fix}", status=response.status_code)
         raise_for_status(response, platform=f"webhook {self.channel.name}", now=ctx.now(), fix=fix)
         answer = json_object(response)
         return Published(remote_id=str(answer.get("id") or ctx.key), remote_url=answer.get("url"))

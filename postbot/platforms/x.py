@@ -15,6 +15,7 @@ from postbot import text as textlib
 from postbot.errors import Ambiguous, PublishError, Rejected, Retryable, unsent
 from postbot.models import Post, Published
 from postbot.platforms.base import CheckResult, Prepared, PublishContext, Rules, Sender
+from postbot.platforms.lifetime import expiry_after
 from postbot.platforms.media import image_source, local_image_refusal, read_image
 from postbot.platforms.outcomes import epoch, error_message, iso_time, send
 
@@ -100,6 +101,7 @@ class XRules(Rules):
 
 class XSender(Sender):
     kind = "x"
+    refreshes = True            # OAuth 2.0 (OAuth 1.0a's refresh says what to fix)
     rules_class = XRules
     dedupes = False
     required = OAUTH1_SETTINGS
@@ -173,11 +175,10 @@ class XSender(Sender):
         answer = response.json()
         if not answer.get("access_token") or not answer.get("refresh_token"):
             raise Rejected("x token refresh answered without a token pair; " + self.credentials_fix(), sent=False)
-        expires_in = answer.get("expires_in")
         # One write holds the whole pair: the old refresh token is dead from now on.
         self.state.set(TOKENS_STATE_KEY, {
             "access_token": answer["access_token"], "refresh_token": answer["refresh_token"],
-            "expires_at": (now + timedelta(seconds=int(expires_in))).isoformat() if expires_in else None,
+            "expires_at": expiry_after(now, answer.get("expires_in")),
             "granted_from": self.channel.setting("OAUTH2_REFRESH_TOKEN")})
 
     def oauth2_expiry(self) -> datetime | None:
@@ -205,10 +206,6 @@ class XSender(Sender):
         if self.auth_mode() != "oauth2":
             raise Rejected(f"x rejected the OAuth 1.0a credentials; {self.credentials_fix()}", sent=False)
         await self._refresh_tokens(ctx.client, ctx.now())
-
-    def _token_expired(self, now) -> bool:
-        expires = self.oauth2_expiry()
-        return expires is not None and expires <= now + timedelta(seconds=30)
 
     def authorization(self, method: str, url: str) -> str:
         if self.auth_mode() == "oauth2":
@@ -259,8 +256,6 @@ class XSender(Sender):
 
     async def publish(self, payload: dict[str, Any], ctx: PublishContext) -> Published:
         self.require_settings()
-        if self.auth_mode() == "oauth2" and self._token_expired(ctx.now()):
-            await self._refresh_tokens(ctx.client, ctx.now())
         body = {key: value for key, value in payload.items() if not key.startswith("_")}
         if ctx.parent is not None and ctx.part_index > 0:
             body["reply"] = {"in_reply_to_tweet_id": ctx.parent.remote_id}
@@ -298,7 +293,7 @@ class XSender(Sender):
         response = await self._request(client, "GET", "/2/users/me", what="x credentials check")
         if response.status_code == 401 and self.auth_mode() == "oauth2":
             try:
-                await self._refresh_tokens(client, datetime.now(timezone.utc))
+                await self._refresh_tokens(client, now)
             except PublishError as exc:
                 raise self.check_failed(str(exc)) from None
             response = await self._request(client, "GET", "/2/users/me", what="x credentials check")

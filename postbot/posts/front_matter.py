@@ -31,7 +31,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 @functools.cache
 def _loader():
     """yaml.SafeLoader whose dates and times that cannot exist (2025-02-30, a +99:00 offset) are
-    YAML errors at their line instead of a ValueError from the constructor."""
+    YAML errors at their line instead of a ValueError from the constructor. YAML's JSON-style
+    "\\ud83d\\ude00" escapes arrive as two UTF-16 halves: each pair becomes its character; a lone half
+    is no character at all (no platform can count or send it), a YAML error at its line."""
     import yaml
 
     class Loader(yaml.SafeLoader):
@@ -42,7 +44,20 @@ def _loader():
                 raise yaml.constructor.ConstructorError(
                     None, None, f"{node.value!r} is not a real date or time ({exc})", node.start_mark) from None
 
+        def construct_yaml_str(self, node):
+            value = super().construct_yaml_str(node)
+            half = _SURROGATE.search(value)
+            if half is None:
+                return value
+            try:
+                return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+            except UnicodeDecodeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the text holds half of a UTF-16 pair (\\u{ord(half.group()):04x}) with no "
+                                f"other half", node.start_mark) from None
+
     Loader.add_constructor("tag:yaml.org,2002:timestamp", Loader.construct_yaml_timestamp)
+    Loader.add_constructor("tag:yaml.org,2002:str", Loader.construct_yaml_str)
     return Loader
 
 
@@ -99,6 +114,9 @@ class FrontMatter(PostSource):
             if "is not a real date or time" in problem:
                 raise self.fail(f"{problem}; write a date that exists, e.g. 2025-02-28, and an offset "
                                 f"within ±23:59, e.g. 2026-12-01T09:00+01:00", line) from None
+            if "half of a UTF-16 pair" in problem:
+                raise self.fail(f"{problem}; write the character itself, or escape it whole as \\U0001F600",
+                                line) from None
             raise self.fail(f"front matter is not valid YAML ({problem}); quote text that contains ': ' or "
                             f"starts with a special character, e.g. title: \"Squats: the basics\"", line) from None
         except yaml.YAMLError as exc:
@@ -115,34 +133,7 @@ class FrontMatter(PostSource):
                 raise self.fail(f"{key_node.value!r} is set twice (lines {seen[key_node.value]} and {line}); "
                                 f"keep one", line)
             seen[str(key_node.value)] = line
-        return self.joined_surrogates(data), closing + 2
-
-    def joined_surrogates(self, data: dict[str, Any]) -> dict[str, Any]:
-        """YAML's JSON-style "\\ud83d\\ude00" escapes arrive as two UTF-16 halves: each pair becomes its
-        character, in place. A lone half is no character at all (no platform can count or send it): an
-        error at its line. A loop, not recursion: hostile files nest hundreds of levels deep, and YAML
-        aliases can make a list hold itself or share one list a million times, so each is visited once."""
-        pending: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
-        visited: set[int] = set()
-        while pending:
-            container, steps = pending.pop()
-            if id(container) in visited:
-                continue
-            visited.add(id(container))
-            keys = list(container) if isinstance(container, dict) else range(len(container))
-            for key in keys:
-                value, where = container[key], (*steps, str(key) if isinstance(container, dict) else key)
-                if isinstance(value, (dict, list)):
-                    pending.append((value, where))
-                elif isinstance(value, str) and _SURROGATE.search(value):
-                    try:
-                        container[key] = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
-                    except UnicodeDecodeError:
-                        half = ord(_SURROGATE.search(value).group())  # type: ignore[union-attr]
-                        raise self.fail(f"{where[0]} holds half of a UTF-16 pair (\\u{half:04x}) with no other "
-                                        f"half; write the character itself, or escape it whole as \\U0001F600",
-                                        self.lines_of.of(*where)) from None
-        return data
+        return data, closing + 2
 
     def settings(self, data: dict[str, Any]) -> dict[str, Any]:
         fields: dict[str, Any] = {}

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 SHORT_NOTE_SENTENCES = 3
 
+# A candidate that fits: (prepared, length, problems); prepared is None when it was counted in pieces.
+Fit = tuple[Prepared | None, int, list[str]]
+
 
 @lru_cache(maxsize=256)
 def sentence_cuts(source: str) -> tuple[int, ...]:
@@ -67,12 +70,9 @@ class Fitting:
         self.limit = int(wanted or platform_limit)
         self.tags = self._decide_tags()
         self.context = self._context()
-        # The search's state: the template's fixed parts for the CTAs in `pieces_for`, and each
-        # candidate's count (in pieces) or result (rendered whole) with those CTAs.
+        # The search's state: the template's fixed parts for the CTAs in `pieces_for`.
         self.pieces: Pieces | None = None
         self.pieces_for: list[CTA] | None = None
-        self.checked: dict[str, tuple[Prepared, int, list[str]] | None] = {}
-        self.counted: dict[str, tuple[int, list[str]]] = {}
 
     def _decide_tags(self) -> list[hashtaglib.Decision]:
         """Each tag as this platform's hashtag parser reads it; a tag with nothing usable left stops the render."""
@@ -121,17 +121,15 @@ class Fitting:
         return str(self.override.get("teaser_strategy") or self.post.teaser_strategy
                    or self.channel.setting("TEASER") or "hook").lower()
 
-    def render_text(self, teaser: str, **extra: Any) -> str:
+    def compose(self, teaser: str, **extra: Any) -> tuple[Prepared, int, list[str]]:
         from jinja2.exceptions import SecurityError
         try:
-            return self.template.render(self.context, teaser=teaser, **extra).strip()
+            text = self.template.render(self.context, teaser=teaser, **extra).strip()
         except SecurityError as exc:
             raise RenderError(f"template {self.template.filename or self.template.name}: {exc}; "
                               f"POSTBOT_TEMPLATE_SANDBOX=on refuses what a template may not do",
                               channel=self.channel.name) from None
-
-    def compose(self, teaser: str, **extra: Any) -> tuple[Prepared, int, list[str]]:
-        prepared = self.rules.prepare(self.render_text(teaser, **extra), self.post)
+        prepared = self.rules.prepare(text, self.post)
         return prepared, self.rules.measure(prepared), self.rules.violations(prepared)
 
     def fits(self, teaser: str, **extra: Any) -> tuple[Prepared, int, list[str]] | None:
@@ -170,7 +168,7 @@ class Fitting:
         head = source.split("\n\n", 1)[0]
         for count in range(len(every), 0, -1):
             self.context["ctas"] = every[:count]
-            if count == 1 or self.candidate_fits(head):
+            if count == 1 or self.candidate_fits(head) is not None:
                 return
 
     def window(self, source: str) -> str:
@@ -185,42 +183,44 @@ class Fitting:
         limit = min(len(source), self.rules.teaser_max or len(source))
         return [i for i in cuts if i <= limit and i < len(source)]
 
-    def longest_fit(self, source: str, cuts: list[int], ellipsis: bool) -> str | None:
+    def longest_fit(self, source: str, cuts: list[int], ellipsis: bool) -> tuple[str, Fit] | None:
         """Binary search over ascending cut points; longer teasers never measure shorter."""
         found, lo, hi = None, 0, len(cuts) - 1
         while lo <= hi:
             mid = (lo + hi) // 2
             teaser = cut_teaser(source, cuts[mid], ellipsis)
-            if self.candidate_fits(teaser):
-                found, lo = teaser, mid + 1
+            result = self.candidate_fits(teaser)
+            if result is not None:
+                found, lo = (teaser, result), mid + 1
             else:
                 hi = mid - 1
         return found
 
-    def candidate_fits(self, teaser: str) -> bool:
-        """Whether a teaser fits, counted piece by piece where that is exact (pieces.py), else whole."""
+    def candidate_fits(self, teaser: str) -> Fit | None:
+        """A teaser's (prepared, length, problems) if it fits, else None. Counted piece by piece where
+        that is exact (pieces.py), and then prepared is None: kept() builds it for the one teaser kept."""
         pieces = self.current_pieces()
         counted = pieces.count(teaser) if pieces else None
         if counted is None:
-            result = self.checked[teaser] = self.fits(teaser)
-            return result is not None
-        self.counted[teaser] = counted
+            return self.fits(teaser)
         length, problems = counted
-        return length <= self.limit and not problems
+        return (None, length, problems) if length <= self.limit and not problems else None
 
     def current_pieces(self) -> Pieces | None:
         """The template's fixed parts with the CTAs chosen so far, rendered once for all candidates."""
         if self.pieces_for is not self.context["ctas"]:
-            self.pieces_for, self.checked, self.counted = self.context["ctas"], {}, {}
+            self.pieces_for = self.context["ctas"]
             self.pieces = Pieces.of(self.rules, self.post, self.template, self.context)
         return self.pieces
 
-    def search(self, source: str) -> tuple[str, bool]:
-        """The longest teaser that fits and whether it was cut; stops the render if none does."""
+    def search(self, source: str) -> tuple[str, Fit, bool]:
+        """The longest teaser that fits, its result and whether it was cut; stops the render if none does."""
         window = self.window(source)
         whole_fits = window == source and (self.rules.teaser_max is None or len(source) <= self.rules.teaser_max)
-        if whole_fits and self.candidate_fits(source):
-            return source, False
+        if whole_fits:
+            result = self.candidate_fits(source)
+            if result is not None:
+                return source, result, False
         source = window
         sentences = self.cap(sentence_cuts(source), source)
         found = self.longest_fit(source, sentences, ellipsis=False)
@@ -229,20 +229,23 @@ class Fitting:
             first_sentence = sentences[0] if sentences else len(source)
             words = [i for i in self.cap(word_cuts(source, self.post.lang), source) if i < first_sentence]
             found = self.longest_fit(source, words, ellipsis=True)
-        if found is None and self.candidate_fits(""):
-            found = ""
+        if found is None:
+            result = self.candidate_fits("")
+            if result is not None:
+                found = "", result
         if found is None:
             self.overflow()
-        return found, True
+        teaser, result = found
+        return teaser, result, True
 
-    def kept(self, teaser: str) -> tuple[Prepared, int, list[str]]:
+    def kept(self, teaser: str, result: Fit) -> tuple[Prepared, int, list[str]]:
         """The teaser the search kept, prepared: what is sent. Counted in pieces, its text is the
         template's fixed parts around it (exactly what a render gives, pieces.py) and its length
         and problems are the pieces' (Rules.tally; tests hold them to measure() and violations())."""
-        if teaser in self.checked:
-            return self.checked[teaser]      # type: ignore[return-value]  (it fits: not None)
-        length, problems = self.counted[teaser]
-        return self.rules.prepare(self.pieces.text(teaser), self.post), length, problems   # type: ignore[union-attr]
+        prepared, length, problems = result
+        if prepared is None:
+            prepared = self.rules.prepare(self.pieces.text(teaser), self.post)   # type: ignore[union-attr]
+        return prepared, length, problems
 
     def run(self) -> Render:
         if self.override.get("text"):
@@ -257,8 +260,8 @@ class Fitting:
         written = self.from_model()
         if written:
             return written
-        teaser, truncated = self.search(source)
-        return self.finish(teaser, self.kept(teaser), truncated=truncated)
+        teaser, result, truncated = self.search(source)
+        return self.finish(teaser, self.kept(teaser, result), truncated=truncated)
 
     def from_model(self) -> Render | None:
         """A teaser from the user's language model, if one is set and its answer passes every check

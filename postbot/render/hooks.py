@@ -72,14 +72,6 @@ _WORD = re.compile(r"\w+(?:['’]\w+)?")
 _NO_SPACE = r"[\u3040-\u30ff\u3400-\u9fff\u0e00-\u0e7f\uac00-\ud7af]"     # scripts written without spaces
 
 
-@lru_cache(maxsize=2)
-def _no_space(pattern: str):
-    """Compiled with `regex`: stdlib re spends ~3 ms at start-up on these wide ranges."""
-    import regex
-
-    return regex.compile(pattern)
-
-
 # Each platform's teaser, as the pieces people who post well there use, in order. The renderer keeps
 # the longest whole-sentence prefix that fits, so later pieces go first when room is short.
 SHAPES: dict[str, tuple[str, ...]] = {
@@ -144,9 +136,9 @@ def sentences(body: str) -> list[Sentence]:
 def words(text: str) -> list[str]:
     """Lower-cased content words; text without spaces (Japanese, Chinese, Thai) as character pairs."""
     lowered = text.lower()
-    no_space = _no_space(_NO_SPACE)
+    no_space = textlib.compiled_regex(_NO_SPACE)     # `regex`: stdlib re spends ~3 ms compiling these ranges
     tokens = [w for w in _WORD.findall(lowered) if w not in _STOPWORDS and not no_space.search(w) and len(w) > 1]
-    for run in _no_space(_NO_SPACE + "+").findall(lowered):
+    for run in textlib.compiled_regex(_NO_SPACE + "+").findall(lowered):
         tokens += [run[i:i + 2] for i in range(max(1, len(run) - 1))]
     return tokens
 

@@ -13,8 +13,10 @@ its tally added to the fixed part's (Rules.tally). This holds only where it is e
   return a tally split their counting there (no URL, tag, emoji, grapheme or NFC composition
   spans a line feed, and a line feed or the end of the text stop a match alike).
 
-Anything else is counted the whole way (None). The teaser kept is always rendered and measured
-for real at the end, and the quick count must agree with it (fitting.py).
+Anything else is counted the whole way (None). The teaser kept is not measured again: fitting.py's
+kept() prepares the text these pieces give for it and keeps their length and problems. That they are
+what measure() and violations() say of the whole render is held by tests/test_render_pieces.py
+(tallies against the whole count, and every corpus post and generated posts rendered both ways).
 """
 from __future__ import annotations
 

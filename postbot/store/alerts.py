@@ -3,8 +3,9 @@ and unknown deliveries they are noticed from. A digest is an ordinary post with 
 per alert channel, written in the same transaction that marks its events sent.
 
 Contract (every method is one transaction):
-  finished_badly_since(since)        (delivery, when it changed) for failed/unknown ones, digests left out
-  add_alert_events(events)           record new events; returns the keys that were new
+  finished_badly_after(after, until, limit)   (delivery, when it changed) for failed/unknown ones after
+                                     a place (moment, id), in that order: one page; digests left out
+  add_alert_events(events)           record new events (their messages redacted); returns the keys that were new
   pending_alerts(), alert_events()   events waiting for a digest; the latest events
   last_alert_digests()               kind -> when its last digest went
   add_alert_digest(kind, keys, posts, now)   the digest's posts and deliveries, its events marked sent;
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from postbot.models import AlertEvent, Delivery, State
+from postbot.redact import redact
 from postbot.store.clock import from_ms, ms
 
 _EVENT_COLUMNS = "key, kind, subject, message, at, sent_at"
@@ -31,19 +33,33 @@ class _Taken(Exception):
 class AlertsSQL:
     """Mixed into SQLStore; uses its transaction(), execute(), _insert_posts() and _select()."""
 
-    def finished_badly_since(self, since: datetime) -> list[tuple[Delivery, datetime]]:
-        """Deliveries that became failed or unknown at or after `since`, with that moment (what an alert's
-        key is made of); an alert digest's own deliveries are left out, so alerts never alert about alerts."""
+    def finished_badly_after(self, after: tuple[datetime, int], *, until: datetime | None = None,
+                             limit: int = 1000) -> list[tuple[Delivery, datetime]]:
+        """Deliveries that became failed or unknown after the place `after` (when one changed, its id),
+        with that moment (what an alert's key is made of), in that order, at most `limit`; with `until`,
+        only those that changed at or before it. Read page by page: the last one's (moment, id) is the
+        next page's `after`. An alert digest's own deliveries are left out, so alerts never alert
+        about alerts."""
+        since, after_id = ms(after[0]), after[1]
+        bound, params = "", [since, since, after_id]
+        if until is not None:
+            bound = "AND d.updated_at <= ? "
+            params.append(ms(until))
         with self.transaction() as cur:
+            # `updated_at >= ?` is the range the partial index deliveries_finished_badly serves; the
+            # OR only drops what the place itself has passed within its millisecond.
             changed = dict(self.execute(cur, "SELECT d.id, d.updated_at FROM deliveries d "
                                              "WHERE d.state IN ('failed', 'unknown') AND d.updated_at >= ? "
-                                             f"AND {_NOT_A_DIGEST} ORDER BY d.updated_at, d.id LIMIT 1000",
-                                        (ms(since),)).fetchall())
+                                             f"AND (d.updated_at > ? OR d.id > ?) {bound}"
+                                             f"AND {_NOT_A_DIGEST} ORDER BY d.updated_at, d.id LIMIT ?",
+                                        (*params, limit)).fetchall())
             if not changed:
                 return []
             marks = ",".join("?" * len(changed))
-            found = self._select(cur, f"WHERE d.id IN ({marks}) ORDER BY d.id", list(changed))
-        return [(d, from_ms(changed[d.id])) for d in found if d.state in (State.FAILED, State.UNKNOWN)]
+            found = {d.id: d for d in self._select(cur, f"WHERE d.id IN ({marks})", list(changed))}
+        # In the page's order; on PostgreSQL one may have left these states between the two reads.
+        return [(found[key], from_ms(at)) for key, at in changed.items()
+                if key in found and found[key].state in (State.FAILED, State.UNKNOWN)]
 
     def add_alert_events(self, events: Sequence[AlertEvent]) -> list[str]:
         if not events:
@@ -55,7 +71,7 @@ class AlertsSQL:
             new = [e for e in {e.key: e for e in events}.values() if e.key not in known]
             cur.executemany(self.q("INSERT INTO alert_events (key, kind, subject, message, at) VALUES (?, ?, ?, ?, ?) "
                                    "ON CONFLICT (key) DO NOTHING"),
-                            [(e.key, e.kind, e.subject, e.message, ms(e.at)) for e in new])
+                            [(e.key, e.kind, e.subject, redact(e.message), ms(e.at)) for e in new])
         return [e.key for e in new]
 
     def pending_alerts(self) -> list[AlertEvent]:

@@ -13,8 +13,8 @@ Contract (every method is one transaction):
   feeds, source items and notices: see store/sources.py
   alert events, digests and the deliveries they watch: see store/alerts.py
 Times are aware datetimes at the boundary and integer milliseconds (UTC) inside.
-Text that may carry a platform's words (errors, attempts, progress, holds, notices) passes redact()
-on its way in: the database never holds a secret, whoever writes to it.
+Text that may carry a platform's words (errors, attempts, progress, holds, notices, alerts) passes
+redact() on its way in: the database never holds a secret, whoever writes to it.
 """
 from __future__ import annotations
 
@@ -298,29 +298,29 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
     # ---- reading ---------------------------------------------------------------------------
     def get(self, delivery_id: int) -> Delivery | None:
         with self.transaction() as cur:
-            row = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.id = ?", (delivery_id,)).fetchone()
-        return self._delivery(row) if row else None
+            return (self._select(cur, "WHERE d.id = ?", (delivery_id,)) or [None])[0]
 
     def list(self, state: State | None = None, limit: int = 1000) -> list[Delivery]:
         where, params = ("WHERE d.state = ?", (state.value,)) if state else ("", ())
         with self.transaction() as cur:
-            rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} {where} ORDER BY d.due_at, d.id LIMIT ?",
-                                (*params, limit)).fetchall()
-        return [self._delivery(r) for r in rows]
+            return self._select(cur, f"{where} ORDER BY d.due_at, d.id LIMIT ?", (*params, limit))
 
-    def between(self, start: datetime, end: datetime, limit: int = 5000) -> list[Delivery]:
-        """Deliveries due in [start, end), every state, in due order: a calendar's page."""
+    def between(self, start: datetime, end: datetime | None = None, limit: int = 5000, *,
+                states: Sequence[State] = (), last: bool = False) -> list[Delivery]:
+        """Deliveries due in [start, end) (no end: every later one) in `states` (none given: every state),
+        in due order: a calendar's page or its export. At most `limit`: the first ones, or the last."""
+        where = "WHERE d.due_at >= ?" + ("" if end is None else " AND d.due_at < ?")
+        where += f" AND d.state IN ({','.join('?' * len(states))})" if states else ""
+        params = [ms(start), *([] if end is None else [ms(end)]), *(s.value for s in states), limit]
+        order = "DESC" if last else "ASC"
         with self.transaction() as cur:
-            rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.due_at >= ? AND d.due_at < ? "
-                                     "ORDER BY d.due_at, d.id LIMIT ?", (ms(start), ms(end), limit)).fetchall()
-        return [self._delivery(r) for r in rows]
+            found = self._select(cur, f"{where} ORDER BY d.due_at {order}, d.id {order} LIMIT ?", params)
+        return found[::-1] if last else found
 
     def of_post(self, post_id: int) -> list[Delivery]:
         """Every delivery of one post, in due order."""
         with self.transaction() as cur:
-            rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE d.post_id = ? ORDER BY d.due_at, d.id",
-                                (post_id,)).fetchall()
-        return [self._delivery(r) for r in rows]
+            return self._select(cur, "WHERE d.post_id = ? ORDER BY d.due_at, d.id", (post_id,))
 
     def queued_before(self, slug: str, title: str, channels: Sequence[str]) -> list[Delivery]:
         """Deliveries of an earlier post with this slug and title to these channels that are still to
@@ -329,11 +329,9 @@ class SQLStore(ChannelsSQL, SourcesSQL, AlertsSQL):
             return []
         marks = ", ".join("?" for _ in channels)
         with self.transaction() as cur:
-            rows = self.execute(cur, f"SELECT {_COLUMNS} FROM {_FROM} WHERE p.slug = ? AND p.title = ? "
-                                     f"AND d.channel IN ({marks}) "
+            return self._select(cur, f"WHERE p.slug = ? AND p.title = ? AND d.channel IN ({marks}) "
                                      f"AND d.state IN ('scheduled', 'publishing', 'published', 'unknown') "
-                                     f"ORDER BY d.id", (slug, title, *channels)).fetchall()
-        return [self._delivery(r) for r in rows]
+                                     f"ORDER BY d.id", (slug, title, *channels))
 
     def post_titles(self, post_ids) -> dict[int, str]:
         """Each post's title by id (ids with no post are left out): what a calendar entry is called."""

@@ -19,11 +19,11 @@ from postbot.text.bluesky import LINK, TAG, bluesky_detect, bluesky_display, blu
 from postbot.text.counts import mastodon_length, threads_length
 from postbot.text.cuts import cut, sentence_cuts, word_cuts
 from postbot.text.decoding import mojibake, repair
-from postbot.text.units import (emoji_spans, find_urls, grapheme_len, grapheme_starts, graphemes, iana_tlds, nfc,
-                                url_spans, utf8_len, utf8_offsets, utf16_len)
+from postbot.text.units import (compiled_regex, emoji_spans, find_urls, grapheme_len, grapheme_starts, graphemes,
+                                iana_tlds, nfc, url_spans, utf8_len, utf16_len)
 from postbot.text.x import x_extract_urls, x_length, x_length_from_weight, x_parse, x_url_spans, x_weight
 
-__all__ = ["LINK", "TAG", "bluesky_detect", "bluesky_display", "bluesky_facets", "cut", "emoji_spans", "find_urls",
-           "grapheme_len", "grapheme_starts", "graphemes", "iana_tlds", "mastodon_length", "mojibake", "nfc", "repair",
-           "sentence_cuts", "short_url", "threads_length", "url_spans", "utf8_len", "utf8_offsets", "utf16_len",
+__all__ = ["LINK", "TAG", "bluesky_detect", "bluesky_display", "bluesky_facets", "compiled_regex", "cut", "emoji_spans",
+           "find_urls", "grapheme_len", "grapheme_starts", "graphemes", "iana_tlds", "mastodon_length", "mojibake", "nfc",
+           "repair", "sentence_cuts", "short_url", "threads_length", "url_spans", "utf8_len", "utf16_len",
            "word_cuts", "x_extract_urls", "x_length", "x_length_from_weight", "x_parse", "x_url_spans", "x_weight"]

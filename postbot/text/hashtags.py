@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 
 from postbot.text.bluesky import TAG, _bluesky_spans
@@ -219,20 +219,15 @@ def _length(tag: str, rule: Rule) -> int:
 
 
 def decide(platform: str, tag: str) -> Decision:
-    """The tag `platform` gets for `tag`, with what was dropped and why."""
-    text, clickable, warnings, refusal = _decided(platform, tag)
-    return Decision(tag, text, clickable, list(warnings), refusal)
+    """The tag `platform` gets for `tag`, with what was dropped and why. A copy of the kept decision
+    (its warnings too): decide_all changes the decisions it returns."""
+    decision = _decide(platform, tag)
+    return replace(decision, warnings=list(decision.warnings))
 
 
 @lru_cache(maxsize=2048)
-def _decided(platform: str, tag: str) -> tuple[str | None, bool, tuple[str, ...], str | None]:
-    """decide() as plain values, kept: every render of a post decides its tags again, and a
-    Decision is changed afterwards (decide_all), so each call gets its own."""
-    decision = _decide(platform, tag)
-    return decision.text, decision.clickable, tuple(decision.warnings), decision.refusal
-
-
 def _decide(platform: str, tag: str) -> Decision:
+    """Kept: every render of a post decides its tags again."""
     rule = rule_for(platform)
     if not rule.clickable:
         return Decision(tag, tag, False)

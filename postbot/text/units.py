@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
-from itertools import accumulate
 
 
 @cache
@@ -20,7 +19,11 @@ def _regex():
 
 @cache
 def _compile(pattern: str, flags: int = 0):
+    """A `regex` pattern compiled once per process (stdlib re is slow to compile wide Unicode ranges)."""
     return _regex().compile(pattern, flags)
+
+
+compiled_regex = _compile    # its public name, for modules outside postbot.text
 
 
 def nfc(text: str) -> str:
@@ -60,13 +63,6 @@ def utf8_len(text: str) -> int:
 
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
-
-
-def utf8_offsets(text: str) -> list[int]:
-    """offsets[i] = UTF-8 byte offset of str index i (one entry past the end as well)."""
-    if text.isascii():
-        return list(range(len(text) + 1))   # one byte per char (the usual post, measured per candidate)
-    return list(accumulate(map(len, map(str.encode, text)), initial=0))
 
 
 @cache

@@ -9,21 +9,11 @@ Starlette and uvicorn are imported here only, so the rest of the CLI starts with
 """
 from __future__ import annotations
 
-import ipaddress
-
 from postbot.errors import ConfigError
+from postbot.remote_fetch import is_loopback
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8377
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(host: str, token: str | None) -> None:

@@ -12,7 +12,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from postbot import app as use
-from postbot.errors import PostbotError
+from postbot.errors import PostbotError, UsageError
 from postbot.models import State
 from postbot.redact import redact, remember_secret
 from postbot.web.compose import read_pasted, save_article
@@ -88,14 +88,12 @@ def create_app(settings, *, store=None, posts_dir: str | Path = "posts", token: 
             prev_start, next_start = start - timedelta(days=7), start + timedelta(days=7)
             title = f"Week of {start.strftime('%d %b %Y')}"
         week = use.calendar(settings, store, start, days)
-        # One card per post and moment, its channels as chips: a post to ten networks is one thing to
-        # look at, not ten. Deliveries come ordered by time, so groups come out in time order too.
-        groups: dict = {}
-        for delivery in week.deliveries:
-            groups.setdefault((delivery.due_at, delivery.post_id), []).append(delivery)
+        # One card per post and moment, its channels as chips.
         by_day: dict = {d: [] for d in week.days}
-        for (due_at, post_id), members in groups.items():
+        for members in use.by_moment(week.deliveries):
+            due_at, post_id = members[0].due_at, members[0].post_id
             by_day.setdefault(due_at.astimezone(zone).date(), []).append((due_at, post_id, members))
+        per_day = {day: sum(len(members) for *_, members in cards) for day, cards in by_day.items()}
         now_at = clock()
         free_at: dict = {}
         for channel, moments in week.free_slots.items():
@@ -107,9 +105,8 @@ def create_app(settings, *, store=None, posts_dir: str | Path = "posts", token: 
             shown = "every channel" if len(names) == len(week.free_slots) > 2 else ", ".join(names)
             free_by_day.setdefault(moment.astimezone(zone).date(), []).append((moment, shown, names))
         channels = [c.name for c in settings.channels]
-        titles = store.post_titles({d.post_id for d in week.deliveries})
-        return page(request, "calendar.html", view=view, titles=titles, title=title, days=week.days, by_day=by_day,
-                    feed_url=feed_url,
+        return page(request, "calendar.html", view=view, titles=week.titles, title=title, days=week.days,
+                    by_day=by_day, per_day=per_day, feed_url=feed_url,
                     free_by_day=free_by_day, today=today, month=anchor.month,
                     prev_start=prev_start, next_start=next_start, channels=channels,
                     counts={s: sum(1 for d in week.deliveries if d.state.value == s) for s in STATE_ORDER})
@@ -117,14 +114,13 @@ def create_app(settings, *, store=None, posts_dir: str | Path = "posts", token: 
     async def calendar_feed(request: Request) -> Response:
         """The same iCalendar as `postbot calendar --ics`, for calendar apps to subscribe to."""
         from postbot.output_calendar import ics
-        since = request.query_params.get("since")
-        try:
-            start = date.fromisoformat(since) if since else None
-        except ValueError:
-            return Response(f"since={since!r} is not a date; e.g. since=2026-11-01\n", status_code=400,
-                            media_type="text/plain")
         now = clock()
-        body = ics(use.calendar_entries(settings, store, now, start), settings, now, link_base=str(request.base_url))
+        try:
+            entries = use.calendar_entries(settings, store, now, request.query_params.get("since"),
+                                           since_option="since=")
+        except UsageError as exc:
+            return Response(f"{exc}\n", status_code=400, media_type="text/plain")
+        body = ics(entries, settings, now, link_base=str(request.base_url))
         return Response(body, media_type="text/calendar; charset=utf-8",
                         headers={"Content-Disposition": 'inline; filename="postbot.ics"', "Cache-Control": "no-cache",
                                  "X-Content-Type-Options": "nosniff"})

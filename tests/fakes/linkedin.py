@@ -85,7 +85,6 @@ class LinkedInFake(FakeServer):
         self.route("GET", "/v2/userinfo", self.userinfo)
         # OAuth (docs "Refresh Tokens with OAuth 2.0"): refresh token -> member token; renewals handed out
         self.refresh_tokens: dict[str, str] = {}
-        self.clients: dict[str, str] = {}                 # client_id -> client_secret
         self.renewed: list[str] = []
         self.route("POST", "/oauth/v2/accessToken", self.access_token)
         # The authorization code flow (docs "Authorization Code Flow", 3-legged): codes last 30 minutes,
@@ -94,7 +93,7 @@ class LinkedInFake(FakeServer):
         self.signed_in = {"sub": "abc123XYZ", "name": "Lewis Robinson", "organizations": ()}
         self.organization_names: dict[str, str] = {}        # organization id -> localizedName
         self.grants_refresh_tokens = True                    # apps LinkedIn enabled refresh tokens for
-        self.route("GET", "/oauth/v2/authorization", lambda r: self.oauth.authorize({k: v[-1] for k, v in r.query.items()}))
+        self.route("GET", "/oauth/v2/authorization", lambda r: self.oauth.authorize(r.args()))
         self.route("GET", "/rest/organizationAcls", self.organization_acls)
         self.route("GET", "/rest/organizations/{id}", self.organization)
 
@@ -108,13 +107,11 @@ class LinkedInFake(FakeServer):
     def access_token(self, request: Request) -> Reply:
         """grant_type=refresh_token: a new 60-day access token for the member; the refresh token keeps
         its own lifetime and comes back unchanged with refresh_token_expires_in."""
-        form = {key: values[-1] for key, values in request.form().items()}
+        form = request.fields()
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return Reply(400, {"error": "invalid_request", "error_description": "A required parameter "
                                "\"grant_type\" is missing"})
-        known = self.clients.get(form.get("client_id", "")) == form.get("client_secret") or \
-            self.oauth.client_ok(form.get("client_id", ""), form.get("client_secret"))
-        if not known or not form.get("client_secret"):
+        if not self.oauth.client_ok(form.get("client_id", ""), form.get("client_secret")):
             return Reply(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
         if form.get("grant_type") == "authorization_code":
             return self.exchange_code(form)
@@ -157,7 +154,7 @@ class LinkedInFake(FakeServer):
         if not member["scopes"] & {"r_organization_admin", "rw_organization_admin"}:
             return Reply(403, {"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED",
                                "message": "Not enough permissions to access: organizationAcls.FINDER-roleAssignee"})
-        query = {key: values[-1] for key, values in request.query.items()}
+        query = request.args()
         if query.get("q") != "roleAssignee":
             return error(400, "q must be roleAssignee or organization", "INVALID_VALUE")
         person = f"urn:li:person:{member['sub']}"

@@ -272,7 +272,7 @@ class FakeMastodon(FakeServer):
         return Reply(200, app)
 
     def authorize_page(self, request: Request) -> Reply:
-        query = {key: values[-1] for key, values in request.query.items()}
+        query = request.args()
         app = self.apps.get(query.get("client_id", ""))
         if app is None:
             return Reply(401, "The client is unknown (invalid_client)")

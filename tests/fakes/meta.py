@@ -63,9 +63,9 @@ class GraphFake(FakeServer):
             return queue.pop(0) if queue else None
 
     def params(self, request: Request) -> dict[str, str]:
-        merged = {k: v[-1] for k, v in request.query.items()}
+        merged = request.args()
         if request.method == "POST" and request.body:
-            merged.update({k: v[-1] for k, v in request.form().items()})
+            merged.update(request.fields())
         return merged
 
     def authenticate(self, request: Request, params: dict[str, str]) -> tuple[str | None, Reply | None]:

@@ -30,10 +30,6 @@ REFUSED = {"unknown": graph_error(100, "Invalid verification code format."),
            "verifier": graph_error(100, "Invalid code verifier.")}
 
 
-def query(request: Request) -> dict[str, str]:
-    return {key: values[-1] for key, values in request.query.items()}
-
-
 class MetaLogin:
     """What the two login flows share: the apps and their codes, and the tokens handed out."""
 
@@ -92,12 +88,12 @@ class FacebookLogin(MetaLogin):
         for page in pages:
             page["access_token"] = f"EAApage{secrets.token_hex(10)}"
             fake.grant(page["access_token"], owner=page["id"])
-        fake.route("GET", f"/{version}/dialog/oauth", lambda r: self.grants.authorize(query(r)))
+        fake.route("GET", f"/{version}/dialog/oauth", lambda r: self.grants.authorize(r.args()))
         fake.route("GET", f"/{version}/oauth/access_token", self.access_token)
         fake.route("GET", f"/{version}/me/accounts", self.accounts)
 
     def access_token(self, request: Request) -> Reply:
-        params = query(request)
+        params = request.args()
         if params.get("grant_type") == "fb_exchange_token":
             long, refused = self.exchange_short(params.get("fb_exchange_token", ""), params.get("client_secret", ""),
                                                 self.user_owner)
@@ -129,14 +125,14 @@ class ThreadsLogin(MetaLogin):
 
     def __init__(self, fake) -> None:
         super().__init__(fake, timedelta(hours=1))
-        fake.route("GET", "/oauth/authorize", lambda r: self.grants.authorize(query(r)))
+        fake.route("GET", "/oauth/authorize", lambda r: self.grants.authorize(r.args()))
         fake.route("POST", "/oauth/access_token", self.access_token)
         fake.route("GET", "/access_token", self.long_lived_token)
 
     def access_token(self, request: Request) -> Reply:
         if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return graph_error(100, "(#100) The parameter client_id is required")
-        params = {key: values[-1] for key, values in request.form().items()}
+        params = request.fields()
         if params.get("grant_type") != "authorization_code":
             return graph_error(100, "(#100) Param grant_type must be authorization_code")
         grant, refused = self.redeem(params)
@@ -146,7 +142,7 @@ class ThreadsLogin(MetaLogin):
                            "user_id": int(self.fake.user_id)})
 
     def long_lived_token(self, request: Request) -> Reply:
-        params = query(request)
+        params = request.args()
         if params.get("grant_type") != "th_exchange_token":
             return graph_error(100, "(#100) Param grant_type must be th_exchange_token")
         long, refused = self.exchange_short(params.get("access_token", ""), params.get("client_secret", ""),

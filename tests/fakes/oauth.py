@@ -48,12 +48,11 @@ class Refused(Exception):
 class CodeGrants:
     def __init__(self, *, lifetime: timedelta, pkce: str, scope_separator: str = " ",
                  scope_error: str = "invalid_scope") -> None:
-        assert pkce in ("required", "optional", "none")
+        assert pkce in ("required", "none")
         self.apps: dict[str, App] = {}
         self.codes: dict[str, dict[str, Any]] = {}
         self.lifetime, self.pkce, self.separator, self.scope_error = lifetime, pkce, scope_separator, scope_error
         self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-        self.declines = False                            # the user clicks Cancel/Deny
         self.lock = threading.Lock()
 
     def register(self, client_id: str, secret: str, *redirect_uris: str, scopes: set[str] | None = None) -> App:
@@ -80,9 +79,6 @@ class CodeGrants:
         if self.pkce == "required" and (not challenge or query.get("code_challenge_method") != "S256"):
             return redirect_to(redirect, error="invalid_request", state=state,
                                error_description="code_challenge with code_challenge_method=S256 is required")
-        if self.declines:
-            return redirect_to(redirect, error="access_denied", state=state,
-                               error_description="The user denied the request")
         code = secrets.token_urlsafe(24)
         with self.lock:
             self.codes[code] = {"client_id": app.client_id, "redirect_uri": redirect, "scopes": scopes,

@@ -18,6 +18,11 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
 
+def last_values(multi: dict[str, list[str]]) -> dict[str, str]:
+    """One value per name, the last (as most servers read a repeated parameter)."""
+    return {key: values[-1] for key, values in multi.items()}
+
+
 @dataclass
 class Request:
     method: str
@@ -32,6 +37,14 @@ class Request:
 
     def form(self) -> dict[str, list[str]]:
         return parse_qs(self.body.decode(), keep_blank_values=True)
+
+    def args(self) -> dict[str, str]:
+        """The query, one value per name."""
+        return last_values(self.query)
+
+    def fields(self) -> dict[str, str]:
+        """The form body, one value per name."""
+        return last_values(self.form())
 
 
 @dataclass

@@ -124,7 +124,7 @@ class FakeX(FakeServer):
         self.oauth2 = CodeGrants(lifetime=timedelta(seconds=30), pkce="required")
         self.oauth2.register(CLIENT_ID, "", scopes=OAUTH2_SCOPES)
         self.oauth2.register(WEB_CLIENT_ID, CLIENT_SECRET, scopes=OAUTH2_SCOPES)
-        self.route("GET", "/i/oauth2/authorize", lambda r: self.oauth2.authorize({k: v[-1] for k, v in r.query.items()}))
+        self.route("GET", "/i/oauth2/authorize", lambda r: self.oauth2.authorize(r.args()))
 
     # ---- auth ----------------------------------------------------------------------------
     def unauthorized(self) -> Reply:
